@@ -1,0 +1,1 @@
+"""Platform adapters: each verifies, acknowledges, parses, calls one use case; and publishes."""

@@ -1,0 +1,94 @@
+"""Slack Web API calls for the outbox worker: post, update, thread, DM, ephemeral."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.ports import DeliveryError, PostRef
+from cards.blockkit import render_blocks
+from cards.model import CardView
+
+# Errors that retrying cannot fix: the message or channel is gone, or the app may not post there.
+PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "message_not_found",
+        "cant_update_message",
+        "invalid_auth",
+        "account_inactive",
+        "user_not_found",
+        "no_permission",
+        "invalid_blocks",
+        "user_not_in_channel",
+        "missing_scope",
+        "invalid_arguments",
+        "msg_too_long",
+    }
+)
+
+
+class SlackPublisher:
+    name = "slack"
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def post_card(self, target: str, view: CardView) -> str:
+        response = await self._call(
+            "chat_postMessage",
+            channel=target,
+            text=view.fallback_text,
+            blocks=render_blocks(view),
+            unfurl_links=False,
+        )
+        return f"{response['channel']}:{response['ts']}"
+
+    async def update_card(self, post: PostRef, view: CardView) -> None:
+        channel, ts = _split(post)
+        await self._call(
+            "chat_update", channel=channel, ts=ts, text=view.fallback_text, blocks=render_blocks(view)
+        )
+
+    async def post_in_thread(self, post: PostRef, text: str) -> None:
+        channel, ts = _split(post)
+        await self._call("chat_postMessage", channel=channel, thread_ts=ts, text=text)
+
+    async def send_direct(self, user: str, text: str, card: PostRef | None) -> None:
+        if card is not None and card.external_ref:
+            channel, ts = _split(card)
+            link = await self._call("chat_getPermalink", channel=channel, message_ts=ts)
+            text = f"{text}\n<{link['permalink']}>"
+        await self._call("chat_postMessage", channel=user, text=text)
+
+    async def send_ephemeral(self, target: str, user: str, text: str) -> None:
+        await self._call("chat_postEphemeral", channel=target, user=user, text=text)
+
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return await getattr(self.client, method)(**kwargs)
+        except SlackApiError as error:
+            raise _delivery_error(error) from error
+        except (OSError, TimeoutError) as error:
+            raise DeliveryError(f"Slack unreachable: {error!r}") from error
+
+
+def _delivery_error(error: SlackApiError) -> DeliveryError:
+    response = error.response
+    code = str(response.get("error", "")) if response is not None else ""
+    if response is not None and response.status_code == 429:
+        retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
+        return DeliveryError("Slack rate limit (429)", retry_after=retry_after)
+    status = response.status_code if response is not None else 0
+    return DeliveryError(f"Slack error {status} {code}", permanent=code in PERMANENT)
+
+
+def _split(post: PostRef) -> tuple[str, str]:
+    channel, _, ts = (post.external_ref or "").partition(":")
+    if not ts:
+        raise DeliveryError(f"not a Slack message reference: {post.external_ref!r}", permanent=True)
+    return channel, ts

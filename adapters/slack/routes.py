@@ -1,0 +1,185 @@
+"""Slack: one Request URL (``POST /slack/events``) for clicks, modals and ``/recado``.
+
+Every listener acknowledges first, decodes with a pure parser, then calls one use case. Modals are
+opened right after the ack, while the trigger id is still valid. Signatures are checked by Bolt.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack import modals
+from adapters.slack.parse import Click, modal_context, parse_click, read_modal_context, state_value
+from bot.domain.phones import normalize_phone
+from bot.domain.recado import RecadoDraft, parse_recado
+from bot.i18n import t
+from bot.ports import Clock
+from bot.services.directory import Directory
+from bot.services.handling import CardHandling, Requester
+from bot.services.recados import RecadoResult, Recados
+from cards.actions import ActionId
+
+log = logging.getLogger("centralita.slack")
+
+
+@dataclass(frozen=True)
+class SlackDeps:
+    handling: CardHandling
+    recados: Recados
+    directory: Directory
+    clock: Clock
+
+
+def build_bolt(client: AsyncWebClient, signing_secret: str, deps: SlackDeps, recado_command: str) -> AsyncApp:
+    bolt = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
+    _register_actions(bolt, deps)
+    _register_modals(bolt, deps)
+    _register_recado(bolt, deps, recado_command)
+    return bolt
+
+
+def slack_router(bolt: AsyncApp) -> APIRouter:
+    handler = AsyncSlackRequestHandler(bolt)
+    router = APIRouter()
+
+    @router.post("/slack/events")
+    async def slack_events(request: Request) -> Response:
+        return await handler.handle(request)
+
+    return router
+
+
+def _requester(click: Click) -> Requester:
+    return Requester("slack", click.user, click.channel)
+
+
+def _register_actions(bolt: AsyncApp, deps: SlackDeps) -> None:
+    async def on_click(
+        ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        try:
+            click = parse_click(body, action)
+        except (KeyError, ValueError):
+            log.warning("ignored a Slack action that names no card: %s", action.get("action_id"))
+            return
+        await _dispatch_click(click, deps, client)
+
+    for action_id in ActionId:
+        bolt.action(action_id.value)(on_click)
+
+
+async def _dispatch_click(click: Click, deps: SlackDeps, client: AsyncWebClient) -> None:
+    who, handling = _requester(click), deps.handling
+    if click.action_id == ActionId.CLAIM:
+        await handling.claim(click.card_id, who)
+    elif click.action_id == ActionId.RELEASE:
+        await handling.release(click.card_id, who)
+    elif click.action_id == ActionId.RESOLVE and click.outcome is not None:
+        await handling.resolve(click.card_id, who, click.outcome)
+    elif click.action_id == ActionId.REASSIGN and click.selected_user:
+        await handling.reassign(click.card_id, who, click.selected_user)
+    elif click.action_id in (ActionId.ADD_NOTE, ActionId.SCHEDULE_CALLBACK):
+        await _open_card_modal(click, deps, client)
+
+
+async def _open_card_modal(click: Click, deps: SlackDeps, client: AsyncWebClient) -> None:
+    found = deps.directory.by_staff("slack", click.user)
+    locale = found[0].locale if found else deps.directory.default.locale
+    metadata = modal_context(click.card_id, click.channel)
+    if click.action_id == ActionId.ADD_NOTE:
+        view = modals.note_modal(locale, metadata)
+    else:
+        view = modals.callback_modal(locale, metadata, deps.clock.now(), click.user)
+    await client.views_open(trigger_id=click.trigger_id, view=view)
+
+
+def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
+    @bolt.view(modals.NOTE)
+    async def on_note(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await ack()
+        card_id, channel = read_modal_context(view)
+        if card_id is not None:
+            await deps.handling.add_note(
+                card_id, Requester("slack", body["user"]["id"], channel), state_value(view, "note")
+            )
+
+    @bolt.view(modals.CALLBACK)
+    async def on_callback(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        card_id, channel = read_modal_context(view)
+        when, user = state_value(view, "when"), body["user"]["id"]
+        locale = _locale_of(deps, user)
+        if when is None or when <= deps.clock.now():
+            await ack(response_action="errors", errors={"when": t(locale, "ephemeral.callback_past")})
+            return
+        await ack()
+        if card_id is not None:
+            who = Requester("slack", user, channel)
+            await deps.handling.schedule_callback(
+                card_id, who, when, state_value(view, "assignee"), state_value(view, "note")
+            )
+
+    @bolt.view(modals.RECADO)
+    async def on_recado(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        draft, errors = _draft_from_modal(view, _locale_of(deps, user))
+        if errors or draft is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        _, channel = read_modal_context(view)
+        await deps.recados.post(Requester("slack", user, channel or user), draft)
+
+
+def _locale_of(deps: SlackDeps, user: str) -> str:
+    found = deps.directory.by_staff("slack", user)
+    return found[0].locale if found else deps.directory.default.locale
+
+
+def _draft_from_modal(view: dict[str, Any], locale: str) -> tuple[RecadoDraft | None, dict[str, str]]:
+    raw_phone, reason = state_value(view, "phone"), state_value(view, "reason")
+    phone = normalize_phone(raw_phone) if raw_phone else None
+    errors: dict[str, str] = {}
+    if raw_phone and phone is None:
+        errors["phone"] = t(locale, "modal.error.phone")
+    if not reason:
+        errors["reason"] = t(locale, "modal.error.required")
+    if errors:
+        return None, errors
+    kind, _, addressee = (state_value(view, "to") or "").partition(":")
+    return RecadoDraft(
+        caller_name=state_value(view, "name") or None,
+        caller_number=phone,
+        addressee_kind=kind if kind in ("team", "person") else None,  # type: ignore[arg-type]
+        addressee_id=addressee or None,
+        urgent=bool(state_value(view, "urgent")),
+        reason=reason,
+    ), {}
+
+
+def _register_recado(bolt: AsyncApp, deps: SlackDeps, command: str) -> None:
+    @bolt.command(command)
+    async def on_recado(ack: Any, command: dict[str, Any], client: AsyncWebClient) -> None:
+        who = Requester("slack", command["user_id"], None)
+        author = deps.recados.author(who)
+        if isinstance(author, RecadoResult):
+            await ack(author.message)
+            return
+        org, _ = author
+        text = (command.get("text") or "").strip()
+        if not text:
+            await ack()
+            metadata = modal_context(None, command.get("channel_id"))
+            await client.views_open(
+                trigger_id=command["trigger_id"], view=modals.recado_modal(org.config, metadata)
+            )
+            return
+        result = await deps.recados.post(who, parse_recado(text, org.config))
+        await ack(result.message)

@@ -1,0 +1,158 @@
+"""The composition root: settings and config in, a FastAPI app with every channel wired out."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.console.publisher import ConsolePublisher
+from adapters.slack.publisher import SlackPublisher
+from adapters.slack.routes import SlackDeps, build_bolt, slack_router
+from adapters.twilio.routes import voice_router
+from adapters.twilio.signature import TwilioVerifier
+from bot.config import load_config
+from bot.domain.org import OrgConfig
+from bot.ports import ChannelPublisher, Clock, SystemClock
+from bot.services.callbacks import CallbackReminders
+from bot.services.calls import CallIntake
+from bot.services.delivery import Delivery
+from bot.services.directory import Directory
+from bot.services.escalation import Escalation
+from bot.services.handling import CardHandling
+from bot.services.health import database_health
+from bot.services.recados import Recados
+from bot.services.runtime import Runtime
+from bot.services.sync import sync_config
+from bot.settings import Settings
+from bot.store.db import create_engine, is_postgres, session_factory
+from bot.store.migrate import upgrade_async
+from jobs.delivery import DeliveryWorker, WakeUp
+from jobs.scheduler import Heartbeat
+
+log = logging.getLogger("centralita")
+
+
+@dataclass
+class Services:
+    runtime: Runtime
+    intake: CallIntake
+    handling: CardHandling
+    recados: Recados
+    escalation: Escalation
+    reminders: CallbackReminders
+    delivery: Delivery
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    configs: list[OrgConfig] | None = None,
+    clock: Clock | None = None,
+    connect_args: dict[str, Any] | None = None,
+    api: bool = True,
+) -> FastAPI:
+    """Build the whole server. ``configs``, ``clock`` and ``connect_args`` exist for tests and benchmarks."""
+    settings = settings or Settings()
+    configs = configs or [load_config(settings.config_path)]
+    engine = create_engine(settings.async_database_url, connect_args=connect_args)
+    wake = WakeUp()
+    slack_client = _slack_client(settings) if settings.slack_enabled else None
+    runtime = Runtime(
+        sessions=session_factory(engine),
+        directory=Directory(configs),
+        clock=clock or SystemClock(),
+        signal=wake,
+        card_channel="slack" if slack_client else "console",
+        postgres=is_postgres(engine),
+    )
+    services = _services(runtime, slack_client)
+    heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
+    worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await upgrade_async(settings.async_database_url, connect_args=connect_args)
+        await sync_config(runtime)
+        heartbeat.start()
+        worker.start()
+        log.info("Centralita ready: cards go to %s", runtime.card_channel)
+        yield
+        heartbeat.stop()
+        await worker.stop()
+        await engine.dispose()
+
+    app = FastAPI(title="Centralita", lifespan=lifespan)
+    app.state.services, app.state.heartbeat = services, heartbeat
+    _health_route(app, runtime, heartbeat)
+    if api:
+        _channel_routes(app, settings, services, slack_client, configs)
+    return app
+
+
+def _slack_client(settings: Settings) -> AsyncWebClient:
+    assert settings.slack_bot_token is not None
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_base, timeout=10
+    )
+    client.retry_handlers = [AsyncConnectionErrorRetryHandler(max_retry_count=1)]
+    return client
+
+
+def _services(runtime: Runtime, slack_client: AsyncWebClient | None) -> Services:
+    publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
+    if slack_client is not None:
+        publishers["slack"] = SlackPublisher(slack_client)
+    return Services(
+        runtime=runtime,
+        intake=CallIntake(runtime),
+        handling=CardHandling(runtime),
+        recados=Recados(runtime),
+        escalation=Escalation(runtime),
+        reminders=CallbackReminders(runtime),
+        delivery=Delivery(runtime, publishers),
+    )
+
+
+def _channel_routes(
+    app: FastAPI,
+    settings: Settings,
+    services: Services,
+    slack_client: AsyncWebClient | None,
+    configs: list[OrgConfig],
+) -> None:
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
+    verifier = TwilioVerifier(token, settings.public_url)
+    app.include_router(voice_router(services.intake, verifier, settings.public_url))
+    if slack_client is not None and settings.slack_signing_secret is not None:
+        deps = SlackDeps(
+            services.handling, services.recados, services.runtime.directory, services.runtime.clock
+        )
+        bolt = build_bolt(
+            slack_client, settings.slack_signing_secret.get_secret_value(), deps, configs[0].reception.command
+        )
+        app.include_router(slack_router(bolt))
+
+
+def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat) -> None:
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        body: dict[str, Any] = {
+            "scheduler": "running" if heartbeat.running else "stopped",
+            "channel": runtime.card_channel,
+        }
+        try:
+            body["outbox"] = await database_health(runtime)
+            body["database"] = "ok"
+        except Exception as error:  # any database failure is reported, not raised
+            body["database"] = f"unreachable: {type(error).__name__}"
+        healthy = body["database"] == "ok" and heartbeat.running
+        body["status"] = "ok" if healthy else "degraded"
+        return JSONResponse(body, status_code=200 if healthy else 503)

@@ -1,0 +1,302 @@
+"""The organisation's configuration, as a clinic writes it in YAML, validated.
+
+Pure pydantic models: every field a person writes, with the reason it is wrong when it is.
+Loading the file and formatting errors for people lives in ``bot.config``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from bot.domain.durations import parse_duration
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+Locale = Literal["es", "en"]
+Role = Literal["staff", "manager", "receptionist"]
+NotifyVia = Literal["slack", "whatsapp", "sms"]
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+def _roles(*roles: Role) -> list[Role]:
+    return list(roles)
+
+
+def _vias(*vias: NotifyVia) -> list[NotifyVia]:
+    return list(vias)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(f"'{value}' is not a valid id: use lower-case letters, digits, '-', '_' or '.'")
+    return value
+
+
+def _check_e164(value: str) -> str:
+    compact = re.sub(r"[\s().-]", "", value)
+    if not _E164.match(compact):
+        raise ValueError(f"'{value}' is not a phone number in international form, like +34910000000")
+    return compact
+
+
+def parse_day_spec(spec: str) -> list[int]:
+    """``"mon-fri"`` → [0..4]; ``"sat"`` → [5]; ``"mon,wed"`` → [0, 2].
+
+    Raises:
+        ValueError: when a day name is unknown.
+    """
+    days: list[int] = []
+    for part in spec.lower().replace(" ", "").split(","):
+        first, _, last = part.partition("-")
+        start = _weekday(first)
+        end = _weekday(last) if last else start
+        days.extend(range(start, end + 1) if start <= end else [*range(start, 7), *range(0, end + 1)])
+    return sorted(set(days))
+
+
+def _weekday(name: str) -> int:
+    if name not in WEEKDAYS:
+        raise ValueError(f"'{name}' is not a day; use {', '.join(WEEKDAYS)} or a range like mon-fri")
+    return WEEKDAYS.index(name)
+
+
+def parse_span(text: str) -> tuple[time, time]:
+    """``"09:00-14:00"`` → (09:00, 14:00).
+
+    Raises:
+        ValueError: when the span is malformed or ends before it starts.
+    """
+    match = _SPAN.match(text.strip())
+    if not match:
+        raise ValueError(f"'{text}' is not a time span; write it like 09:00-14:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
+        raise ValueError(f"'{text}' has an hour that does not exist")
+    start, end = time(h1, m1), (time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2))
+    if end <= start:
+        raise ValueError(f"'{text}' ends before it starts")
+    return start, end
+
+
+class HolidaysConfig(_Strict):
+    country: str = Field(min_length=2, max_length=3)
+    subdivision: str | None = None
+
+
+class OrganizationConfig(_Strict):
+    id: str = "default"
+    name: str = Field(min_length=1)
+    timezone: str = "Europe/Madrid"
+    locale: Locale = "es"
+    phone_numbers: list[str] = Field(default_factory=list)
+    holidays: HolidaysConfig | None = None
+    business_hours: dict[str, list[str]] = Field(default_factory=dict)
+    fallback_team: str | None = None
+
+    _id = field_validator("id")(_check_id)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"'{value}' is not a time zone; use a name like Europe/Madrid") from exc
+        return value
+
+    @field_validator("phone_numbers")
+    @classmethod
+    def _numbers(cls, values: list[str]) -> list[str]:
+        return [_check_e164(v) for v in values]
+
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for days, spans in value.items():
+            parse_day_spec(days)
+            for span in spans:
+                parse_span(span)
+        return value
+
+    def weekly_hours(self) -> dict[int, list[tuple[time, time]]]:
+        """Opening spans by weekday (0 = Monday), sorted."""
+        week: dict[int, list[tuple[time, time]]] = {d: [] for d in range(7)}
+        for days, spans in self.business_hours.items():
+            for day in parse_day_spec(days):
+                week[day].extend(parse_span(s) for s in spans)
+        return {d: sorted(s) for d, s in week.items()}
+
+
+class StaffMember(_Strict):
+    id: str
+    name: str = Field(min_length=1)
+    roles: list[Role] = Field(default_factory=lambda: _roles("staff"))
+    slack_user: str | None = None
+    phone: str | None = None
+    whatsapp: str | None = None
+    email: str | None = None
+    locale: Locale | None = None
+
+    _id = field_validator("id")(_check_id)
+
+    @field_validator("phone", "whatsapp")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else _check_e164(value)
+
+
+class TeamConfig(_Strict):
+    id: str
+    name: str = Field(min_length=1)
+    slack_channel: str | None = None
+    members: list[str] = Field(default_factory=list)
+    oncall: list[str] = Field(default_factory=list)
+
+    _id = field_validator("id")(_check_id)
+
+
+class ContactConfig(_Strict):
+    name: str = Field(min_length=1)
+    phone: str
+    company: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    owner: str | None = None
+
+    _phone = field_validator("phone")(_check_e164)
+
+
+class TriageWhen(_Strict):
+    """Conditions of a rule; all given ones must hold. An empty ``when`` always matches."""
+
+    keywords: list[str] = Field(default_factory=list)
+    contact_tag: str | None = None
+    known_caller: bool | None = None
+    hours: Literal["in", "out"] | None = None
+
+
+class TriageRule(_Strict):
+    category: str = Field(min_length=1)
+    priority: str = "normal"
+    when: TriageWhen = Field(default_factory=TriageWhen)
+    route: str | None = None
+    transfer: bool = False
+    action: Literal["card", "reject"] = "card"
+
+
+class EscalationStep(_Strict):
+    after: Duration
+    notify: str = Field(min_length=1, description="team, oncall, managers, owner, or a staff id")
+    via: list[NotifyVia] = Field(default_factory=lambda: _vias("slack"))
+
+
+class PriorityPolicy(_Strict):
+    claim_within: Duration
+    business_hours_only: bool = False
+    escalation: list[EscalationStep] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _steps_in_order(self) -> PriorityPolicy:
+        afters = [s.after for s in self.escalation]
+        if afters != sorted(afters):
+            raise ValueError("escalation steps must be listed in the order they happen (growing 'after')")
+        return self
+
+
+class VoiceConfig(_Strict):
+    language: str = "es-ES"
+    voice: str | None = "Polly.Lucia"
+    greeting: str | None = None
+    prompt: str | None = None
+    message_taken: str | None = None
+    after_hours: str | None = None
+    hold_seconds: int = Field(default=45, ge=5, le=600)
+    gather_seconds: int = Field(default=6, ge=2, le=30)
+    voicemail_seconds: int = Field(default=120, ge=10, le=3600)
+
+
+class DigestConfig(_Strict):
+    at: str = "08:30"
+    days: str = "mon-fri"
+    to: list[str] = Field(default_factory=list)
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        parse_day_spec(value)
+        return value
+
+
+class ReceptionConfig(_Strict):
+    command: str = "/recado"
+    allow: Literal["receptionists", "staff"] = "receptionists"
+
+    @field_validator("command")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        if not re.match(r"^/[a-z0-9_-]{1,31}$", value):
+            raise ValueError(f"'{value}' is not a slash command; write it like /recado")
+        return value
+
+
+DEFAULT_PRIORITY = PriorityPolicy(claim_within=timedelta(minutes=30))
+
+
+class OrgConfig(_Strict):
+    organization: OrganizationConfig
+    staff: list[StaffMember] = Field(default_factory=list)
+    teams: list[TeamConfig] = Field(default_factory=list)
+    contacts: list[ContactConfig] = Field(default_factory=list)
+    triage: list[TriageRule] = Field(default_factory=list)
+    priorities: dict[str, PriorityPolicy] = Field(default_factory=dict)
+    voice: VoiceConfig = Field(default_factory=VoiceConfig)
+    digest: DigestConfig | None = None
+    reception: ReceptionConfig = Field(default_factory=ReceptionConfig)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> OrgConfig:
+        for label, ids in (("staff", [s.id for s in self.staff]), ("teams", [t.id for t in self.teams])):
+            seen = {i for i in ids if ids.count(i) > 1}
+            if seen:
+                raise ValueError(f"{label}: the id {sorted(seen)[0]!r} is used more than once")
+        return self
+
+    @property
+    def org_id(self) -> str:
+        return self.organization.id
+
+    @property
+    def locale(self) -> Locale:
+        return self.organization.locale
+
+    def staff_member(self, staff_id: str | None) -> StaffMember | None:
+        return next((s for s in self.staff if s.id == staff_id), None)
+
+    def staff_by_slack_user(self, slack_user: str) -> StaffMember | None:
+        return next((s for s in self.staff if s.slack_user == slack_user), None)
+
+    def team(self, team_id: str | None) -> TeamConfig | None:
+        return next((t for t in self.teams if t.id == team_id), None)
+
+    def teams_of(self, staff_id: str) -> list[TeamConfig]:
+        return [t for t in self.teams if staff_id in t.members or staff_id in t.oncall]
+
+    def managers(self) -> list[StaffMember]:
+        return [s for s in self.staff if "manager" in s.roles]
+
+    def default_team(self) -> TeamConfig | None:
+        return self.team(self.organization.fallback_team) or (self.teams[0] if self.teams else None)
+
+    def priority(self, name: str) -> PriorityPolicy:
+        return self.priorities.get(name, DEFAULT_PRIORITY)

@@ -1,0 +1,27 @@
+"""Text comparison that ignores case, accents and spacing: "URGÉNCIA" and "urgencia" are the same word."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_text(s: str) -> str:
+    """Casefold, strip accents (NFKD without combining marks) and collapse whitespace."""
+    decomposed = unicodedata.normalize("NFKD", s.casefold())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", bare).strip()
+
+
+def contains_keyword(text_norm: str, keyword: str) -> bool:
+    """Whether ``keyword`` occurs in the already normalised text, starting at a word start.
+
+    The keyword is normalised here, so config values with accents or capitals work; it may be
+    several words ("primera cita"). "dolor" matches "dolor" and "dolores", not "condolor".
+    """
+    key = normalize_text(keyword)
+    if not key:
+        return False
+    return re.search(r"(?<!\w)" + re.escape(key), text_norm) is not None

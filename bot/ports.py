@@ -1,0 +1,72 @@
+"""What the services call out through. Adapters implement these; tests may too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from cards.model import CardView
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class OutboxSignal(Protocol):
+    def notify(self) -> None:
+        """Wake the delivery worker: new outbox rows were committed."""
+        ...
+
+
+class NoSignal:
+    def notify(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class PostRef:
+    """Where a card lives on a channel: a Slack channel id plus the message ts, for instance."""
+
+    target: str
+    external_ref: str | None
+
+
+class DeliveryError(Exception):
+    """A delivery that did not go through.
+
+    ``retry_after`` (seconds) is the platform's own wait (Slack's ``Retry-After`` on a 429);
+    ``permanent`` means retrying cannot help (bad channel, app not in channel).
+    """
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class ChannelPublisher(Protocol):
+    """One delivery channel (Slack, console, …). Every method is called from the outbox worker."""
+
+    name: str
+
+    async def post_card(self, target: str, view: CardView) -> str:
+        """Post a new card; return the external reference needed to update it later."""
+        ...
+
+    async def update_card(self, post: PostRef, view: CardView) -> None: ...
+
+    async def post_in_thread(self, post: PostRef, text: str) -> None: ...
+
+    async def send_direct(self, user: str, text: str, card: PostRef | None) -> None:
+        """A direct message to a person, with a link to the card where the channel has one."""
+        ...
+
+    async def send_ephemeral(self, target: str, user: str, text: str) -> None: ...

@@ -1,0 +1,68 @@
+"""Callback reminders: at the scheduled time, the assignee gets a direct message with the card."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from bot.i18n import t
+from bot.services.opening import direct_message
+from bot.services.runtime import Runtime
+from bot.store.models import AuditEvent, Callback, Card
+
+
+class CallbackReminders:
+    def __init__(self, rt: Runtime, *, batch: int = 100) -> None:
+        self.rt = rt
+        self.batch = batch
+
+    async def sweep(self, now: datetime | None = None) -> int:
+        """Remind every callback that is due; each one exactly once."""
+        now = now or self.rt.clock.now()
+        async with self.rt.unit_of_work() as session:
+            query = (
+                select(Callback)
+                .where(col(Callback.status) == "scheduled", col(Callback.due_at) <= now)
+                .order_by(col(Callback.due_at))
+                .limit(self.batch)
+            )
+            if self.rt.postgres:
+                query = query.with_for_update(skip_locked=True)
+            due = (await session.exec(query)).all()
+            reminded = 0
+            for callback in due:
+                result = await session.exec(
+                    update(Callback)
+                    .where(col(Callback.id) == callback.id, col(Callback.status) == "scheduled")
+                    .values(status="reminded", reminded_at=now)
+                )
+                if result.rowcount != 1:
+                    continue
+                card = await session.get(Card, callback.card_id)
+                org = self.rt.directory.get(callback.org_id)
+                caller = (card.caller_name or card.caller_number or "") if card else ""
+                text = t(org.locale, "dm.callback_due", caller=caller, note=callback.note)
+                direct_message(
+                    session,
+                    self.rt,
+                    org,
+                    callback.assignee_id,
+                    text,
+                    card,
+                    now,
+                    dedupe=f"callback:{callback.id}",
+                )
+                session.add(
+                    AuditEvent(
+                        org_id=org.id,
+                        card_id=callback.card_id,
+                        at=now,
+                        actor="system",
+                        kind="callback_due",
+                        data={"callback": callback.id},
+                    )
+                )
+                reminded += 1
+        return reminded

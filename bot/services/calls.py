@@ -1,0 +1,164 @@
+"""Phone calls: register the call, turn what the caller said (or did not say) into one card."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.speech import name_from_speech
+from bot.domain.triage import TriageDecision, triage
+from bot.i18n import t
+from bot.services.directory import Org
+from bot.services.opening import NewCard, open_card
+from bot.services.outbox import render_everywhere, thread_line
+from bot.services.runtime import Runtime
+from bot.store.models import AuditEvent, Call, Card
+from bot.store.upsert import insert_ignore
+
+TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    call_sid: str
+    from_number: str | None
+    to_number: str | None
+
+
+@dataclass(frozen=True)
+class CallStart:
+    org: Org
+    in_hours: bool
+    rejected: bool
+
+
+class CallIntake:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    async def start(self, call: CallInfo) -> CallStart | None:
+        """A call came in. None when the called number belongs to no organisation."""
+        org = self.rt.directory.by_number(call.to_number)
+        if org is None:
+            return None
+        now = self.rt.clock.now()
+        decision = self._triage(org, call, "", now)
+        rejected = decision.action == "reject"
+        async with self.rt.sessions() as session, session.begin():
+            await self._register(session, org, call, now, decision, "rejected" if rejected else "answered")
+        return CallStart(org, decision.in_hours, rejected)
+
+    async def message(self, call: CallInfo, speech: str) -> Org | None:
+        """The caller said who they are and why: one card (a retried webhook finds the same one)."""
+        return await self._card_for(call, speech.strip(), source="call")
+
+    async def voicemail(self, call: CallInfo, recording_url: str) -> Org | None:
+        """A recording is there: it goes on the call's card, which is opened if there is none yet."""
+        return await self._card_for(call, "", source="voicemail", recording_url=recording_url)
+
+    async def ended(self, call: CallInfo, status: str) -> None:
+        """The call is over; one that left nothing behind becomes a missed-call card."""
+        if status not in TERMINAL:
+            return
+        org = self.rt.directory.by_number(call.to_number)
+        if org is None:
+            return
+        async with self.rt.unit_of_work() as session:
+            row = await self._call_row(session, org, call, self.rt.clock.now())
+            row.ended_at, rejected = self.rt.clock.now(), row.status == "rejected"
+            row.status = "rejected" if rejected else status
+            if not rejected and await self._card_of(session, call.call_sid) is None:
+                await self._open(session, org, call, row, "", "missed", None)
+
+    async def _card_for(
+        self, call: CallInfo, speech: str, *, source: str, recording_url: str | None = None
+    ) -> Org | None:
+        org = self.rt.directory.by_number(call.to_number)
+        if org is None:
+            return None
+        async with self.rt.unit_of_work() as session:
+            row = await self._call_row(session, org, call, self.rt.clock.now())
+            card = await self._card_of(session, call.call_sid)
+            if card is None:
+                await self._open(session, org, call, row, speech, source, recording_url)
+            elif recording_url and card.recording_url != recording_url:
+                await self._attach_recording(session, org, card, recording_url)
+        return org
+
+    async def _open(
+        self,
+        session: AsyncSession,
+        org: Org,
+        call: CallInfo,
+        row: Call,
+        speech: str,
+        source: str,
+        recording_url: str | None,
+    ) -> None:
+        decision = self._triage(org, call, speech, row.started_at)
+        new = NewCard(
+            source=source,
+            decision=decision,
+            summary=speech,
+            caller_name=name_from_speech(speech),
+            call_sid=call.call_sid,
+            recording_url=recording_url,
+        )
+        card = await open_card(session, self.rt, org, new, self.rt.clock.now())
+        row.card_id = card.id
+
+    async def _attach_recording(self, session: AsyncSession, org: Org, card: Card, url: str) -> None:
+        now = self.rt.clock.now()
+        card.recording_url, card.version = url, card.version + 1
+        if card.source == "missed":
+            card.source = "voicemail"
+        session.add(card)
+        session.add(
+            AuditEvent(
+                org_id=org.id, card_id=card.id, at=now, actor="caller", kind="recording", data={"url": url}
+            )
+        )
+        await render_everywhere(session, card, now)
+        await thread_line(session, card, t(org.locale, "thread.recording", url=url), now)
+
+    def _triage(self, org: Org, call: CallInfo, text: str, at: datetime) -> TriageDecision:
+        return triage(org.config, org.calendar, caller_number=call.from_number, text=text, at=at)
+
+    async def _register(
+        self,
+        session: AsyncSession,
+        org: Org,
+        call: CallInfo,
+        now: datetime,
+        decision: TriageDecision,
+        status: str,
+    ) -> None:
+        values = {
+            "org_id": org.id,
+            "call_sid": call.call_sid,
+            "from_number": decision.caller_number or call.from_number,
+            "to_number": call.to_number,
+            "in_hours": decision.in_hours,
+            "status": status,
+            "started_at": now,
+        }
+        await insert_ignore(session, Call, values)
+
+    async def _call_row(self, session: AsyncSession, org: Org, call: CallInfo, now: datetime) -> Call:
+        """The call's row, registered now if its first webhook never reached us."""
+        row = await self._find_call(session, call.call_sid)
+        if row is None:
+            decision = self._triage(org, call, "", now)
+            await self._register(session, org, call, now, decision, "answered")
+            row = await self._find_call(session, call.call_sid)
+        assert row is not None
+        return row
+
+    async def _find_call(self, session: AsyncSession, call_sid: str) -> Call | None:
+        return (await session.exec(select(Call).where(Call.call_sid == call_sid))).first()
+
+    async def _card_of(self, session: AsyncSession, call_sid: str) -> Card | None:
+        return (await session.exec(select(Card).where(Card.call_sid == call_sid))).first()

@@ -1,0 +1,218 @@
+"""The delivery worker's use case: send what the outbox holds, in order per card, with retries.
+
+Rows are leased (``locked_until``) in a short transaction, sent outside any transaction, and their
+results written in another. A crash mid-send lets the lease expire and the row is sent again, so
+delivery is at least once; a card's own rows go out in the order they were written, and a row
+waiting on a 429's ``Retry-After`` holds back the rows of its card that come after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.ports import ChannelPublisher, DeliveryError, PostRef
+from bot.services.facts import card_facts
+from bot.services.outbox import CARD, DIRECT, EPHEMERAL, THREAD
+from bot.services.runtime import Runtime
+from bot.store.models import Card, CardPost, OutboxMessage
+from cards.build import build_card
+
+log = logging.getLogger("centralita.delivery")
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 12
+
+
+@dataclass
+class _Batch:
+    rows: list[OutboxMessage]
+    cards: dict[int, Card] = field(default_factory=dict)
+    posts: dict[int, CardPost] = field(default_factory=dict)
+    new_refs: dict[int, str] = field(default_factory=dict)
+
+
+class Delivery:
+    def __init__(self, rt: Runtime, publishers: dict[str, ChannelPublisher], *, batch: int = 100) -> None:
+        self.rt = rt
+        self.publishers = publishers
+        self.batch = batch
+
+    async def deliver_due(self) -> int:
+        """Send one batch of due rows; returns how many were attempted."""
+        batch = await self._lease()
+        if not batch.rows:
+            return 0
+        groups: dict[object, list[OutboxMessage]] = defaultdict(list)
+        for row in batch.rows:
+            groups[row.card_id if row.card_id is not None else ("row", row.id)].append(row)
+        await asyncio.gather(*(self._send_in_order(batch, rows) for rows in groups.values()))
+        await self._save(batch)
+        return len(batch.rows)
+
+    async def next_due_in(self) -> float | None:
+        """Seconds until the earliest pending row is due (None when the outbox is empty)."""
+        async with self.rt.sessions() as session:
+            due = (
+                await session.exec(
+                    select(func.min(OutboxMessage.next_attempt_at)).where(
+                        col(OutboxMessage.status) == "pending"
+                    )
+                )
+            ).first()
+        if due is None:
+            return None
+        return max(0.0, (due - self.rt.clock.now()).total_seconds())
+
+    async def _lease(self) -> _Batch:
+        now = self.rt.clock.now()
+        async with self.rt.sessions() as session, session.begin():
+            query = (
+                select(OutboxMessage)
+                .where(
+                    col(OutboxMessage.status) == "pending",
+                    col(OutboxMessage.next_attempt_at) <= now,
+                    or_(col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now),
+                )
+                .order_by(col(OutboxMessage.id))
+                .limit(self.batch)
+            )
+            if self.rt.postgres:
+                query = query.with_for_update(skip_locked=True)
+            rows = list((await session.exec(query)).all())
+            rows = await self._first_in_line(session, rows)
+            if not rows:
+                return _Batch([])
+            ids = [r.id for r in rows]
+            await session.exec(
+                update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(locked_until=now + LEASE)
+            )
+            batch = _Batch(rows)
+            await self._load(session, batch)
+        return batch
+
+    async def _first_in_line(self, session: AsyncSession, rows: list[OutboxMessage]) -> list[OutboxMessage]:
+        """Keep a card's rows only when the earliest unsent row of that card is among them."""
+        card_ids = {r.card_id for r in rows if r.card_id is not None}
+        if not card_ids:
+            return rows
+        earliest = dict(
+            (
+                await session.exec(
+                    select(OutboxMessage.card_id, func.min(OutboxMessage.id))
+                    .where(col(OutboxMessage.status) == "pending", col(OutboxMessage.card_id).in_(card_ids))
+                    .group_by(col(OutboxMessage.card_id))
+                )
+            ).all()
+        )
+        leased = {r.id for r in rows}
+        return [r for r in rows if r.card_id is None or earliest.get(r.card_id) in leased]
+
+    async def _load(self, session: AsyncSession, batch: _Batch) -> None:
+        card_ids = {r.card_id for r in batch.rows if r.card_id is not None}
+        if not card_ids:
+            return
+        cards = await session.exec(select(Card).where(col(Card.id).in_(card_ids)))
+        batch.cards = {c.id: c for c in cards.all() if c.id is not None}
+        posts = await session.exec(select(CardPost).where(col(CardPost.card_id).in_(card_ids)))
+        batch.posts = {p.id: p for p in posts.all() if p.id is not None}
+
+    async def _send_in_order(self, batch: _Batch, rows: list[OutboxMessage]) -> None:
+        for index, row in enumerate(rows):
+            if not await self._send(batch, row):
+                for later in rows[index + 1 :]:
+                    later.locked_until = None
+                    later.status = "pending"
+                return
+
+    async def _send(self, batch: _Batch, row: OutboxMessage) -> bool:
+        now = self.rt.clock.now()
+        row.attempts += 1
+        try:
+            await self._dispatch(batch, row)
+        except DeliveryError as error:
+            self._failed(row, str(error), error.retry_after, error.permanent, now)
+            return error.permanent
+        except Exception as error:  # a channel bug must not stop the worker; the row is retried
+            log.exception("delivery %s failed", row.id)
+            self._failed(row, repr(error), None, False, now)
+            return False
+        row.status, row.sent_at, row.locked_until, row.last_error = "sent", now, None, None
+        return True
+
+    def _failed(
+        self, row: OutboxMessage, reason: str, retry_after: float | None, permanent: bool, now: datetime
+    ) -> None:
+        row.last_error, row.locked_until = reason[:500], None
+        if permanent or row.attempts >= MAX_ATTEMPTS:
+            row.status = "dead"
+            log.error("delivery %s gave up after %s attempts: %s", row.id, row.attempts, reason)
+            return
+        wait = retry_after if retry_after is not None else min(300.0, 0.5 * 2 ** (row.attempts - 1))
+        row.next_attempt_at = now + timedelta(seconds=wait)
+        log.warning("delivery %s retried in %.1fs: %s", row.id, wait, reason)
+
+    async def _dispatch(self, batch: _Batch, row: OutboxMessage) -> None:
+        publisher = self.publishers.get(row.channel)
+        if publisher is None:
+            raise DeliveryError(f"no publisher for channel {row.channel}", permanent=True)
+        if row.kind == DIRECT:
+            await publisher.send_direct(
+                row.target, row.payload["text"], self._first_post_ref(batch, row.card_id)
+            )
+        elif row.kind == EPHEMERAL:
+            await publisher.send_ephemeral(row.target, row.payload["user"], row.payload["text"])
+        elif row.kind in (CARD, THREAD):
+            await self._card_message(batch, row, publisher)
+        else:
+            raise DeliveryError(f"unknown delivery kind {row.kind}", permanent=True)
+
+    async def _card_message(self, batch: _Batch, row: OutboxMessage, publisher: ChannelPublisher) -> None:
+        post = batch.posts.get(int(row.target))
+        card = batch.cards.get(row.card_id or 0)
+        if post is None or card is None:
+            raise DeliveryError("card or post no longer exists", permanent=True)
+        ref = PostRef(post.target, batch.new_refs.get(post.id or 0, post.external_ref))
+        if row.kind == THREAD:
+            if ref.external_ref is None:
+                raise DeliveryError("card not posted yet")
+            await publisher.post_in_thread(ref, row.payload["text"])
+            return
+        view = build_card(card_facts(card, self.rt.directory.get(card.org_id)), self.rt.clock.now())
+        if ref.external_ref is None:
+            batch.new_refs[post.id or 0] = await publisher.post_card(post.target, view)
+        else:
+            await publisher.update_card(ref, view)
+
+    def _first_post_ref(self, batch: _Batch, card_id: int | None) -> PostRef | None:
+        posts = sorted((p for p in batch.posts.values() if p.card_id == card_id), key=lambda p: p.id or 0)
+        if not posts:
+            return None
+        post = posts[0]
+        return PostRef(post.target, batch.new_refs.get(post.id or 0, post.external_ref))
+
+    async def _save(self, batch: _Batch) -> None:
+        async with self.rt.sessions() as session, session.begin():
+            for row in batch.rows:
+                await session.exec(
+                    update(OutboxMessage)
+                    .where(col(OutboxMessage.id) == row.id)
+                    .values(
+                        status=row.status,
+                        attempts=row.attempts,
+                        next_attempt_at=row.next_attempt_at,
+                        locked_until=row.locked_until,
+                        last_error=row.last_error,
+                        sent_at=row.sent_at,
+                    )
+                )
+            for post_id, ref in batch.new_refs.items():
+                await session.exec(
+                    update(CardPost).where(col(CardPost.id) == post_id).values(external_ref=ref)
+                )

@@ -1,0 +1,74 @@
+"""The organisations this deployment serves, from their configuration, looked up by number or id."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bot.domain.hours import BusinessCalendar
+from bot.domain.org import OrgConfig, StaffMember
+from bot.domain.phones import normalize_phone
+
+
+@dataclass(frozen=True)
+class Org:
+    config: OrgConfig
+    calendar: BusinessCalendar
+
+    @property
+    def id(self) -> str:
+        return self.config.org_id
+
+    @property
+    def locale(self) -> str:
+        return self.config.locale
+
+    @property
+    def timezone(self) -> str:
+        return self.config.organization.timezone
+
+    def staff_on(self, channel: str, user_ref: str) -> StaffMember | None:
+        """The staff member behind a platform user (a Slack user id, …)."""
+        if channel == "slack":
+            return self.config.staff_by_slack_user(user_ref)
+        return self.config.staff_member(user_ref)
+
+    def name_of(self, staff_id: str | None) -> str | None:
+        member = self.config.staff_member(staff_id)
+        return member.name if member else staff_id
+
+
+class Directory:
+    def __init__(self, configs: list[OrgConfig]) -> None:
+        if not configs:
+            raise ValueError("at least one organisation is needed")
+        self._orgs = {c.org_id: Org(c, BusinessCalendar.from_config(c.organization)) for c in configs}
+        self._by_number = {
+            n: org for org in self._orgs.values() for n in org.config.organization.phone_numbers
+        }
+        self._default = next(iter(self._orgs.values()))
+
+    def __iter__(self) -> Iterator[Org]:
+        return iter(self._orgs.values())
+
+    def get(self, org_id: str) -> Org:
+        """Raises: KeyError for an organisation this deployment does not serve."""
+        return self._orgs[org_id]
+
+    def by_number(self, number: str | None) -> Org | None:
+        """The organisation a Twilio number belongs to (any organisation when only one has no numbers)."""
+        org = self._by_number.get(normalize_phone(number) or "")
+        if org is None and len(self._orgs) == 1 and not self._default.config.organization.phone_numbers:
+            return self._default
+        return org
+
+    def by_staff(self, channel: str, user_ref: str) -> tuple[Org, StaffMember] | None:
+        for org in self._orgs.values():
+            member = org.staff_on(channel, user_ref)
+            if member is not None:
+                return org, member
+        return None
+
+    @property
+    def default(self) -> Org:
+        return self._default

@@ -1,0 +1,38 @@
+"""From a card row to the plain facts its renderers need."""
+
+from __future__ import annotations
+
+from bot.services.directory import Org
+from bot.store.models import Card
+from cards.actions import CardStatus, Outcome
+from cards.model import CardFacts
+
+
+def card_facts(card: Card, org: Org) -> CardFacts:
+    assert card.id is not None
+    team = org.config.team(card.team_id)
+    return CardFacts(
+        card_id=card.id,
+        version=card.version,
+        status=CardStatus(card.status),
+        source=card.source,
+        category=card.category,
+        priority=card.priority,
+        caller_name=card.caller_name,
+        caller_number=card.caller_number,
+        company=card.company,
+        summary=card.summary,
+        created_at=card.created_at,
+        claim_deadline=card.claim_deadline,
+        team_name=team.name if team else None,
+        addressee_name=org.name_of(card.addressee_id) if card.addressee_id else None,
+        claimed_by_name=org.name_of(card.claimed_by),
+        resolved_by_name=org.name_of(card.claimed_by),
+        outcome=Outcome(card.outcome) if card.outcome else None,
+        callback_at=card.callback_at,
+        escalated_to_names=tuple(card.escalated_to),
+        recording_url=card.recording_url,
+        created_by_name=org.name_of(card.created_by) if card.created_by else None,
+        timezone=org.timezone,
+        locale=org.locale,
+    )

@@ -1,0 +1,279 @@
+"""Handling a card: claim, release, resolve, note, reassign, schedule a callback.
+
+Every change is a compare-and-set on the card's version, so two clicks make one winner on SQLite and
+PostgreSQL; the loser is told why in an ephemeral message. State, audit and deliveries commit together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.domain.escalation import EscalationPolicy
+from bot.domain.org import StaffMember
+from bot.i18n import t
+from bot.services.directory import Org
+from bot.services.facts import card_facts
+from bot.services.opening import direct_message
+from bot.services.outbox import EPHEMERAL, enqueue, render_everywhere, thread_line
+from bot.services.runtime import Runtime
+from bot.store.models import AuditEvent, Callback, Card
+from cards.actions import CardStatus, Outcome
+from cards.build import card_title, format_when, outcome_label
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who clicked, and where an ephemeral answer goes: ``("slack", "U0ANA", "C0RECEP")``."""
+
+    channel: str
+    user_ref: str
+    reply_to: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    ok: bool
+    reason: str | None = None
+
+
+OK = ActionResult(True)
+
+
+class _Refused(Exception):
+    def __init__(self, key: str, **values: Any) -> None:
+        super().__init__(key)
+        self.key, self.values = key, values
+
+
+@dataclass
+class _Scope:
+    session: AsyncSession
+    org: Org
+    card: Card
+    staff: StaffMember
+    now: datetime
+
+
+class CardHandling:
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    async def claim(self, card_id: int, who: Requester) -> ActionResult:
+        return await self._act(card_id, who, self._claim)
+
+    async def release(self, card_id: int, who: Requester) -> ActionResult:
+        return await self._act(card_id, who, self._release)
+
+    async def resolve(self, card_id: int, who: Requester, outcome: Outcome, note: str = "") -> ActionResult:
+        return await self._act(card_id, who, lambda s: self._resolve(s, outcome, note.strip()))
+
+    async def add_note(self, card_id: int, who: Requester, note: str) -> ActionResult:
+        return await self._act(card_id, who, lambda s: self._note(s, note.strip()))
+
+    async def reassign(self, card_id: int, who: Requester, to_user_ref: str) -> ActionResult:
+        return await self._act(card_id, who, lambda s: self._reassign(s, to_user_ref))
+
+    async def schedule_callback(
+        self, card_id: int, who: Requester, due_at: datetime, assignee_ref: str | None, note: str = ""
+    ) -> ActionResult:
+        return await self._act(card_id, who, lambda s: self._callback(s, due_at, assignee_ref, note.strip()))
+
+    async def _act(self, card_id: int, who: Requester, change: Any) -> ActionResult:
+        async with self.rt.unit_of_work() as session:
+            scope: _Scope | None = None
+            try:
+                scope = await self._scope(session, card_id, who)
+                await change(scope)
+                return OK
+            except _Refused as refused:
+                org = self._org_for(scope, who)
+                text = t(org.locale, refused.key, **refused.values)
+                self._ephemeral(session, org, who, text, card_id)
+                return ActionResult(False, refused.key)
+
+    def _org_for(self, scope: _Scope | None, who: Requester) -> Org:
+        if scope is not None:
+            return scope.org
+        found = self.rt.directory.by_staff(who.channel, who.user_ref)
+        return found[0] if found else self.rt.directory.default
+
+    async def _scope(self, session: AsyncSession, card_id: int, who: Requester) -> _Scope:
+        card = await session.get(Card, card_id)
+        if card is None:
+            raise _Refused("ephemeral.card_missing")
+        org = self.rt.directory.get(card.org_id)
+        staff = org.staff_on(who.channel, who.user_ref)
+        if staff is None:
+            raise _Refused("ephemeral.not_staff", org=org.config.organization.name)
+        return _Scope(session, org, card, staff, self.rt.clock.now())
+
+    async def _claim(self, s: _Scope) -> None:
+        if s.card.status != CardStatus.OPEN:
+            self._refuse_taken(s)
+        values = {
+            "status": CardStatus.CLAIMED.value,
+            "claimed_by": s.staff.id,
+            "claimed_at": s.now,
+            "escalate_at": None,
+        }
+        if not await self._swap(s, values, expect_status=CardStatus.OPEN):
+            await s.session.refresh(s.card)
+            self._refuse_taken(s)
+        await self._record(s, "claimed", {}, t(s.org.locale, "thread.claimed", name=s.staff.name))
+
+    def _refuse_taken(self, s: _Scope) -> None:
+        if s.card.status in (CardStatus.CLAIMED, CardStatus.CALLBACK) and s.card.claimed_by:
+            raise _Refused("ephemeral.already_claimed", name=s.org.name_of(s.card.claimed_by))
+        raise _Refused("ephemeral.not_allowed", status=s.card.status)
+
+    async def _release(self, s: _Scope) -> None:
+        if s.card.status not in (CardStatus.CLAIMED, CardStatus.CALLBACK):
+            raise _Refused("ephemeral.not_allowed", status=s.card.status)
+        is_manager = "manager" in s.staff.roles
+        if s.card.claimed_by not in (s.staff.id, None) and not is_manager:
+            raise _Refused("ephemeral.not_claimer", name=s.org.name_of(s.card.claimed_by))
+        policy = EscalationPolicy.from_snapshot(s.card.escalation_policy)
+        values: dict[str, Any] = {
+            "status": CardStatus.OPEN.value,
+            "claimed_by": None,
+            "claimed_at": None,
+            "callback_at": None,
+            "escalation_level": 0,
+            "escalation_started_at": s.now,
+            "escalated_to": [],
+            "claim_deadline": policy.claim_deadline(s.now, s.org.calendar),
+            "escalate_at": policy.due_at(0, s.now, s.org.calendar),
+        }
+        await self._must_swap(s, values)
+        await self._cancel_callbacks(s)
+        await self._record(s, "released", {}, t(s.org.locale, "thread.released", name=s.staff.name))
+
+    async def _resolve(self, s: _Scope, outcome: Outcome, note: str) -> None:
+        if s.card.status == CardStatus.RESOLVED:
+            raise _Refused("ephemeral.not_allowed", status=s.card.status)
+        values = {
+            "status": CardStatus.RESOLVED.value,
+            "outcome": outcome.value,
+            "resolved_at": s.now,
+            "claimed_by": s.card.claimed_by or s.staff.id,
+            "escalate_at": None,
+        }
+        await self._must_swap(s, values)
+        await self._cancel_callbacks(s)
+        label = outcome_label(s.org.locale, outcome)
+        key = "thread.resolved_note" if note else "thread.resolved"
+        line = t(s.org.locale, key, name=s.staff.name, outcome=label, note=note)
+        await self._record(s, "resolved", {"outcome": outcome.value, "note": note}, line)
+
+    async def _note(self, s: _Scope, note: str) -> None:
+        if not note:
+            return
+        await self._must_swap(s, {})
+        await self._record(
+            s, "note", {"note": note}, t(s.org.locale, "thread.note", name=s.staff.name, note=note)
+        )
+
+    async def _reassign(self, s: _Scope, to_user_ref: str) -> None:
+        target = s.org.staff_on("slack" if to_user_ref.startswith("U") else "staff", to_user_ref)
+        target = target or s.org.config.staff_member(to_user_ref)
+        if target is None:
+            raise _Refused("ephemeral.unknown_staff")
+        if s.card.status == CardStatus.RESOLVED:
+            raise _Refused("ephemeral.not_allowed", status=s.card.status)
+        status = CardStatus.CALLBACK if s.card.status == CardStatus.CALLBACK else CardStatus.CLAIMED
+        values = {"status": status.value, "claimed_by": target.id, "claimed_at": s.now, "escalate_at": None}
+        await self._must_swap(s, values)
+        line = t(s.org.locale, "thread.reassigned", name=s.staff.name, to=target.name)
+        await self._record(s, "reassigned", {"to": target.id}, line)
+        text = t(
+            s.org.locale,
+            "dm.reassigned",
+            name=s.staff.name,
+            title=card_title(card_facts(s.card, s.org)),
+            caller=s.card.caller_name or s.card.caller_number or "",
+        )
+        direct_message(s.session, self.rt, s.org, target.id, text, s.card, s.now)
+
+    async def _callback(self, s: _Scope, due_at: datetime, assignee_ref: str | None, note: str) -> None:
+        if s.card.status == CardStatus.RESOLVED:
+            raise _Refused("ephemeral.not_allowed", status=s.card.status)
+        if due_at <= s.now:
+            raise _Refused("ephemeral.callback_past")
+        assignee = s.org.staff_on("slack", assignee_ref) if assignee_ref else s.staff
+        assignee = assignee or s.org.config.staff_member(assignee_ref)
+        if assignee is None:
+            raise _Refused("ephemeral.unknown_staff")
+        values = {
+            "status": CardStatus.CALLBACK.value,
+            "claimed_by": assignee.id,
+            "claimed_at": s.now,
+            "callback_at": due_at,
+            "escalate_at": None,
+        }
+        await self._must_swap(s, values)
+        await self._cancel_callbacks(s)
+        s.session.add(
+            Callback(
+                org_id=s.org.id,
+                card_id=s.card.id or 0,
+                due_at=due_at,
+                assignee_id=assignee.id,
+                note=note,
+                created_by=s.staff.id,
+                created_at=s.now,
+            )
+        )
+        when = format_when(due_at, s.org.timezone, s.org.locale, s.now)
+        line = t(s.org.locale, "thread.callback", name=s.staff.name, when=when, assignee=assignee.name)
+        data = {"due_at": due_at.isoformat(), "assignee": assignee.id, "note": note}
+        await self._record(s, "callback_scheduled", data, line)
+
+    async def _cancel_callbacks(self, s: _Scope) -> None:
+        await s.session.exec(
+            update(Callback)
+            .where(col(Callback.card_id) == s.card.id, col(Callback.status) == "scheduled")
+            .values(status="cancelled")
+        )
+
+    async def _swap(self, s: _Scope, values: dict[str, Any], expect_status: CardStatus | None = None) -> bool:
+        """Compare-and-set: apply ``values`` only if nobody changed the card since we read it."""
+        where = [col(Card.id) == s.card.id, col(Card.version) == s.card.version]
+        if expect_status is not None:
+            where.append(col(Card.status) == expect_status.value)
+        result = await s.session.exec(update(Card).where(*where).values(version=s.card.version + 1, **values))
+        if result.rowcount != 1:
+            return False
+        await s.session.refresh(s.card)
+        return True
+
+    async def _must_swap(self, s: _Scope, values: dict[str, Any]) -> None:
+        if not await self._swap(s, values):
+            await s.session.refresh(s.card)
+            raise _Refused("ephemeral.not_allowed", status=s.card.status)
+
+    async def _record(self, s: _Scope, kind: str, data: dict[str, Any], line: str) -> None:
+        s.session.add(
+            AuditEvent(org_id=s.org.id, card_id=s.card.id, at=s.now, actor=s.staff.id, kind=kind, data=data)
+        )
+        await render_everywhere(s.session, s.card, s.now)
+        await thread_line(s.session, s.card, line, s.now)
+
+    def _ephemeral(self, session: AsyncSession, org: Org, who: Requester, text: str, card_id: int) -> None:
+        if who.reply_to is None:
+            return
+        enqueue(
+            session,
+            org_id=org.id,
+            card_id=None,
+            channel=who.channel,
+            kind=EPHEMERAL,
+            target=who.reply_to,
+            now=self.rt.clock.now(),
+            payload={"user": who.user_ref, "text": text, "card_id": card_id},
+        )

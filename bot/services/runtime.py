@@ -1,0 +1,31 @@
+"""What every use case needs: the database, the organisations, the clock, the outbox signal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.ports import Clock, OutboxSignal
+from bot.services.directory import Directory
+from bot.store.db import SessionFactory, transaction
+
+
+@dataclass(frozen=True)
+class Runtime:
+    sessions: SessionFactory
+    directory: Directory
+    clock: Clock
+    signal: OutboxSignal
+    card_channel: str
+    """Where new cards are posted: ``slack`` when Slack is configured, else ``console``."""
+    postgres: bool = False
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """One transaction; the delivery worker is woken after it commits."""
+        async with transaction(self.sessions) as session:
+            yield session
+        self.signal.notify()

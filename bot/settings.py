@@ -1,0 +1,82 @@
+"""Process environment (secrets, URLs, database), read once at start."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDERS = {"changeme", "change-me", "xxx", "secret", "todo"}
+
+
+class Settings(BaseSettings):
+    """Every environment variable of the public contract (README, "Configuration")."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    config_path: str = Field(default="./centralita.yaml", validation_alias="CENTRALITA_CONFIG")
+    database_url: str = Field(default="sqlite:///./centralita.db", validation_alias="DATABASE_URL")
+    public_url: str = Field(default="http://127.0.0.1:8000", validation_alias="CENTRALITA_PUBLIC_URL")
+    log_level: str = Field(default="INFO", validation_alias="CENTRALITA_LOG_LEVEL")
+    sweep_seconds: float = Field(default=0.5, gt=0, le=60, validation_alias="CENTRALITA_SWEEP_SECONDS")
+    outbox_poll_seconds: float = Field(
+        default=1.0, gt=0, le=60, validation_alias="CENTRALITA_OUTBOX_POLL_SECONDS"
+    )
+
+    slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+
+    twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")
+    twilio_auth_token: SecretStr | None = Field(default=None, validation_alias="TWILIO_AUTH_TOKEN")
+    twilio_api_base_url: str | None = Field(default=None, validation_alias="TWILIO_API_BASE_URL")
+
+    microsoft_app_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_ID")
+    microsoft_app_password: SecretStr | None = Field(default=None, validation_alias="MICROSOFT_APP_PASSWORD")
+    microsoft_app_tenant_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_TENANT_ID")
+    microsoft_app_type: str = Field(default="SingleTenant", validation_alias="MICROSOFT_APP_TYPE")
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "twilio_auth_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("slack_signing_secret", "twilio_auth_token", "slack_bot_token")
+    @classmethod
+    def _refuse_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
+            raise ValueError("is a placeholder; set the real value or leave it unset")
+        return value
+
+    @field_validator("public_url", "slack_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"'{value}' must start with http:// or https://")
+        return value
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None and self.slack_signing_secret is not None
+
+    @cached_property
+    def async_database_url(self) -> str:
+        return to_async_url(self.database_url)
+
+    @property
+    def slack_api_base(self) -> str:
+        """The Web API base with the trailing slash slack_sdk's urljoin needs."""
+        return self.slack_api_url if self.slack_api_url.endswith("/") else self.slack_api_url + "/"
+
+
+def to_async_url(url: str) -> str:
+    """Map the URL people write to the async driver we run: aiosqlite, asyncpg or psycopg."""
+    for plain, driver in (
+        ("sqlite://", "sqlite+aiosqlite://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url

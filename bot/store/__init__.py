@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, the session factory, migrations."""

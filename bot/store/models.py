@@ -1,0 +1,162 @@
+"""The tables. Every row carries ``org_id``; every time is UTC."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from bot.store.types import UTCDateTime
+
+
+def _utc(*, index: bool = False, nullable: bool = True) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, index=index, nullable=nullable)
+
+
+def _json() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+def _json_list() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Organization(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    timezone: str
+    locale: str = Field(max_length=8)
+    updated_at: datetime | None = _utc()
+
+
+class Staff(SQLModel, table=True):
+    org_id: str = Field(primary_key=True, max_length=64)
+    id: str = Field(primary_key=True, max_length=64)
+    name: str
+    roles: list[str] = _json_list()
+    slack_user: str | None = Field(default=None, max_length=64)
+    phone: str | None = Field(default=None, max_length=32)
+    active: bool = True
+
+
+class Contact(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("org_id", "phone"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64)
+    name: str
+    phone: str = Field(max_length=32)
+    company: str | None = None
+    tags: list[str] = _json_list()
+    owner_id: str | None = Field(default=None, max_length=64)
+
+
+class Call(SQLModel, table=True):
+    """One inbound phone call; ``call_sid`` makes every Twilio webhook idempotent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64, index=True)
+    call_sid: str = Field(max_length=64, unique=True)
+    from_number: str | None = Field(default=None, max_length=32)
+    to_number: str | None = Field(default=None, max_length=32)
+    in_hours: bool = True
+    status: str = Field(default="ringing", max_length=24)
+    started_at: datetime = _utc(nullable=False)
+    ended_at: datetime | None = _utc()
+    card_id: int | None = Field(default=None, index=True)
+
+
+class Card(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_card_due", "escalate_at", postgresql_where=text("escalate_at IS NOT NULL")),
+        Index("ix_card_org_status", "org_id", "status"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64)
+    source: str = Field(max_length=16)
+    call_sid: str | None = Field(default=None, max_length=64, unique=True)
+    status: str = Field(default="open", max_length=16)
+    category: str = Field(max_length=64)
+    priority: str = Field(max_length=32)
+    team_id: str | None = Field(default=None, max_length=64)
+    addressee_id: str | None = Field(default=None, max_length=64)
+    caller_name: str | None = None
+    caller_number: str | None = Field(default=None, max_length=32)
+    company: str | None = None
+    summary: str = ""
+    recording_url: str | None = None
+    transfer_allowed: bool = False
+    matched_rule: int | None = None
+    created_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _utc(nullable=False)
+    claim_deadline: datetime | None = _utc()
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_at: datetime | None = _utc()
+    resolved_at: datetime | None = _utc()
+    outcome: str | None = Field(default=None, max_length=32)
+    escalation_policy: dict[str, Any] = _json()
+    escalation_level: int = 0
+    escalation_started_at: datetime | None = _utc()
+    escalate_at: datetime | None = _utc()
+    escalated_to: list[str] = _json_list()
+    callback_at: datetime | None = _utc()
+    version: int = 1
+
+
+class CardPost(SQLModel, table=True):
+    """Where a card was posted: one row per channel, so every change re-renders everywhere."""
+
+    __table_args__ = (UniqueConstraint("card_id", "channel", "target"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64)
+    card_id: int = Field(index=True)
+    channel: str = Field(max_length=16)
+    target: str = Field(max_length=128)
+    external_ref: str | None = Field(default=None, max_length=128)
+    created_at: datetime = _utc(nullable=False)
+
+
+class AuditEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64)
+    card_id: int | None = Field(default=None, index=True)
+    at: datetime = _utc(nullable=False)
+    actor: str = Field(max_length=64)
+    kind: str = Field(max_length=32)
+    data: dict[str, Any] = _json()
+
+
+class Callback(SQLModel, table=True):
+    __table_args__ = (Index("ix_callback_due", "status", "due_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64)
+    card_id: int = Field(index=True)
+    due_at: datetime = _utc(nullable=False)
+    assignee_id: str = Field(max_length=64)
+    note: str = ""
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _utc(nullable=False)
+    status: str = Field(default="scheduled", max_length=16)
+    reminded_at: datetime | None = _utc()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A delivery to a platform, written in the same transaction as the change that causes it."""
+
+    __table_args__ = (Index("ix_outbox_pending", "status", "next_attempt_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64)
+    card_id: int | None = Field(default=None, index=True)
+    channel: str = Field(max_length=16)
+    kind: str = Field(max_length=16)
+    target: str = Field(max_length=128)
+    payload: dict[str, Any] = _json()
+    dedupe_key: str | None = Field(default=None, max_length=191, unique=True)
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = _utc(nullable=False)
+    locked_until: datetime | None = _utc()
+    last_error: str | None = None
+    created_at: datetime = _utc(nullable=False)
+    sent_at: datetime | None = _utc()

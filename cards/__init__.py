@@ -1,0 +1,1 @@
+"""Pure renderers: one neutral card view, one renderer per channel."""

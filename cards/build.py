@@ -1,0 +1,156 @@
+"""What a card shows in each state: facts in, neutral view out."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.phones import format_phone
+from bot.i18n import t, t_or
+from cards.actions import ActionId, CardStatus, Outcome, button_value, option_value
+from cards.model import ActionView, CardFacts, CardView, FieldView, OptionView, Style
+
+PRIORITY_EMOJI = {"urgent": "🔴", "high": "🟠", "normal": "🔵", "low": "⚪"}
+_ACTIONS_BY_STATUS: dict[CardStatus, tuple[ActionId, ...]] = {
+    CardStatus.OPEN: (ActionId.CLAIM, ActionId.SCHEDULE_CALLBACK, ActionId.ADD_NOTE, ActionId.REASSIGN),
+    CardStatus.CLAIMED: (ActionId.RELEASE, ActionId.SCHEDULE_CALLBACK, ActionId.ADD_NOTE, ActionId.REASSIGN),
+    CardStatus.CALLBACK: (ActionId.RELEASE, ActionId.SCHEDULE_CALLBACK, ActionId.ADD_NOTE, ActionId.REASSIGN),
+    CardStatus.RESOLVED: (),
+}
+
+
+def build_card(facts: CardFacts, now: datetime) -> CardView:
+    """The neutral view of a card in its current state, as seen at ``now``."""
+    title = card_title(facts)
+    headline = (
+        facts.caller_name or format_phone(facts.caller_number) or t(facts.locale, "card.unknown_caller")
+    )
+    summary = facts.summary or _source_summary(facts)
+    return CardView(
+        card_id=facts.card_id,
+        revision=facts.version,
+        status=facts.status,
+        priority=facts.priority,
+        title=title,
+        headline=headline,
+        fields=_fields(facts, now),
+        said_label=t(facts.locale, "card.said"),
+        summary=summary,
+        status_line=_status_line(facts, now),
+        escalation_line=_escalation_line(facts),
+        recording_label=t(facts.locale, "card.recording") if facts.recording_url else None,
+        recording_url=facts.recording_url,
+        actions=_actions(facts),
+        fallback_text=t(facts.locale, "card.fallback", title=title, caller=headline, summary=summary),
+    )
+
+
+def card_title(facts: CardFacts) -> str:
+    return t(
+        facts.locale,
+        "card.title",
+        emoji=PRIORITY_EMOJI.get(facts.priority, "⚪"),
+        priority=priority_label(facts.locale, facts.priority),
+        category=category_label(facts.locale, facts.category),
+    )
+
+
+def priority_label(locale: str, priority: str) -> str:
+    return t_or(locale, f"priority.{priority}", priority.capitalize())
+
+
+def category_label(locale: str, category: str) -> str:
+    return t_or(locale, f"category.{category}", category.replace("_", " ").capitalize())
+
+
+def outcome_label(locale: str, outcome: Outcome) -> str:
+    return t(locale, f"outcome.{outcome.value}")
+
+
+def format_when(moment: datetime, timezone: str, locale: str, now: datetime) -> str:
+    """``hoy 10:32``, ``mañana 09:00`` or ``24/11 09:00``, in the organisation's time zone."""
+    zone = ZoneInfo(timezone)
+    local, today = moment.astimezone(zone), now.astimezone(zone).date()
+    clock = local.strftime("%H:%M")
+    if local.date() == today:
+        return t(locale, "time.today", time=clock)
+    if local.date() == today + timedelta(days=1):
+        return t(locale, "time.tomorrow", time=clock)
+    return t(locale, "time.date", date=local.strftime("%d/%m" if locale == "es" else "%m/%d"), time=clock)
+
+
+def _source_summary(facts: CardFacts) -> str:
+    if facts.source in ("missed", "voicemail"):
+        return t(facts.locale, f"card.summary.{facts.source}")
+    return ""
+
+
+def _fields(facts: CardFacts, now: datetime) -> tuple[FieldView, ...]:
+    loc = facts.locale
+
+    def when(moment: datetime) -> str:
+        return format_when(moment, facts.timezone, loc, now)
+
+    rows: list[tuple[str, str | None]] = [
+        ("card.field.phone", format_phone(facts.caller_number) if facts.caller_name else None),
+        ("card.field.company", facts.company),
+        ("card.field.for", facts.addressee_name),
+        ("card.field.team", facts.team_name),
+        ("card.field.received", when(facts.created_at)),
+        (
+            "card.field.deadline",
+            when(facts.claim_deadline) if facts.claim_deadline and _awaits_claim(facts) else None,
+        ),
+        ("card.field.taken_by", facts.created_by_name),
+    ]
+    return tuple(FieldView(t(loc, key), value) for key, value in rows if value)
+
+
+def _awaits_claim(facts: CardFacts) -> bool:
+    return facts.status is CardStatus.OPEN and facts.claim_deadline is not None
+
+
+def _status_line(facts: CardFacts, now: datetime) -> str:
+    loc = facts.locale
+    if facts.status is CardStatus.CLAIMED:
+        return t(loc, "card.status.claimed", name=facts.claimed_by_name or "?")
+    if facts.status is CardStatus.CALLBACK:
+        when = format_when(facts.callback_at, facts.timezone, loc, now) if facts.callback_at else "?"
+        return t(loc, "card.status.callback", name=facts.claimed_by_name or "?", when=when)
+    if facts.status is CardStatus.RESOLVED:
+        outcome = outcome_label(loc, facts.outcome or Outcome.RESOLVED)
+        return t(loc, "card.status.resolved", name=facts.resolved_by_name or "?", outcome=outcome)
+    return t(loc, "card.status.open")
+
+
+def _escalation_line(facts: CardFacts) -> str | None:
+    if not facts.escalated_to_names or facts.status is CardStatus.RESOLVED:
+        return None
+    return t(facts.locale, "card.escalated", names=", ".join(facts.escalated_to_names))
+
+
+def _actions(facts: CardFacts) -> tuple[ActionView, ...]:
+    ids = _ACTIONS_BY_STATUS[facts.status]
+    actions = [_action(facts, action) for action in ids]
+    if facts.status is not CardStatus.RESOLVED:
+        actions.append(_resolve(facts))
+    return tuple(actions)
+
+
+def _action(facts: CardFacts, action: ActionId) -> ActionView:
+    label = t(facts.locale, f"card.action.{action.value}")
+    value = button_value(facts.card_id)
+    if action is ActionId.REASSIGN:
+        return ActionView(action, label, value, control="staff_select")
+    style: Style = "primary" if action is ActionId.CLAIM else "default"
+    return ActionView(action, label, value, style=style)
+
+
+def _resolve(facts: CardFacts) -> ActionView:
+    options = tuple(
+        OptionView(outcome_label(facts.locale, o), option_value(facts.card_id, o)) for o in Outcome
+    )
+    label = t(facts.locale, "card.action.resolve")
+    return ActionView(
+        ActionId.RESOLVE, label, button_value(facts.card_id), control="outcome_select", options=options
+    )

@@ -1,0 +1,1 @@
+"""Background work: the APScheduler heartbeat (escalations, callbacks) and the delivery worker."""

@@ -1,0 +1,55 @@
+"""The delivery worker: a task that sends the outbox as soon as a use case commits, and polls too."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from bot.services.delivery import Delivery
+
+log = logging.getLogger("centralita.delivery")
+
+
+class WakeUp:
+    """The outbox signal: set by use cases after commit, awaited by the worker."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+
+    def notify(self) -> None:
+        self.event.set()
+
+
+class DeliveryWorker:
+    def __init__(self, delivery: Delivery, wake: WakeUp, poll_seconds: float) -> None:
+        self.delivery = delivery
+        self.wake = wake
+        self.poll_seconds = poll_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="centralita-delivery")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            self.wake.event.clear()
+            try:
+                sent = await self.delivery.deliver_due()
+                wait = 0.0 if sent else await self._idle_wait()
+            except Exception:  # the database may be briefly away; try again shortly
+                log.exception("delivery round failed")
+                wait = self.poll_seconds
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.event.wait(), timeout=wait)
+
+    async def _idle_wait(self) -> float:
+        due_in = await self.delivery.next_due_in()
+        return self.poll_seconds if due_in is None else min(self.poll_seconds, max(due_in, 0.01))

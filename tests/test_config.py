@@ -1,0 +1,196 @@
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, ConfigIssue, check_references, load_config, loc_path
+from bot.domain.org import OrgConfig
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "centralita.yaml"
+
+MINIMAL = """\
+organization: {name: Clínica}
+staff:
+  - {id: ana, name: Ana García, slack_user: U0ANA}
+  - {id: rocio, name: Rocío Díaz, roles: [receptionist], slack_user: U0ROCIO}
+teams:
+  - {id: recepcion, name: Recepción, slack_channel: C0RECEP, members: [ana]}
+priorities:
+  normal: {claim_within: 30m}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "centralita.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def issues_of(path: Path) -> dict[str, str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return {issue.path: issue.reason for issue in caught.value.issues}
+
+
+def test_the_example_loads_without_warnings() -> None:
+    config = load_config(EXAMPLE)
+    assert config.organization.name == "Clínica Dental Sonrisa"
+    assert [s.id for s in config.staff] == ["ana", "luis", "marta", "rocio"]
+    assert config.priority("urgent").claim_within.total_seconds() == 120
+    assert config.reception.command == "/recado"
+    assert any("blocked" in c.tags for c in config.contacts)
+    assert check_references(config) == []
+
+
+def test_a_minimal_file_loads(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, MINIMAL))
+    assert isinstance(config, OrgConfig)
+    assert check_references(config) == []
+
+
+def test_every_problem_is_listed_with_its_path(tmp_path: Path) -> None:
+    broken = """\
+organization: {name: Clínica, timezone: Mars/Olympus}
+staff:
+  - {id: ana, name: Ana, phone: "600 11"}
+  - {id: Luis!, name: Luis, roles: [boss]}
+priorities:
+  urgent:
+    claim_within: soon
+    escalation: [{after: 2m, notify: oncall}, {after: 5x, notify: managers}]
+triage:
+  - {category: x, whenn: {}}
+"""
+    issues = issues_of(write(tmp_path, broken))
+    assert "not a duration" in issues["priorities.urgent.claim_within"]
+    assert "not a duration" in issues["priorities.urgent.escalation[1].after"]
+    assert "international form" in issues["staff[0].phone"]
+    assert "not a valid id" in issues["staff[1].id"]
+    assert "staff[1].roles[0]" in issues
+    assert "time zone" in issues["organization.timezone"]
+    assert "unknown field" in issues["triage[0].whenn"]
+    assert not any(reason.startswith("Value error") for reason in issues.values())
+
+
+def test_the_error_message_lists_one_issue_per_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "organization: {name: Clínica}\nstaff: [{id: ana}]\nvoice: {hold_seconds: 1}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    lines = str(caught.value).splitlines()
+    assert lines[0] == f"{path}:"
+    assert "  staff[0].name: Field required" in lines
+    assert any(line.startswith("  voice.hold_seconds: ") for line in lines)
+    assert caught.value.path == path
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    issues = issues_of(tmp_path / "nope.yaml")
+    assert issues["(file)"].startswith("file not found: ")
+
+
+def test_yaml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
+    issues = issues_of(write(tmp_path, "organization:\n  name: [Clínica\nstaff: []\n"))
+    [(path, reason)] = issues.items()
+    assert path.startswith("line 3, column ")
+    assert reason
+
+
+def test_duplicate_keys_are_reported(tmp_path: Path) -> None:
+    issues = issues_of(write(tmp_path, MINIMAL + "teams: []\n"))
+    [(path, reason)] = issues.items()
+    assert path.startswith("line 9,")
+    assert "'teams' is written twice" in reason
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    assert "mapping" in issues_of(write(tmp_path, "- a\n- b\n"))["(root)"]
+    assert "empty" in issues_of(write(tmp_path, "# nothing\n"))["(root)"]
+
+
+def test_yaml_12_scalars(tmp_path: Path) -> None:
+    text = MINIMAL.replace("{name: Clínica}", "{name: Clínica, holidays: {country: NO}}")
+    text += "digest: {at: 9:30, days: mon-fri, to: [ana]}\n"
+    config = load_config(write(tmp_path, text))
+    assert config.digest is not None and config.digest.at == "9:30"
+    assert config.organization.holidays is not None and config.organization.holidays.country == "NO"
+
+
+def test_unknown_holiday_calendar_is_an_error(tmp_path: Path) -> None:
+    bad_country = MINIMAL.replace("{name: Clínica}", "{name: Clínica, holidays: {country: XX}}")
+    assert "organization.holidays.country" in issues_of(write(tmp_path, bad_country))
+    bad_region = MINIMAL.replace(
+        "{name: Clínica}", "{name: Clínica, holidays: {country: ES, subdivision: ZZ}}"
+    )
+    assert "MD" in issues_of(write(tmp_path, bad_region))["organization.holidays.subdivision"]
+    lower_case = MINIMAL.replace(
+        "{name: Clínica}", "{name: Clínica, holidays: {country: es, subdivision: md}}"
+    )
+    assert load_config(write(tmp_path, lower_case)).organization.holidays is not None
+
+
+def test_duplicate_ids_are_a_root_issue(tmp_path: Path) -> None:
+    text = MINIMAL.replace("  - {id: rocio, name: Rocío Díaz", "  - {id: ana, name: Rocío Díaz")
+    assert "more than once" in issues_of(write(tmp_path, text))["(root)"]
+
+
+def test_reference_warnings(tmp_path: Path) -> None:
+    text = """\
+organization: {name: Clínica, fallback_team: nadie}
+staff:
+  - {id: ana, name: Ana García}
+  - {id: marta, name: Marta López, roles: [manager], slack_user: U0MARTA}
+teams:
+  - {id: recepcion, name: Recepción, members: [ana, pepe], oncall: [luis]}
+contacts:
+  - {name: Juan, phone: "+34911222333", owner: ghost}
+triage:
+  - {category: a, priority: urgent, route: somewhere}
+  - {category: b, priority: urgente, route: owner}
+  - {category: c, priority: urgent, route: marta}
+priorities:
+  urgent:
+    claim_within: 2m
+    escalation: [{after: 2m, notify: everybody}, {after: 5m, notify: managers, via: [slack, whatsapp, sms]}]
+digest: {to: [marta, boss]}
+"""
+    warnings = {str(issue) for issue in check_references(load_config(write(tmp_path, text)))}
+    expected_paths = [
+        "triage[0].route",
+        "triage[1].priority",
+        "teams[0].members[1]",
+        "teams[0].oncall[0]",
+        "teams[0].slack_channel",
+        "contacts[0].owner",
+        "priorities.urgent.escalation[0].notify",
+        "priorities.urgent.escalation[1].via",
+        "digest.to[1]",
+        "staff[0].slack_user",
+        "organization.fallback_team",
+        "reception.allow",
+    ]
+    for path in expected_paths:
+        assert any(w.startswith(f"{path}: ") for w in warnings), path
+    assert len(warnings) == len(expected_paths) + 1  # via lists both sms and whatsapp
+    assert (
+        "priorities.urgent.escalation[1].via: whatsapp notifications are not available yet; Slack is used"
+        in warnings
+    )
+
+
+def test_no_teams_and_no_managers_warn(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "teams:\n  - {id: recepcion, name: Recepción, slack_channel: C0RECEP, members: [ana]}\n", ""
+    )
+    text += "  urgent: {claim_within: 2m, escalation: [{after: 2m, notify: managers}]}\n"
+    warnings = check_references(load_config(write(tmp_path, text)))
+    assert ConfigIssue("teams", "no teams: calls have nowhere to go but the console channel") in warnings
+    assert any(w.path == "priorities.urgent.escalation[0].notify" for w in warnings)
+
+
+def test_loc_path() -> None:
+    assert (
+        loc_path(("priorities", "urgent", "escalation", 1, "after"))
+        == "priorities.urgent.escalation[1].after"
+    )
+    assert loc_path(("staff", 2, "phone")) == "staff[2].phone"
+    assert loc_path(()) == "(root)"
+    assert str(ConfigIssue("staff[0].phone", "bad")) == "staff[0].phone: bad"
