@@ -1,0 +1,120 @@
+"""A loopback stand-in for the Slack Web API that the real slack_sdk client talks to.
+
+It records every call, answers like Slack (``ok``, ``channel``, ``ts``), and can be told to fail:
+``rate_limit(method, times, retry_after)`` answers 429 with Retry-After, ``down = True`` answers 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+
+@dataclass
+class SlackCall:
+    method: str
+    args: dict[str, Any]
+    at: float = field(default_factory=time.perf_counter)
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[SlackCall] = []
+        self.down = False
+        self._limits: dict[str, list[float]] = {}
+        self._ts = itertools.count(1)
+        self.changed = asyncio.Event()
+        self.app = Starlette(routes=[Route("/api/{method}", self._handle, methods=["POST", "GET"])])
+
+    def rate_limit(self, method: str, times: int, retry_after: float = 1) -> None:
+        self._limits[method] = [retry_after] * times
+
+    def of(self, method: str) -> list[SlackCall]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(
+        self, method: str, count: int = 1, timeout: float = 10, **match: Any
+    ) -> list[SlackCall]:
+        """The calls of ``method`` whose args contain ``match``, once there are ``count`` of them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [c for c in self.of(method) if all(c.args.get(k) == v for k, v in match.items())]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{count} × {method} {match} not seen; calls: {[c.method for c in self.calls]}"
+                )
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), timeout=0.05)
+
+    async def _handle(self, request: Request) -> JSONResponse:
+        method = request.path_params["method"]
+        if self.down:
+            return JSONResponse({"ok": False, "error": "service_unavailable"}, status_code=503)
+        limits = self._limits.get(method)
+        if limits:
+            retry_after = limits.pop(0)
+            return JSONResponse(
+                {"ok": False, "error": "ratelimited"},
+                status_code=429,
+                headers={"Retry-After": str(int(retry_after))},
+            )
+        args = await _args(request)
+        self.calls.append(SlackCall(method, args))
+        self.changed.set()
+        return JSONResponse(self._answer(method, args))
+
+    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://clinica.slack.com/",
+                "team": "Clínica",
+                "user": "centralita",
+                "team_id": "T0CLINICA",
+                "user_id": "U0BOT",
+                "bot_id": "B0BOT",
+            }
+        if method in ("chat.postMessage", "chat.update"):
+            ts = args.get("ts") or f"{1700000000 + next(self._ts)}.000100"
+            return {
+                "ok": True,
+                "channel": args.get("channel"),
+                "ts": ts,
+                "message": {"text": args.get("text")},
+            }
+        if method == "chat.getPermalink":
+            ts = str(args.get("message_ts", "")).replace(".", "")
+            return {
+                "ok": True,
+                "permalink": f"https://clinica.slack.com/archives/{args.get('channel')}/p{ts}",
+            }
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
+        return {"ok": True}
+
+
+async def _args(request: Request) -> dict[str, Any]:
+    body = (await request.body()).decode()
+    if not body:
+        return {}
+    if request.headers.get("content-type", "").startswith("application/json"):
+        return dict(json.loads(body))
+    args: dict[str, Any] = dict(parse_qsl(body))
+    for key in ("blocks", "view"):
+        if isinstance(args.get(key), str):
+            args[key] = json.loads(args[key])
+    return args
