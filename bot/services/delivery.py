@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.ports import ChannelPublisher, DeliveryError, PostRef
 from bot.services.facts import card_facts
-from bot.services.outbox import CARD, DIRECT, EPHEMERAL, THREAD
+from bot.services.outbox import CARD, DIRECT, EPHEMERAL, THREAD, wall_now
 from bot.services.runtime import Runtime
 from bot.store.models import Card, CardPost, OutboxMessage
 from cards.build import build_card
@@ -68,10 +68,10 @@ class Delivery:
             ).first()
         if due is None:
             return None
-        return max(0.0, (due - self.rt.clock.now()).total_seconds())
+        return max(0.0, (due - wall_now()).total_seconds())
 
     async def _lease(self) -> _Batch:
-        now = self.rt.clock.now()
+        now = wall_now()
         async with self.rt.sessions() as session, session.begin():
             query = (
                 select(OutboxMessage)
@@ -132,7 +132,7 @@ class Delivery:
                 return
 
     async def _send(self, batch: _Batch, row: OutboxMessage) -> bool:
-        now = self.rt.clock.now()
+        now = wall_now()
         row.attempts += 1
         try:
             await self._dispatch(batch, row)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import col, select
@@ -14,6 +14,12 @@ CARD = "card"
 THREAD = "thread"
 DIRECT = "direct"
 EPHEMERAL = "ephemeral"
+
+
+def wall_now() -> datetime:
+    """Delivery timing (due times, leases, retries) runs on the wall clock, not the domain ``Clock``:
+    it is about the platforms' time, and a test that moves the domain clock must not expire leases."""
+    return datetime.now(UTC)
 
 
 def enqueue(
@@ -37,7 +43,7 @@ def enqueue(
             target=target,
             payload=payload or {},
             dedupe_key=dedupe_key,
-            next_attempt_at=now,
+            next_attempt_at=wall_now(),
             created_at=now,
         )
     )

@@ -110,7 +110,7 @@ class FakeSlack:
 async def _args(request: Request) -> dict[str, Any]:
     body = (await request.body()).decode()
     if not body:
-        return {}
+        return dict(request.query_params)
     if request.headers.get("content-type", "").startswith("application/json"):
         return dict(json.loads(body))
     args: dict[str, Any] = dict(parse_qsl(body))
