@@ -20,6 +20,7 @@ from bot.domain.triage import TriageDecision, triage
 from bot.i18n import t
 from bot.settings import Settings
 from bot.store.migrate import upgrade
+from cards.build import category_label, priority_label
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -139,12 +140,12 @@ def explain(config: OrgConfig, decision: TriageDecision) -> str:
     return t(
         loc,
         "triage.summary",
-        category=decision.category,
-        priority=decision.priority,
+        category=f"{category_label(loc, decision.category)} ({decision.category})",
+        priority=f"{priority_label(loc, decision.priority)} ({decision.priority})",
         route=_route_text(config, decision),
         transfer=t(loc, "yes" if decision.transfer_allowed else "no"),
         in_hours=t(loc, "yes" if decision.in_hours else "no"),
-        action=decision.action,
+        action=t(loc, f"triage.action.{decision.action}"),
         reason="; ".join(reasons),
     )
 

@@ -104,6 +104,8 @@ MESSAGES: dict[str, str] = {
     "triage.route.none": "nobody (rejected)",
     "triage.fallback": "the rule's route does not exist; the default team is used",
     "triage.summary": "Category: {category}\nPriority: {priority}\nRoute: {route}\nLive transfer: {transfer}\nIn office hours: {in_hours}\nAction: {action}\nReason: {reason}",
+    "triage.action.card": "create a card",
+    "triage.action.reject": "reject the call",
     "yes": "yes",
     "no": "no",
     "time.today": "today {time}",

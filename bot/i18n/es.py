@@ -112,6 +112,8 @@ MESSAGES: dict[str, str] = {
     "triage.route.none": "nadie (se rechaza)",
     "triage.fallback": "la ruta de la regla no existe; se usa el equipo por defecto",
     "triage.summary": "Categoría: {category}\nPrioridad: {priority}\nRuta: {route}\nTransferencia en vivo: {transfer}\nEn horario: {in_hours}\nAcción: {action}\nMotivo: {reason}",
+    "triage.action.card": "crear una tarjeta",
+    "triage.action.reject": "rechazar la llamada",
     "yes": "sí",
     "no": "no",
     "time.today": "hoy {time}",
