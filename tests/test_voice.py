@@ -127,3 +127,18 @@ async def test_without_slack_credentials_cards_go_to_the_console(
             "Cliente potencial" in caplog.text and "María Ruiz" in caplog.text and "[Reclamar]" in caplog.text
         )
         assert (await app.http.get("/healthz")).json()["channel"] == "console"
+
+
+async def test_the_same_call_reported_five_times_at_once_makes_one_card(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    async with Centralita(db, clock, slack.url) as app:
+        base = {"CallSid": new_call_sid(), "From": "+34612345678", "To": CLINIC_NUMBER}
+        await app.twilio_post("/twilio/voice", base)
+        gathered = {**base, "SpeechResult": "Soy Eva Gil, quería una primera cita"}
+        answers = await asyncio.gather(*(app.twilio_post("/twilio/voice/gather", gathered) for _ in range(5)))
+        assert [a.status_code for a in answers] == [200] * 5
+        await slack.wait_for("chat.postMessage", channel="C0VENTAS")
+        await asyncio.sleep(0.3)
+        assert await db.count("card") == 1
+        assert len(slack.of("chat.postMessage")) == 1

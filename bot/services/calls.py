@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -66,12 +68,15 @@ class CallIntake:
         org = self.rt.directory.by_number(call.to_number)
         if org is None:
             return
-        async with self.rt.unit_of_work() as session:
+
+        async def work(session: AsyncSession) -> None:
             row = await self._call_row(session, org, call, self.rt.clock.now())
             row.ended_at, rejected = self.rt.clock.now(), row.status == "rejected"
             row.status = "rejected" if rejected else status
             if not rejected and await self._card_of(session, call.call_sid) is None:
                 await self._open(session, org, call, row, "", "missed", None)
+
+        await self._retrying_conflicts(work)
 
     async def _card_for(
         self, call: CallInfo, speech: str, *, source: str, recording_url: str | None = None
@@ -79,14 +84,29 @@ class CallIntake:
         org = self.rt.directory.by_number(call.to_number)
         if org is None:
             return None
-        async with self.rt.unit_of_work() as session:
+
+        async def work(session: AsyncSession) -> None:
             row = await self._call_row(session, org, call, self.rt.clock.now())
             card = await self._card_of(session, call.call_sid)
             if card is None:
                 await self._open(session, org, call, row, speech, source, recording_url)
             elif recording_url and card.recording_url != recording_url:
                 await self._attach_recording(session, org, card, recording_url)
+
+        await self._retrying_conflicts(work)
         return org
+
+    async def _retrying_conflicts(self, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        """Run ``work`` in one transaction; if a concurrent webhook of the same call inserted its card
+        first (a unique-key conflict on PostgreSQL), run it again: the second run finds that card."""
+        for attempt in range(3):
+            try:
+                async with self.rt.unit_of_work() as session:
+                    await work(session)
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
 
     async def _open(
         self,
