@@ -29,6 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=getattr(logging, Settings().log_level.upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for noisy in ("apscheduler", "httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.run(args) or 0)
     except ConfigError as error:
@@ -195,6 +197,8 @@ class TwilioCaller:
                     "/twilio/voice/gather",
                     {**base, "CallStatus": "in-progress", "SpeechResult": say, "Confidence": "0.9"},
                 )
+            elif "<Record" in answer and say:
+                await self._post(client, "/twilio/voice/voicemail", {**base, **_fake_recording(sid)})
             await self._post(
                 client, "/twilio/voice/status", {**base, "CallStatus": "completed", "CallDuration": "20"}
             )
@@ -207,6 +211,18 @@ class TwilioCaller:
         print(f"POST {path} → {response.status_code}\n{response.text}")
         response.raise_for_status()
         return response.text
+
+
+def _fake_recording(sid: str) -> dict[str, str]:
+    """What Twilio reports when a caller leaves a voicemail (the simulation has no audio)."""
+    recording = "RE" + sid[2:]
+    url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Recordings/{recording}"
+    return {
+        "CallStatus": "in-progress",
+        "RecordingUrl": url,
+        "RecordingSid": recording,
+        "RecordingDuration": "12",
+    }
 
 
 if __name__ == "__main__":
