@@ -89,7 +89,7 @@ def create_app(
         await worker.stop()
         await engine.dispose()
 
-    app = FastAPI(title="Centralita", lifespan=lifespan)
+    app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services, app.state.heartbeat = services, heartbeat
     _health_route(app, runtime, heartbeat)
     if api:

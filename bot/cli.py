@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import httpx
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
 from bot.config import ConfigError, check_references, load_config
@@ -25,17 +27,33 @@ from cards.build import category_label, priority_label
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=getattr(logging, Settings().log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for noisy in ("apscheduler", "httpx", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        _setup_logging(Settings().log_level)
         return int(args.run(args) or 0)
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
+    except ValidationError as error:
+        print(_settings_problem(error), file=sys.stderr)
+        return 2
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("apscheduler", "httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _settings_problem(error: ValidationError) -> str:
+    """Environment variables that are wrong, one per line, by their names."""
+    lines = ["The environment is not valid:"]
+    for detail in error.errors():
+        name = ".".join(str(p) for p in detail["loc"]) or "(settings)"
+        lines.append(f"  {name}: {detail['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,7 +126,8 @@ def _config_check(args: argparse.Namespace) -> int:
 def _db_upgrade(_: argparse.Namespace) -> int:
     settings = Settings()
     upgrade(settings.async_database_url)
-    print(f"database at head: {settings.database_url}")
+    shown = make_url(settings.database_url).render_as_string(hide_password=True)
+    print(f"database at head: {shown}")
     return 0
 
 

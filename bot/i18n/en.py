@@ -88,7 +88,7 @@ MESSAGES: dict[str, str] = {
     "modal.error.phone": "That is not a valid phone number.",
     "modal.error.required": "This field is required.",
     "voice.greeting": "Thank you for calling {org}.",
-    "voice.prompt": "Please tell us your name and the reason for your call after the tone.",
+    "voice.prompt": "Please tell us your name and the reason for your call.",
     "voice.message_taken": "Thank you. We have taken your message and will call you back as soon as possible. Goodbye.",
     "voice.after_hours": "We are closed right now. Leave your name, your number and the reason for your call after the tone and we will call you back when we open.",
     "voice.no_speech": "We did not hear you well. Please leave your message after the tone.",

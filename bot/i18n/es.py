@@ -95,7 +95,7 @@ MESSAGES: dict[str, str] = {
     "modal.error.required": "Este campo es obligatorio.",
     # voice
     "voice.greeting": "Gracias por llamar a {org}.",
-    "voice.prompt": "Por favor, díganos su nombre y el motivo de su llamada después de la señal.",
+    "voice.prompt": "Por favor, díganos su nombre y el motivo de su llamada.",
     "voice.message_taken": "Gracias. Hemos tomado nota de su mensaje y le llamaremos lo antes posible. Adiós.",
     "voice.after_hours": "Ahora mismo estamos fuera del horario de atención. Deje su nombre, su teléfono y el motivo de su llamada después de la señal y le llamaremos en cuanto abramos.",
     "voice.no_speech": "No le hemos oído bien. Deje su mensaje después de la señal.",

@@ -119,6 +119,9 @@ class CallIntake:
         recording_url: str | None,
     ) -> None:
         decision = self._triage(org, call, speech, row.started_at)
+        if decision.action == "reject":
+            row.status = "rejected"
+            return
         new = NewCard(
             source=source,
             decision=decision,

@@ -27,7 +27,7 @@ from cards.build import build_card
 
 log = logging.getLogger("centralita.delivery")
 LEASE = timedelta(seconds=60)
-MAX_ATTEMPTS = 12
+MAX_BACKOFF_SECONDS = 300.0
 
 
 @dataclass
@@ -150,11 +150,15 @@ class Delivery:
         self, row: OutboxMessage, reason: str, retry_after: float | None, permanent: bool, now: datetime
     ) -> None:
         row.last_error, row.locked_until = reason[:500], None
-        if permanent or row.attempts >= MAX_ATTEMPTS:
+        if permanent:
             row.status = "dead"
             log.error("delivery %s gave up after %s attempts: %s", row.id, row.attempts, reason)
             return
-        wait = retry_after if retry_after is not None else min(300.0, 0.5 * 2 ** (row.attempts - 1))
+        wait = (
+            retry_after
+            if retry_after is not None
+            else min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** min(row.attempts - 1, 16))
+        )
         row.next_attempt_at = now + timedelta(seconds=wait)
         log.warning("delivery %s retried in %.1fs: %s", row.id, wait, reason)
 
@@ -163,9 +167,8 @@ class Delivery:
         if publisher is None:
             raise DeliveryError(f"no publisher for channel {row.channel}", permanent=True)
         if row.kind == DIRECT:
-            await publisher.send_direct(
-                row.target, row.payload["text"], self._first_post_ref(batch, row.card_id)
-            )
+            link = self._first_post_ref(batch, row.card_id, row.channel)
+            await publisher.send_direct(row.target, row.payload["text"], link)
         elif row.kind == EPHEMERAL:
             await publisher.send_ephemeral(row.target, row.payload["user"], row.payload["text"])
         elif row.kind in (CARD, THREAD):
@@ -190,8 +193,10 @@ class Delivery:
         else:
             await publisher.update_card(ref, view)
 
-    def _first_post_ref(self, batch: _Batch, card_id: int | None) -> PostRef | None:
-        posts = sorted((p for p in batch.posts.values() if p.card_id == card_id), key=lambda p: p.id or 0)
+    def _first_post_ref(self, batch: _Batch, card_id: int | None, channel: str) -> PostRef | None:
+        """The card's first post on ``channel``, to link a direct message to it."""
+        mine = (p for p in batch.posts.values() if p.card_id == card_id and p.channel == channel)
+        posts = sorted(mine, key=lambda p: p.id or 0)
         if not posts:
             return None
         post = posts[0]

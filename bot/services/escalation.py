@@ -8,6 +8,7 @@ twice, and a claim that lands first simply wins.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +27,8 @@ from bot.services.runtime import Runtime
 from bot.store.models import AuditEvent, Card
 from cards.actions import CardStatus
 from cards.build import card_title
+
+log = logging.getLogger("centralita.escalation")
 
 
 class Escalation:
@@ -66,7 +69,7 @@ class Escalation:
             return await self._swap(session, card, {"escalate_at": None})
         step = policy.steps[level]
         people = notify_targets(org, card, step.notify)
-        names = [p.name for p in people] or [_team_name(org, card)]
+        names = [p.name for p in people]
         values = {
             "escalation_level": level + 1,
             "escalate_at": policy.due_at(level + 1, started, org.calendar),
@@ -85,7 +88,15 @@ class Escalation:
         session.add(
             AuditEvent(org_id=org.id, card_id=card.id, at=now, actor="system", kind="escalated", data=data)
         )
-        await self._announce(session, org, card, step.notify, people, level + 1, now)
+        if people:
+            await self._announce(session, org, card, step.notify, people, level + 1, now)
+        else:
+            log.warning(
+                "card %s: escalation step %s (%s) reaches nobody; check the config",
+                card.id,
+                level + 1,
+                step.notify,
+            )
         return True
 
     async def _announce(
@@ -101,9 +112,7 @@ class Escalation:
         await render_everywhere(session, card, now)
         if notify == "team":
             mentions = " ".join(f"<@{p.slack_user}>" if p.slack_user else p.name for p in people)
-            line = t(
-                org.locale, "thread.escalated_team", level=level, mentions=mentions or _team_name(org, card)
-            )
+            line = t(org.locale, "thread.escalated_team", level=level, mentions=mentions)
             await thread_line(session, card, line, now)
             return
         names = ", ".join(p.name for p in people)
@@ -152,8 +161,3 @@ def notify_targets(org: Org, card: Card, notify: str) -> list[StaffMember]:
     else:
         ids = [notify]
     return [m for m in (config.staff_member(i) for i in dict.fromkeys(ids)) if m is not None]
-
-
-def _team_name(org: Org, card: Card) -> str:
-    team = org.config.team(card.team_id)
-    return team.name if team else "?"

@@ -23,6 +23,8 @@ def _run(connection: Connection) -> None:
         version_table_schema=context.config.attributes.get("schema"),
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":  # replicas starting together migrate one at a time
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7210531)")
         context.run_migrations()
 
 
