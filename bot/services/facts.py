@@ -27,7 +27,7 @@ def card_facts(card: Card, org: Org) -> CardFacts:
         team_name=team.name if team else None,
         addressee_name=org.name_of(card.addressee_id) if card.addressee_id else None,
         claimed_by_name=org.name_of(card.claimed_by),
-        resolved_by_name=org.name_of(card.claimed_by),
+        resolved_by_name=org.name_of(card.resolved_by or card.claimed_by),
         outcome=Outcome(card.outcome) if card.outcome else None,
         callback_at=card.callback_at,
         escalated_to_names=tuple(card.escalated_to),

@@ -58,6 +58,7 @@ class _Scope:
     card: Card
     staff: StaffMember
     now: datetime
+    channel: str
 
 
 class CardHandling:
@@ -111,7 +112,7 @@ class CardHandling:
         staff = org.staff_on(who.channel, who.user_ref)
         if staff is None:
             raise _Refused("ephemeral.not_staff", org=org.config.organization.name)
-        return _Scope(session, org, card, staff, self.rt.clock.now())
+        return _Scope(session, org, card, staff, self.rt.clock.now(), who.channel)
 
     async def _claim(self, s: _Scope) -> None:
         if s.card.status != CardStatus.OPEN:
@@ -161,6 +162,7 @@ class CardHandling:
             "status": CardStatus.RESOLVED.value,
             "outcome": outcome.value,
             "resolved_at": s.now,
+            "resolved_by": s.staff.id,
             "claimed_by": s.card.claimed_by or s.staff.id,
             "escalate_at": None,
         }
@@ -180,8 +182,7 @@ class CardHandling:
         )
 
     async def _reassign(self, s: _Scope, to_user_ref: str) -> None:
-        target = s.org.staff_on("slack" if to_user_ref.startswith("U") else "staff", to_user_ref)
-        target = target or s.org.config.staff_member(to_user_ref)
+        target = self._staff(s, to_user_ref)
         if target is None:
             raise _Refused("ephemeral.unknown_staff")
         if s.card.status == CardStatus.RESOLVED:
@@ -205,8 +206,7 @@ class CardHandling:
             raise _Refused("ephemeral.not_allowed", status=s.card.status)
         if due_at <= s.now:
             raise _Refused("ephemeral.callback_past")
-        assignee = s.org.staff_on("slack", assignee_ref) if assignee_ref else s.staff
-        assignee = assignee or s.org.config.staff_member(assignee_ref)
+        assignee = self._staff(s, assignee_ref) if assignee_ref else s.staff
         if assignee is None:
             raise _Refused("ephemeral.unknown_staff")
         values = {
@@ -233,6 +233,10 @@ class CardHandling:
         line = t(s.org.locale, "thread.callback", name=s.staff.name, when=when, assignee=assignee.name)
         data = {"due_at": due_at.isoformat(), "assignee": assignee.id, "note": note}
         await self._record(s, "callback_scheduled", data, line)
+
+    def _staff(self, s: _Scope, user_ref: str) -> StaffMember | None:
+        """A staff member named by a platform user (a Slack user picked in a select) or by staff id."""
+        return s.org.staff_on(s.channel, user_ref) or s.org.config.staff_member(user_ref)
 
     async def _cancel_callbacks(self, s: _Scope) -> None:
         await s.session.exec(

@@ -94,6 +94,7 @@ class Card(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=64)
     claimed_at: datetime | None = _utc()
     resolved_at: datetime | None = _utc()
+    resolved_by: str | None = Field(default=None, max_length=64)
     outcome: str | None = Field(default=None, max_length=32)
     escalation_policy: dict[str, Any] = _json()
     escalation_level: int = 0

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 19:36:43.765841
+Create Date: 2026-11-23 20:02:34.588943
 """
 
 from collections.abc import Sequence
@@ -96,6 +96,7 @@ def upgrade() -> None:
         sa.Column("claimed_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("claimed_at", bot.store.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("resolved_at", bot.store.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resolved_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("escalation_policy", sa.JSON(), nullable=False),
         sa.Column("escalation_level", sa.Integer(), nullable=False),
