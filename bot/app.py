@@ -85,7 +85,7 @@ def create_app(
         worker.start()
         log.info("Centralita ready: cards go to %s", runtime.card_channel)
         yield
-        heartbeat.stop()
+        await heartbeat.stop()
         await worker.stop()
         await engine.dispose()
 

@@ -27,18 +27,28 @@ class DeliveryWorker:
         self.wake = wake
         self.poll_seconds = poll_seconds
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="centralita-delivery")
 
-    async def stop(self) -> None:
-        if self._task is not None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let the round in progress finish (a cancelled transaction can strand its connection),
+        then stop; cancel only when the round takes longer than ``grace`` seconds."""
+        self._stopping = True
+        self.wake.notify()
+        if self._task is None:
+            return
+        try:
+            async with asyncio.timeout(grace):
+                await asyncio.shield(self._task)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self.wake.event.clear()
             try:
                 sent = await self.delivery.deliver_due()
@@ -47,8 +57,11 @@ class DeliveryWorker:
                 log.exception("delivery round failed")
                 wait = self.poll_seconds
             if wait > 0:
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
+                # lands as the event is set, and the worker (and the server's shutdown) never ends.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.event.wait(), timeout=wait)
+                    async with asyncio.timeout(wait):
+                        await self.wake.event.wait()
 
     async def _idle_wait(self) -> float:
         due_in = await self.delivery.next_due_in()

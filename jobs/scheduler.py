@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services.callbacks import CallbackReminders
@@ -23,15 +27,33 @@ class Heartbeat:
             "misfire_grace_time": 30,
             "replace_existing": True,
         }
-        self.scheduler.add_job(run_escalations, id="escalations", args=[escalation], **common)
-        self.scheduler.add_job(run_callback_reminders, id="callbacks", args=[reminders], **common)
+        self._sweeps: set[asyncio.Task[Any]] = set()
+        self.scheduler.add_job(self._sweep, id="escalations", args=[run_escalations, escalation], **common)
+        self.scheduler.add_job(
+            self._sweep, id="callbacks", args=[run_callback_reminders, reminders], **common
+        )
 
     def start(self) -> None:
         self.scheduler.start()
 
-    def stop(self) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop firing, let a sweep in progress finish, then shut down. APScheduler's shutdown cancels
+        running jobs, and a sweep cancelled mid-transaction can strand its database connection."""
+        if not self.scheduler.running:
+            return
+        self.scheduler.pause()
+        if self._sweeps:
+            await asyncio.wait(set(self._sweeps), timeout=grace)
+        self.scheduler.shutdown(wait=False)
+
+    async def _sweep(self, job: Callable[[Any], Awaitable[None]], service: Any) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._sweeps.add(task)
+        try:
+            await job(service)
+        finally:
+            self._sweeps.discard(task)
 
     @property
     def running(self) -> bool:

@@ -242,3 +242,38 @@ def block_actions(action: dict[str, Any], user: str, channel: str) -> dict[str, 
         "response_url": "https://hooks.slack.invalid/actions",
         "actions": [action],
     }
+
+
+# Small helpers for the action, recado, refusal and delivery tests -------------------------------
+async def eventually(probe: Any, timeout: float = 5.0, interval: float = 0.05) -> Any:
+    """Poll the async ``probe`` until it returns something truthy, and return that."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while True:
+        found = await probe()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{getattr(probe, '__name__', 'probe')} never became true in {timeout}s")
+        await asyncio.sleep(interval)
+
+
+async def outbox_settled(db: Database, timeout: float = 5.0) -> list[OutboxMessage]:
+    """Wait until no outbox row is pending (everything was sent or given up); the rows."""
+
+    async def settled() -> list[OutboxMessage] | None:
+        rows = await db.outbox()
+        return rows if rows and all(r.status != "pending" for r in rows) else None
+
+    result: list[OutboxMessage] = await eventually(settled, timeout)
+    return result
+
+
+async def click_with_trigger(
+    app: Centralita, action: dict[str, Any], user: str, channel: str = "C0RECEP"
+) -> tuple[httpx.Response, str]:
+    """A click whose trigger id the test knows (to find the ``views.open`` it leads to)."""
+    payload = block_actions(action, user, channel)
+    response = await app.slack_post(urlencode({"payload": json.dumps(payload)}))
+    return response, payload["trigger_id"]

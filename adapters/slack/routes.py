@@ -6,11 +6,13 @@ opened right after the ack, while the trigger id is still valid. Signatures are 
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -51,7 +53,10 @@ def slack_router(bolt: AsyncApp) -> APIRouter:
 
     @router.post("/slack/events")
     async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
+        try:
+            return await handler.handle(request)
+        except json.JSONDecodeError:  # Bolt decodes ``payload=`` before it checks the signature
+            return JSONResponse({"error": "malformed Slack payload"}, status_code=400)
 
     return router
 

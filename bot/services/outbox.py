@@ -54,15 +54,21 @@ async def posts_of(session: AsyncSession, card_id: int) -> list[CardPost]:
 
 
 async def render_everywhere(session: AsyncSession, card: Card, now: datetime) -> None:
-    """Re-render the card on every channel it was posted to (a pending render is reused)."""
+    """Re-render the card on every channel it was posted to (a pending render is reused).
+
+    The pending renders are locked (PostgreSQL): a render the worker is leasing at this very moment,
+    with the card as it was before this change, must not be taken for one that will show the change.
+    """
     assert card.id is not None
     pending = await session.exec(
-        select(OutboxMessage.target).where(
+        select(OutboxMessage.target)
+        .where(
             OutboxMessage.card_id == card.id,
             OutboxMessage.kind == CARD,
             OutboxMessage.status == "pending",
             col(OutboxMessage.locked_until).is_(None),
         )
+        .with_for_update()
     )
     waiting = set(pending.all())
     for post in await posts_of(session, card.id):
