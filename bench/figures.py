@@ -1,0 +1,161 @@
+"""The figures the issue asks for, each with its baseline, ratio and target, from one database's run."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from bench.results import BareRun, DbRun
+from bench.stats import Summary
+
+ONCALL_CARDS_PER_S = 5.3
+ONCALL_P50_MS = 124.0
+BASELINES = {
+    "minimal": "FastAPI endpoint that checks the same X-Twilio-Signature and INSERTs one row",
+    "bare": "FastAPI endpoint returning constant TwiML (no check, no database)",
+    "bare 200": "bare endpoint answering 200 to the same click body",
+    "sdk → stand-in": "one chat.postMessage from slack_sdk straight to the stand-in (send → arrival)",
+    "sdk burst": "slack_sdk posting the same number of cards straight to the stand-in, same concurrency",
+    "OnCall ref.": "Grafana OnCall hobby deployment, same kind of machine (not measured in this run)",
+    "1 due alone": "the same server and table, one card falling due at a time",
+    "bare RSS": "resident memory of the bare FastAPI server, idle",
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    op: str
+    limit: float
+    of_baseline: bool = False
+    """The limit applies to the ratio (value / baseline) instead of the value."""
+
+    def describe(self, unit: str, baseline_label: str) -> str:
+        op = {">=": "≥", "<=": "≤"}[self.op]
+        return (
+            f"{op} {self.limit:g}× {baseline_label}" if self.of_baseline else f"{op} {self.limit:,g} {unit}"
+        )
+
+    def met(self, value: float, ratio: float | None) -> bool | None:
+        subject = ratio if self.of_baseline else value
+        if subject is None or math.isnan(subject):
+            return None
+        return subject >= self.limit if self.op == ">=" else subject <= self.limit
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str
+    label: str
+    unit: str
+    value: float
+    baseline: float | None = None
+    baseline_label: str = ""
+    target: Target | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline is None or not self.baseline or math.isnan(self.baseline):
+            return None
+        return self.value / self.baseline
+
+    @property
+    def met(self) -> bool | None:
+        return self.target.met(self.value, self.ratio) if self.target else None
+
+    @property
+    def target_text(self) -> str:
+        return self.target.describe(self.unit, self.baseline_label) if self.target else ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "label": self.label,
+            "unit": self.unit,
+            "value": self.value,
+            "baseline": self.baseline,
+            "baseline_label": self.baseline_label,
+            "ratio": self.ratio,
+            "target": self.target_text,
+            "met": self.met,
+        }
+
+
+def figures(run: DbRun, bare: BareRun) -> list[Figure]:
+    return [
+        *webhook(run, bare),
+        *claim(run, bare),
+        *card(run),
+        *burst(run),
+        *escalation(run),
+        *memory(run, bare),
+    ]
+
+
+def webhook(run: DbRun, bare: BareRun) -> list[Figure]:
+    ours, minimal = run.voice.summary(), run.minimal.summary()
+    label = "minimal"
+    return [
+        Figure("a.rps", "(a) POST /twilio/voice, 50 conns", "req/s", run.voice.rate, run.minimal.rate, label,
+               Target(">=", 0.8, of_baseline=True)),
+        Figure("a.rps_bare", "(a) POST /twilio/voice vs bare", "req/s", run.voice.rate, bare.voice.rate,
+               "bare"),
+        Figure("a.p50", "(a) /twilio/voice p50", "ms", ours.p50, minimal.p50, label),
+        Figure("a.p99", "(a) /twilio/voice p99", "ms", ours.p99, minimal.p99, label),
+    ]  # fmt: skip
+
+
+def claim(run: DbRun, bare: BareRun) -> list[Figure]:
+    ours, floor = run.claims.summary(), bare.acks.summary()
+    label = "bare 200"
+    return [
+        Figure("b.p50", "(b) claim click → 200, p50", "ms", ours.p50, floor.p50, label),
+        Figure("b.p99", "(b) claim click → 200, p99", "ms", ours.p99, floor.p99, label, Target("<=", 50)),
+    ]
+
+
+def card(run: DbRun) -> list[Figure]:
+    ours, floor = Summary.of_seconds(run.latency), Summary.of_seconds(run.round_trips)
+    label = "sdk → stand-in"
+    return [
+        Figure(
+            "c.p50", "(c) gather → card at Slack, p50", "ms", ours.p50, floor.p50, label, Target("<=", 15)
+        ),
+        Figure(
+            "c.p99", "(c) gather → card at Slack, p99", "ms", ours.p99, floor.p99, label, Target("<=", 60)
+        ),
+    ]
+
+
+def burst(run: DbRun) -> list[Figure]:
+    latency = Summary.of_seconds(run.burst.latencies)
+    return [
+        Figure("d.rate", "(d) burst: cards/s", "cards/s", run.burst.cards_per_s, run.blast.cards_per_s,
+               "sdk burst", Target(">=", 100)),
+        Figure("d.p50", "(d) burst: gather → card p50", "ms", latency.p50, ONCALL_P50_MS,
+               "OnCall ref."),
+    ]  # fmt: skip
+
+
+def escalation(run: DbRun) -> list[Figure]:
+    crowd, lone = run.escalation.crowd, run.escalation.lone
+    audit, audit_lone = Summary.of_seconds(crowd.audit), Summary.of_seconds(lone.audit)
+    seen, seen_lone = Summary.of_seconds(crowd.visible), Summary.of_seconds(lone.visible)
+    label = "1 due alone"
+    second = Target("<=", 1000)
+    return [
+        Figure("e.p50", "(e) escalation lateness p50", "ms", audit.p50, audit_lone.p50, label),
+        Figure("e.p99", "(e) escalation lateness p99", "ms", audit.p99, audit_lone.p99, label, second),
+        Figure("e.max", "(e) escalation lateness max", "ms", audit.max, audit_lone.max, label),
+        Figure("e.seen_p99", "(e) due → seen on Slack, p99", "ms", seen.p99, seen_lone.p99, label),
+    ]
+
+
+def memory(run: DbRun, bare: BareRun) -> list[Figure]:
+    label, limit = "bare RSS", Target("<=", 150)
+    return [
+        Figure("f.idle", "(f) RSS idle", "MB", run.rss_idle_mb, bare.rss_idle_mb, label, limit),
+        Figure("f.burst", "(f) RSS after the burst", "MB", run.rss_after_burst_mb, bare.rss_idle_mb, label, limit),
+        Figure("f.escalation", "(f) RSS, escalation server", "MB", run.escalation.rss_after_mb,
+               bare.rss_idle_mb, label, limit),
+    ]  # fmt: skip

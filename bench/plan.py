@@ -1,0 +1,40 @@
+"""How much work each figure does: the full run and ``--quick``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Plan:
+    webhook_requests: int = 2000
+    webhook_warmup: int = 200
+    webhook_concurrency: int = 50
+    claims: int = 200
+    latency_calls: int = 20
+    latency_interval: float = 1.0
+    burst_calls: int = 200
+    burst_concurrency: int = 20
+    open_cards: int = 10_000
+    due_cards: int = 1_000
+    lone_cards: int = 5
+    due_in_seconds: float = 3.0
+
+    def __post_init__(self) -> None:
+        if self.claims > self.burst_calls:
+            raise ValueError("the claim clicks use the burst's cards: claims must be <= burst_calls")
+        if self.due_cards + self.lone_cards >= self.open_cards:
+            raise ValueError("open_cards must be more than due_cards + lone_cards")
+
+
+FULL = Plan()
+QUICK = Plan(
+    webhook_requests=500,
+    webhook_warmup=100,
+    claims=50,
+    latency_calls=5,
+    burst_calls=50,
+    open_cards=2_000,
+    due_cards=200,
+    lone_cards=3,
+)

@@ -1,0 +1,138 @@
+"""The table printed at the end, the sanity checks under it, and bench/results/latest.json."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bench.figures import BASELINES, ONCALL_CARDS_PER_S, ONCALL_P50_MS, Figure
+from bench.plan import Plan
+from bench.results import BareRun, DbRun
+from bench.scenarios.webhook import expected_rows
+
+COLUMNS = ("figure", "SQLite", "PostgreSQL", "baseline", "ratio", "target", "met?")
+KIND_COLUMN = {"sqlite": 1, "postgres": 2}
+
+
+def number(value: float | None, unit: str, *, with_unit: bool = True) -> str:
+    if value is None or math.isnan(value):
+        return "—"
+    digits = 1 if unit == "ms" and value < 100 else 0
+    text = f"{value:,.{digits}f}"
+    return f"{text} {unit}" if with_unit else text
+
+
+def rows(by_kind: dict[str, list[Figure]]) -> list[list[str]]:
+    """One row per figure; the baseline, ratio and verdict columns list one value per database."""
+    keys = [f.key for f in next(iter(by_kind.values()), [])]
+    return [
+        _row([next(f for f in found if f.key == key) for found in by_kind.values()], list(by_kind))
+        for key in keys
+    ]
+
+
+def _row(cells: list[Figure], kinds: list[str]) -> list[str]:
+    first = cells[0]
+    row = [first.label, "—", "—"]
+    for kind, figure in zip(kinds, cells, strict=True):
+        row[KIND_COLUMN[kind]] = number(figure.value, figure.unit)
+    verdicts = _joined(cells, _verdict) if first.target else ""
+    return [*row, _baselines(cells), _joined(cells, _ratio), first.target_text, verdicts]
+
+
+def _baselines(cells: list[Figure]) -> str:
+    first = cells[0]
+    if not first.baseline_label:
+        return ""
+    values = " / ".join(dict.fromkeys(number(f.baseline, f.unit, with_unit=False) for f in cells))
+    return f"{values} {first.unit} ({first.baseline_label})"
+
+
+def _joined(cells: list[Figure], cell: Callable[[Figure], str]) -> str:
+    return " / ".join(cell(figure) for figure in cells)
+
+
+def _ratio(figure: Figure) -> str:
+    if figure.ratio is None:
+        return "—"
+    return f"{figure.ratio:.0f}×" if figure.ratio >= 10 else f"{figure.ratio:.2f}×"
+
+
+def _verdict(figure: Figure) -> str:
+    return {True: "yes", False: "NO", None: "?"}[figure.met]
+
+
+def render(table: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in [list(COLUMNS), *table]) for i in range(len(COLUMNS))]
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)), line]
+    out += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in table]
+    return "\n".join(out)
+
+
+def checks(run: DbRun, plan: Plan) -> list[tuple[str, bool]]:
+    """What must hold for the figures to mean anything (every request did the work it claims)."""
+    expected = expected_rows(plan)
+    return [
+        (f"(a) {run.voice_rows}/{expected} Call rows, minimal {run.minimal_rows}/{expected}",
+         run.voice_rows == expected and run.minimal_rows == expected),
+        (f"(a) statuses: ours {dict(run.voice.statuses)}, minimal {dict(run.minimal.statuses)}",
+         set(run.voice.statuses) == {200} and set(run.minimal.statuses) == {200}),
+        (f"(b) {run.claims_done}/{plan.claims} cards claimed, statuses {dict(run.claims.statuses)}",
+         run.claims_done == plan.claims and set(run.claims.statuses) == {200}),
+        (f"(d) {run.burst.cards}/{plan.burst_calls} cards; statuses {dict(run.burst.statuses)}",
+         run.burst.cards == plan.burst_calls and set(run.burst.statuses) <= {200, 204}),
+        (f"(d) baseline {run.blast.cards}/{plan.burst_calls} posts", run.blast.cards == plan.burst_calls),
+        (f"(e) {run.escalation.crowd.missing + run.escalation.lone.missing} escalations missing; "
+         f"seeded before due: {run.escalation.seeded_before_due}",
+         run.escalation.crowd.missing == 0 and run.escalation.lone.missing == 0
+         and run.escalation.seeded_before_due),
+    ]  # fmt: skip
+
+
+def legend() -> list[str]:
+    return ["Values per database are SQLite / PostgreSQL. Baselines:"] + [
+        f"  {name}: {meaning}" for name, meaning in BASELINES.items()
+    ]
+
+
+def notes(runs: Sequence[DbRun]) -> list[str]:
+    lines = []
+    for run in runs:
+        ratio = run.burst.cards_per_s / ONCALL_CARDS_PER_S
+        lines.append(
+            f"(d) {run.kind}: {run.burst.cards_per_s:.0f} cards/s = {ratio:.0f}× the Grafana OnCall hobby "
+            f"reference ({ONCALL_CARDS_PER_S} alert groups/s, {ONCALL_P50_MS:.0f} ms p50 webhook → post)"
+        )
+    return lines
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(_finite(document), indent=2, ensure_ascii=False, allow_nan=False)
+    path.write_text(text + "\n", encoding="utf-8")
+
+
+def document(
+    meta: dict[str, Any], bare: BareRun, runs: Sequence[DbRun], by_kind: dict[str, list[Figure]]
+) -> dict[str, Any]:
+    return {
+        "meta": meta,
+        "bare": bare.as_dict(),
+        "databases": {run.kind: run.as_dict() for run in runs},
+        "figures": {kind: [f.as_dict() for f in found] for kind, found in by_kind.items()},
+    }
+
+
+def _finite(value: Any) -> Any:
+    """NaN (a percentile of nothing) as null, so the file is strict JSON."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value

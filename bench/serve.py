@@ -1,0 +1,60 @@
+"""``python -m bench.serve WHICH PORT [--db URL] [--schema S] [--slack URL] [--clock office|real]``
+
+Serves one app the way ``centralita serve`` does (uvicorn.run, same options) in its own process,
+so the load generator in the bench process never shares the server's CPU or event loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import uvicorn
+
+from bench.constants import HOST
+
+APPS = ("bare", "minimal", "centralita")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _logging()
+    app = build(args)
+    uvicorn.run(app, host=HOST, port=args.port, log_level="warning", proxy_headers=True)
+    return 0
+
+
+def build(args: argparse.Namespace) -> Any:
+    module = importlib.import_module(f"bench.apps.{args.which}")
+    if args.which == "bare":
+        return module.build_app()
+    connect_args = {"server_settings": {"search_path": args.schema}} if args.schema else {}
+    public_url = f"http://{HOST}:{args.port}"
+    if args.which == "minimal":
+        return module.build_app(args.db, connect_args, public_url)
+    return module.build_app(args.db, connect_args, public_url, args.slack, args.clock)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench.serve")
+    parser.add_argument("which", choices=APPS)
+    parser.add_argument("port", type=int)
+    parser.add_argument("--db", help="async database URL (minimal, centralita)")
+    parser.add_argument("--schema", help="PostgreSQL schema (search_path)")
+    parser.add_argument("--slack", help="Slack Web API base URL (centralita)")
+    parser.add_argument("--clock", choices=("office", "real"), default="office")
+    return parser
+
+
+def _logging() -> None:
+    """As ``centralita serve`` logs (bot.cli.main), minus the level taken from the environment."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("apscheduler", "httpx", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
