@@ -10,13 +10,24 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.store.sqlite_driver import one_trip_creator
+
 SessionFactory = async_sessionmaker[AsyncSession]
 
 
 def create_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
     """An async engine for ``url`` (already in its async form, see ``Settings.async_database_url``)."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30, **(connect_args or {})})
+        # One connection per process: SQLite has one writer at a time anyway, and transactions that
+        # queue for the pool in asyncio cost nothing, while connections that race for the file lock
+        # sleep in SQLite's busy handler (up to 100 ms a time) and serialise just the same.
+        engine = create_async_engine(
+            url,
+            async_creator=one_trip_creator(url, {"timeout": 30, **(connect_args or {})}),
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=60,
+        )
         _tune_sqlite(engine)
         return engine
     return create_async_engine(
