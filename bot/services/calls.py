@@ -73,7 +73,7 @@ class CallIntake:
             row = await self._call_row(session, org, call, self.rt.clock.now())
             row.ended_at, rejected = self.rt.clock.now(), row.status == "rejected"
             row.status = "rejected" if rejected else status
-            if not rejected and await self._card_of(session, call.call_sid) is None:
+            if not rejected and row.card_id is None:
                 await self._open(session, org, call, row, "", "missed", None)
 
         await self._retrying_conflicts(work)
@@ -87,11 +87,12 @@ class CallIntake:
 
         async def work(session: AsyncSession) -> None:
             row = await self._call_row(session, org, call, self.rt.clock.now())
-            card = await self._card_of(session, call.call_sid)
-            if card is None:
+            if row.card_id is None:  # the call's card is written in the same transaction as its card_id
                 await self._open(session, org, call, row, speech, source, recording_url)
-            elif recording_url and card.recording_url != recording_url:
-                await self._attach_recording(session, org, card, recording_url)
+            elif recording_url:
+                card = await session.get(Card, row.card_id, with_for_update=True)
+                if card is not None and card.recording_url != recording_url:
+                    await self._attach_recording(session, org, card, recording_url)
 
         await self._retrying_conflicts(work)
         return org
@@ -182,6 +183,3 @@ class CallIntake:
 
     async def _find_call(self, session: AsyncSession, call_sid: str) -> Call | None:
         return (await session.exec(select(Call).where(Call.call_sid == call_sid))).first()
-
-    async def _card_of(self, session: AsyncSession, call_sid: str) -> Card | None:
-        return (await session.exec(select(Card).where(Card.call_sid == call_sid))).first()

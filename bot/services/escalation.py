@@ -1,18 +1,20 @@
 """Escalation: cards nobody claimed climb their policy's ladder, one step at a time, exactly once.
 
-The due time lives on the card row (``escalate_at``). A sweep takes due cards with
+The due time lives on the card row (``escalate_at``). A sweep takes due cards in batches with
 ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite has one writer at a time) and moves each one a
-step up with a compare-and-set on its version, so a restart or a second worker never fires a step
-twice, and a claim that lands first simply wins.
+step up in the same transaction, so a restart or a second worker never fires a step twice, and a
+claim that commits first takes the card out of the sweep (it is no longer open).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -21,8 +23,8 @@ from bot.domain.org import StaffMember
 from bot.i18n import t
 from bot.services.directory import Org
 from bot.services.facts import card_facts
-from bot.services.opening import direct_message
-from bot.services.outbox import render_everywhere, thread_line
+from bot.services.opening import direct_row
+from bot.services.outbox import enqueue_rows, pending_renders, posts_by_card, render_rows, thread_rows
 from bot.services.runtime import Runtime
 from bot.store.models import AuditEvent, Card
 from cards.actions import CardStatus
@@ -31,119 +33,158 @@ from cards.build import card_title
 log = logging.getLogger("centralita.escalation")
 
 
+@dataclass
+class _Step:
+    """What one due card becomes: its new escalation state, and whom this step reaches."""
+
+    card: Card
+    org: Org
+    values: dict[str, Any]
+    level: int = 0
+    notify: str = ""
+    people: list[StaffMember] = field(default_factory=list)
+
+    @property
+    def fires(self) -> bool:
+        return self.level > 0
+
+
 class Escalation:
-    def __init__(self, rt: Runtime, *, batch: int = 200) -> None:
+    def __init__(self, rt: Runtime, *, batch: int = 500) -> None:
         self.rt = rt
         self.batch = batch
 
     async def sweep(self, now: datetime | None = None) -> int:
         """Fire every due step; returns how many due cards were looked at."""
-        fired = 0
+        looked = 0
         while True:
             count = await self._sweep_batch(now or self.rt.clock.now())
-            fired += count
+            looked += count
             if count < self.batch:
-                return fired
+                return looked
+            await asyncio.sleep(0)  # webhooks and clicks get their turn between batches
 
     async def _sweep_batch(self, now: datetime) -> int:
+        """One transaction for up to ``batch`` due cards, in a handful of statements whatever their
+        number. The cards are locked while it runs (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the
+        write lock on SQLite), so each step is written once, and a click on one of them waits for
+        this transaction and then sees the card as it leaves it."""
         async with self.rt.unit_of_work() as session:
-            query = (
-                select(Card)
-                .where(col(Card.escalate_at) <= now, col(Card.status) == CardStatus.OPEN.value)
-                .order_by(col(Card.escalate_at))
-                .limit(self.batch)
-            )
-            if self.rt.postgres:
-                query = query.with_for_update(skip_locked=True)
-            cards = (await session.exec(query)).all()
-            for card in cards:
-                await self._fire(session, card, now)
+            cards = await self._due(session, now)
+            if not cards:
+                return 0
+            steps = [self._next_step(card) for card in cards]
+            fired_at = self.rt.clock.now()
+            await session.exec(update(Card), params=[step.values for step in steps])
+            firing = [step for step in steps if step.fires]
+            await self._audit(session, firing, fired_at)
+            await self._announce(session, [step for step in firing if step.people], fired_at)
         return len(cards)
 
-    async def _fire(self, session: AsyncSession, card: Card, now: datetime) -> bool:
+    async def _due(self, session: AsyncSession, now: datetime) -> list[Card]:
+        query = (
+            select(Card)
+            .where(col(Card.escalate_at) <= now, col(Card.status) == CardStatus.OPEN.value)
+            .order_by(col(Card.escalate_at))
+            .limit(self.batch)
+        )
+        if self.rt.postgres:
+            query = query.with_for_update(skip_locked=True)
+        return list((await session.exec(query)).all())
+
+    def _next_step(self, card: Card) -> _Step:
         org = self.rt.directory.get(card.org_id)
         policy = EscalationPolicy.from_snapshot(card.escalation_policy)
         level = card.escalation_level
-        started = card.escalation_started_at or card.created_at
-        if level >= len(policy.steps):
-            return await self._swap(session, card, {"escalate_at": None})
+        values: dict[str, Any] = {
+            "id": card.id,
+            "version": card.version + 1,
+            "escalation_level": level,
+            "escalate_at": None,
+            "escalated_to": card.escalated_to,
+        }
+        if level >= len(policy.steps):  # the ladder is exhausted: stop looking at this card
+            return _Step(card, org, values)
         step = policy.steps[level]
         people = notify_targets(org, card, step.notify)
-        names = [p.name for p in people]
-        values = {
+        started = card.escalation_started_at or card.created_at
+        values |= {
             "escalation_level": level + 1,
             "escalate_at": policy.due_at(level + 1, started, org.calendar),
-            "escalated_to": list(dict.fromkeys([*card.escalated_to, *names])),
+            "escalated_to": list(dict.fromkeys([*card.escalated_to, *(p.name for p in people)])),
         }
-        due = card.escalate_at
-        if not await self._swap(session, card, values):
-            return False
-        data = {
-            "level": level + 1,
-            "notify": step.notify,
-            "to": [p.id for p in people],
-            "due_at": due.isoformat() if due else None,
-            "fired_at": now.isoformat(),
-        }
-        session.add(
-            AuditEvent(org_id=org.id, card_id=card.id, at=now, actor="system", kind="escalated", data=data)
-        )
-        if people:
-            await self._announce(session, org, card, step.notify, people, level + 1, now)
-        else:
+        if not people:
             log.warning(
                 "card %s: escalation step %s (%s) reaches nobody; check the config",
                 card.id,
                 level + 1,
                 step.notify,
             )
-        return True
+        return _Step(card, org, values, level + 1, step.notify, people)
 
-    async def _announce(
-        self,
-        session: AsyncSession,
-        org: Org,
-        card: Card,
-        notify: str,
-        people: list[StaffMember],
-        level: int,
-        now: datetime,
-    ) -> None:
-        await render_everywhere(session, card, now)
-        if notify == "team":
-            mentions = " ".join(f"<@{p.slack_user}>" if p.slack_user else p.name for p in people)
-            line = t(org.locale, "thread.escalated_team", level=level, mentions=mentions)
-            await thread_line(session, card, line, now)
+    async def _audit(self, session: AsyncSession, steps: list[_Step], fired_at: datetime) -> None:
+        if not steps:
             return
-        names = ", ".join(p.name for p in people)
-        await thread_line(session, card, t(org.locale, "thread.escalated", level=level, names=names), now)
-        title = card_title(card_facts(card, org))
+        rows = [
+            {
+                "org_id": step.org.id,
+                "card_id": step.card.id,
+                "at": fired_at,
+                "actor": "system",
+                "kind": "escalated",
+                "data": {
+                    "level": step.level,
+                    "notify": step.notify,
+                    "to": [p.id for p in step.people],
+                    "due_at": step.card.escalate_at.isoformat() if step.card.escalate_at else None,
+                    "fired_at": fired_at.isoformat(),
+                },
+            }
+            for step in steps
+        ]
+        await session.exec(insert(AuditEvent), params=rows)
+
+    async def _announce(self, session: AsyncSession, steps: list[_Step], now: datetime) -> None:
+        """The card re-rendered with its new state, a line in its thread and, for steps that reach
+        people one by one, a DM each: all in one statement, in that order per card."""
+        if not steps:
+            return
+        ids = [step.card.id or 0 for step in steps]
+        posts = await posts_by_card(session, ids)
+        waiting = await pending_renders(session, ids)
+        rows: list[dict[str, Any]] = []
+        for step in steps:
+            card_posts = posts.get(step.card.id or 0, [])
+            rows += render_rows(step.card, card_posts, waiting, now)
+            rows += thread_rows(step.card, card_posts, self._thread_text(step), now)
+            if step.notify != "team":
+                rows += self._direct_rows(step, now)
+        await enqueue_rows(session, rows)
+
+    @staticmethod
+    def _thread_text(step: _Step) -> str:
+        locale = step.org.locale
+        if step.notify == "team":
+            mentions = " ".join(f"<@{p.slack_user}>" if p.slack_user else p.name for p in step.people)
+            return t(locale, "thread.escalated_team", level=step.level, mentions=mentions)
+        names = ", ".join(p.name for p in step.people)
+        return t(locale, "thread.escalated", level=step.level, names=names)
+
+    def _direct_rows(self, step: _Step, now: datetime) -> list[dict[str, Any]]:
+        card, org = step.card, step.org
         text = t(
             org.locale,
             "dm.escalated",
-            title=title,
+            title=card_title(card_facts(card, org)),
             caller=card.caller_name or card.caller_number or "",
             summary=card.summary,
         )
-        for person in people:
-            direct_message(
-                session, self.rt, org, person.id, text, card, now, dedupe=f"esc:{card.id}:{level}:{person.id}"
+        return [
+            direct_row(
+                self.rt, org, person.id, text, card, now, dedupe=f"esc:{card.id}:{step.level}:{person.id}"
             )
-
-    async def _swap(self, session: AsyncSession, card: Card, values: dict[str, Any]) -> bool:
-        result = await session.exec(
-            update(Card)
-            .where(
-                col(Card.id) == card.id,
-                col(Card.version) == card.version,
-                col(Card.status) == CardStatus.OPEN.value,
-            )
-            .values(version=card.version + 1, **values)
-        )
-        if result.rowcount != 1:
-            return False
-        await session.refresh(card)
-        return True
+            for person in step.people
+        ]
 
 
 def notify_targets(org: Org, card: Card, notify: str) -> list[StaffMember]:

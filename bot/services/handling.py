@@ -105,7 +105,9 @@ class CardHandling:
         return found[0] if found else self.rt.directory.default
 
     async def _scope(self, session: AsyncSession, card_id: int, who: Requester) -> _Scope:
-        card = await session.get(Card, card_id)
+        # Locked (PostgreSQL) until this change commits: a concurrent click or escalation step waits
+        # and then reads the card as this change leaves it, instead of failing its compare-and-set.
+        card = await session.get(Card, card_id, with_for_update=True)
         if card is None:
             raise _Refused("ephemeral.card_missing")
         org = self.rt.directory.get(card.org_id)

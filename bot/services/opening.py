@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -12,7 +13,7 @@ from bot.domain.triage import TriageDecision
 from bot.i18n import t
 from bot.services.directory import Org
 from bot.services.facts import card_facts
-from bot.services.outbox import CARD, DIRECT, enqueue
+from bot.services.outbox import CARD, DIRECT, add_row, enqueue, outbox_row
 from bot.services.runtime import Runtime
 from bot.store.models import AuditEvent, Card, CardPost
 from cards.build import card_title
@@ -125,11 +126,24 @@ def direct_message(
     dedupe: str | None = None,
 ) -> None:
     """A DM to a staff member on the channel they can be reached on (Slack, else the console)."""
+    add_row(session, direct_row(rt, org, staff_id, text, card, now, dedupe=dedupe))
+
+
+def direct_row(
+    rt: Runtime,
+    org: Org,
+    staff_id: str,
+    text: str,
+    card: Card | None,
+    now: datetime,
+    *,
+    dedupe: str | None = None,
+) -> dict[str, Any]:
+    """The outbox values of ``direct_message``, for writing many at once."""
     member = org.config.staff_member(staff_id)
     on_slack = rt.card_channel == "slack" and member is not None and member.slack_user
     channel, target = ("slack", member.slack_user) if on_slack and member else ("console", staff_id)
-    enqueue(
-        session,
+    return outbox_row(
         org_id=org.id,
         card_id=card.id if card else None,
         channel=channel,

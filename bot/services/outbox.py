@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,6 +17,8 @@ CARD = "card"
 THREAD = "thread"
 DIRECT = "direct"
 EPHEMERAL = "ephemeral"
+ENQUEUED = "centralita.outbox_enqueued"
+"""``session.info`` flag: this transaction wrote outbox rows (the delivery worker is woken for them)."""
 
 
 def wall_now() -> datetime:
@@ -22,8 +27,7 @@ def wall_now() -> datetime:
     return datetime.now(UTC)
 
 
-def enqueue(
-    session: AsyncSession,
+def outbox_row(
     *,
     org_id: str,
     channel: str,
@@ -33,60 +37,101 @@ def enqueue(
     card_id: int | None = None,
     payload: dict[str, Any] | None = None,
     dedupe_key: str | None = None,
-) -> None:
-    session.add(
-        OutboxMessage(
-            org_id=org_id,
-            card_id=card_id,
-            channel=channel,
-            kind=kind,
-            target=target,
-            payload=payload or {},
-            dedupe_key=dedupe_key,
-            next_attempt_at=wall_now(),
-            created_at=now,
-        )
-    )
+) -> dict[str, Any]:
+    """The values of one delivery, due at once."""
+    return {
+        "org_id": org_id,
+        "card_id": card_id,
+        "channel": channel,
+        "kind": kind,
+        "target": target,
+        "payload": payload or {},
+        "dedupe_key": dedupe_key,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": wall_now(),
+        "created_at": now,
+    }
 
 
-async def posts_of(session: AsyncSession, card_id: int) -> list[CardPost]:
-    return list((await session.exec(select(CardPost).where(CardPost.card_id == card_id))).all())
+def enqueue(session: AsyncSession, **values: Any) -> None:
+    """One delivery (the keywords of ``outbox_row``), written with the caller's transaction."""
+    add_row(session, outbox_row(**values))
+
+
+def add_row(session: AsyncSession, row: dict[str, Any]) -> None:
+    session.info[ENQUEUED] = True
+    session.add(OutboxMessage(**row))
+
+
+async def enqueue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Many deliveries (``outbox_row`` values) in one statement; they keep their order."""
+    if rows:
+        session.info[ENQUEUED] = True
+        await session.exec(insert(OutboxMessage), params=rows)
 
 
 async def render_everywhere(session: AsyncSession, card: Card, now: datetime) -> None:
-    """Re-render the card on every channel it was posted to (a pending render is reused).
-
-    The pending renders are locked (PostgreSQL): a render the worker is leasing at this very moment,
-    with the card as it was before this change, must not be taken for one that will show the change.
-    """
+    """Re-render the card on every channel it was posted to (a pending render is reused)."""
     assert card.id is not None
-    pending = await session.exec(
-        select(OutboxMessage.target)
+    posts = await posts_by_card(session, [card.id])
+    waiting = await pending_renders(session, [card.id])
+    for row in render_rows(card, posts.get(card.id, []), waiting, now):
+        add_row(session, row)
+
+
+async def thread_line(session: AsyncSession, card: Card, text: str, now: datetime) -> None:
+    """A short line in the card's thread on every channel it lives on."""
+    assert card.id is not None
+    posts = await posts_by_card(session, [card.id])
+    for row in thread_rows(card, posts.get(card.id, []), text, now):
+        add_row(session, row)
+
+
+async def posts_by_card(session: AsyncSession, card_ids: Iterable[int]) -> dict[int, list[CardPost]]:
+    """The posts of many cards, in the order they were made."""
+    found: dict[int, list[CardPost]] = defaultdict(list)
+    query = select(CardPost).where(col(CardPost.card_id).in_(list(card_ids))).order_by(col(CardPost.id))
+    for post in (await session.exec(query)).all():
+        found[post.card_id].append(post)
+    return found
+
+
+async def pending_renders(session: AsyncSession, card_ids: Iterable[int]) -> set[tuple[int, str]]:
+    """(card id, post id) of the renders still waiting to be sent: they will show the card as it is
+    when they are sent, so a change needs no new one. They are locked (PostgreSQL): a render the
+    worker is leasing at this moment, with the card as it was, must not be taken for one that will
+    show this change."""
+    query = (
+        select(OutboxMessage.card_id, OutboxMessage.target)
         .where(
-            OutboxMessage.card_id == card.id,
+            col(OutboxMessage.card_id).in_(list(card_ids)),
             OutboxMessage.kind == CARD,
             OutboxMessage.status == "pending",
             col(OutboxMessage.locked_until).is_(None),
         )
         .with_for_update()
     )
-    waiting = set(pending.all())
-    for post in await posts_of(session, card.id):
-        if str(post.id) not in waiting:
-            _enqueue_for_post(session, card, post, CARD, now, {})
+    return {(card_id or 0, target) for card_id, target in (await session.exec(query)).all()}
 
 
-async def thread_line(session: AsyncSession, card: Card, text: str, now: datetime) -> None:
-    """A short line in the card's thread on every channel it lives on."""
-    for post in await posts_of(session, card.id or 0):
-        _enqueue_for_post(session, card, post, THREAD, now, {"text": text})
+def render_rows(
+    card: Card, posts: list[CardPost], waiting: set[tuple[int, str]], now: datetime
+) -> list[dict[str, Any]]:
+    """A render on each of the card's posts that has none waiting."""
+    return [
+        _for_post(card, post, CARD, now, {}) for post in posts if (card.id or 0, str(post.id)) not in waiting
+    ]
 
 
-def _enqueue_for_post(
-    session: AsyncSession, card: Card, post: CardPost, kind: str, now: datetime, payload: dict[str, Any]
-) -> None:
-    enqueue(
-        session,
+def thread_rows(card: Card, posts: list[CardPost], text: str, now: datetime) -> list[dict[str, Any]]:
+    return [_for_post(card, post, THREAD, now, {"text": text}) for post in posts]
+
+
+def _for_post(
+    card: Card, post: CardPost, kind: str, now: datetime, payload: dict[str, Any]
+) -> dict[str, Any]:
+    return outbox_row(
         org_id=card.org_id,
         card_id=card.id,
         channel=post.channel,
