@@ -14,19 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack.client import close_session, open_session, web_client
 from bench.constants import CARD_CHANNEL, SLACK_TOKEN
 
 PREFIX = "blast"
 WARMUP = 3
-
-
-def client_for(url: str) -> AsyncWebClient:
-    client = AsyncWebClient(token=SLACK_TOKEN, base_url=url, timeout=10)
-    client.retry_handlers = [AsyncConnectionErrorRetryHandler(max_retry_count=1)]
-    return client
 
 
 async def post_card(client: AsyncWebClient, blocks: list[dict[str, Any]], token: str) -> None:
@@ -36,7 +30,8 @@ async def post_card(client: AsyncWebClient, blocks: list[dict[str, Any]], token:
 
 
 async def blast(url: str, count: int, concurrency: int, blocks: list[dict[str, Any]]) -> None:
-    client = client_for(url)
+    client = web_client(SLACK_TOKEN, url)  # as bot.app builds it, with its keep-alive session
+    await open_session(client)
     for index in range(WARMUP):
         await post_card(client, blocks, f"warm-{index:04d}")
     print("ready", flush=True)
@@ -48,6 +43,7 @@ async def blast(url: str, count: int, concurrency: int, blocks: list[dict[str, A
             await post_card(client, blocks, f"{PREFIX}-{index:04d}")
 
     await asyncio.gather(*(one(index) for index in range(count)))
+    await close_session(client)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

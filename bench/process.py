@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -40,6 +43,7 @@ class ServerProcess:
         self.process: asyncio.subprocess.Process | None = None
         self._log: IO[bytes] | None = None
         self.ready_at = 0.0
+        self._profiler: asyncio.subprocess.Process | None = None
 
     def _command(self, slack_url: str | None, clock: str) -> list[str]:
         command = [sys.executable, "-m", "bench.serve", self.which, str(self.port), "--clock", clock]
@@ -60,6 +64,7 @@ class ServerProcess:
             await self.stop()
             raise
         self.ready_at = time.time()
+        await self._start_profiler()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -90,7 +95,34 @@ class ServerProcess:
                 await asyncio.sleep(0.1)
         raise TimeoutError(f"{self.which} server not ready in {READY_TIMEOUT:.0f}s; see {self.log_path}")
 
+    async def _start_profiler(self) -> None:
+        """With ``CENTRALITA_BENCH_PROFILE=DIR`` (and py-spy on the PATH or in ``PY_SPY``), sample the
+        Centralita server while it runs; the collapsed stacks land in DIR when it stops."""
+        folder = os.environ.get("CENTRALITA_BENCH_PROFILE")
+        spy = os.environ.get("PY_SPY") or shutil.which("py-spy")
+        if not folder or not spy or self.which != "centralita":
+            return
+        os.makedirs(folder, exist_ok=True)
+        out = Path(folder) / f"{self.log_path.stem}.txt"
+        self._profiler = await asyncio.create_subprocess_exec(
+            spy,
+            "record",
+            "--pid",
+            str(self.pid),
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "-o",
+            str(out),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+
     async def stop(self) -> None:
+        if self._profiler is not None and self._profiler.returncode is None:
+            self._profiler.send_signal(signal.SIGINT)
+            await asyncio.wait_for(self._profiler.wait(), STOP_TIMEOUT)
         if self.process is not None and self.process.returncode is None:
             self.process.terminate()
             try:

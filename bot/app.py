@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,12 +11,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.console.publisher import ConsolePublisher
+from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.publisher import SlackPublisher
-from adapters.slack.routes import SlackDeps, build_bolt, slack_router
+from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
 from bot.config import load_config
@@ -58,8 +59,13 @@ def create_app(
     clock: Clock | None = None,
     connect_args: dict[str, Any] | None = None,
     api: bool = True,
+    freeze_gc: bool = False,
 ) -> FastAPI:
-    """Build the whole server. ``configs``, ``clock`` and ``connect_args`` exist for tests and benchmarks."""
+    """Build the whole server. ``configs``, ``clock`` and ``connect_args`` exist for tests and benchmarks.
+
+    ``freeze_gc`` (for a server process, not tests): once started, everything loaded so far (libraries,
+    configuration, compiled SQL) moves out of the garbage collector's sight, so its full collections
+    stop walking tens of thousands of objects that live as long as the process."""
     settings = settings or Settings()
     configs = configs or [load_config(settings.config_path)]
     engine = create_engine(settings.async_database_url, connect_args=connect_args)
@@ -76,34 +82,39 @@ def create_app(
     services = _services(runtime, slack_client)
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
+    after_ack = AfterAck()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade_async(settings.async_database_url, connect_args=connect_args)
         await sync_config(runtime)
+        if slack_client is not None:
+            await open_session(slack_client)
         heartbeat.start()
         worker.start()
+        if freeze_gc:
+            gc.collect()
+            gc.freeze()
         log.info("Centralita ready: cards go to %s", runtime.card_channel)
         yield
+        await after_ack.drain()
         await heartbeat.stop()
         await worker.stop()
+        if slack_client is not None:
+            await close_session(slack_client)
         await engine.dispose()
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services, app.state.heartbeat = services, heartbeat
     _health_route(app, runtime, heartbeat)
     if api:
-        _channel_routes(app, settings, services, slack_client, configs)
+        _channel_routes(app, settings, services, slack_client, configs, after_ack)
     return app
 
 
 def _slack_client(settings: Settings) -> AsyncWebClient:
     assert settings.slack_bot_token is not None
-    client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_base, timeout=10
-    )
-    client.retry_handlers = [AsyncConnectionErrorRetryHandler(max_retry_count=1)]
-    return client
+    return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
 
 
 def _services(runtime: Runtime, slack_client: AsyncWebClient | None) -> Services:
@@ -127,14 +138,14 @@ def _channel_routes(
     services: Services,
     slack_client: AsyncWebClient | None,
     configs: list[OrgConfig],
+    after_ack: AfterAck,
 ) -> None:
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     verifier = TwilioVerifier(token, settings.public_url)
     app.include_router(voice_router(services.intake, verifier, settings.public_url))
     if slack_client is not None and settings.slack_signing_secret is not None:
-        deps = SlackDeps(
-            services.handling, services.recados, services.runtime.directory, services.runtime.clock
-        )
+        runtime = services.runtime
+        deps = SlackDeps(services.handling, services.recados, runtime.directory, runtime.clock, after_ack)
         bolt = build_bolt(
             slack_client, settings.slack_signing_secret.get_secret_value(), deps, configs[0].reception.command
         )

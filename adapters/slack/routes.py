@@ -1,14 +1,20 @@
 """Slack: one Request URL (``POST /slack/events``) for clicks, modals and ``/recado``.
 
-Every listener acknowledges first, decodes with a pure parser, then calls one use case. Modals are
-opened right after the ack, while the trigger id is still valid. Signatures are checked by Bolt.
+Every listener acknowledges first, decodes with a pure parser, then hands the use case to
+``AfterAck``, so Slack gets its 200 as soon as the request is verified. (Bolt's own way,
+``process_before_response=False``, polls for the ack every 10 ms; that alone cost most of a click's
+acknowledgement time.) Modals are opened right after the ack, while the trigger id is still valid.
+``/recado`` with text is the exception: its ack carries the result, so it writes first. Signatures
+are checked by Bolt.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -31,16 +37,41 @@ from cards.actions import ActionId
 log = logging.getLogger("centralita.slack")
 
 
+class AfterAck:
+    """Work that runs once Slack has its acknowledgement: referenced until done, failures logged."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def run(self, work: Coroutine[Any, Any, Any], what: str) -> None:
+        task = asyncio.create_task(self._guarded(work, what), name=f"slack-{what}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, grace: float = 5.0) -> None:
+        """Let the work in flight finish (at shutdown), for at most ``grace`` seconds."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=grace)
+
+    @staticmethod
+    async def _guarded(work: Coroutine[Any, Any, Any], what: str) -> None:
+        try:
+            await work
+        except Exception:  # the click was acknowledged; say what failed, keep the server going
+            log.exception("Slack %s failed after its acknowledgement", what)
+
+
 @dataclass(frozen=True)
 class SlackDeps:
     handling: CardHandling
     recados: Recados
     directory: Directory
     clock: Clock
+    after_ack: AfterAck = field(default_factory=AfterAck)
 
 
 def build_bolt(client: AsyncWebClient, signing_secret: str, deps: SlackDeps, recado_command: str) -> AsyncApp:
-    bolt = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
+    bolt = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True)
     _register_actions(bolt, deps)
     _register_modals(bolt, deps)
     _register_recado(bolt, deps, recado_command)
@@ -75,7 +106,7 @@ def _register_actions(bolt: AsyncApp, deps: SlackDeps) -> None:
         except (KeyError, ValueError):
             log.warning("ignored a Slack action that names no card: %s", action.get("action_id"))
             return
-        await _dispatch_click(click, deps, client)
+        deps.after_ack.run(_dispatch_click(click, deps, client), click.action_id)
 
     for action_id in ActionId:
         bolt.action(action_id.value)(on_click)
@@ -112,9 +143,8 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
         await ack()
         card_id, channel = read_modal_context(view)
         if card_id is not None:
-            await deps.handling.add_note(
-                card_id, Requester("slack", body["user"]["id"], channel), state_value(view, "note")
-            )
+            who = Requester("slack", body["user"]["id"], channel)
+            deps.after_ack.run(deps.handling.add_note(card_id, who, state_value(view, "note")), "note")
 
     @bolt.view(modals.CALLBACK)
     async def on_callback(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -127,9 +157,10 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
         await ack()
         if card_id is not None:
             who = Requester("slack", user, channel)
-            await deps.handling.schedule_callback(
+            work = deps.handling.schedule_callback(
                 card_id, who, when, state_value(view, "assignee"), state_value(view, "note")
             )
+            deps.after_ack.run(work, "callback")
 
     @bolt.view(modals.RECADO)
     async def on_recado(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -140,7 +171,7 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
             return
         await ack()
         _, channel = read_modal_context(view)
-        await deps.recados.post(Requester("slack", user, channel or user), draft)
+        deps.after_ack.run(deps.recados.post(Requester("slack", user, channel or user), draft), "recado")
 
 
 def _locale_of(deps: SlackDeps, user: str) -> str:
@@ -182,9 +213,9 @@ def _register_recado(bolt: AsyncApp, deps: SlackDeps, command: str) -> None:
         if not text:
             await ack()
             metadata = modal_context(None, command.get("channel_id"))
-            await client.views_open(
-                trigger_id=command["trigger_id"], view=modals.recado_modal(org.config, metadata)
-            )
+            modal = modals.recado_modal(org.config, metadata)
+            opening = client.views_open(trigger_id=command["trigger_id"], view=modal)
+            deps.after_ack.run(opening, "recado-modal")
             return
         result = await deps.recados.post(who, parse_recado(text, org.config))
         await ack(result.message)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -11,13 +11,38 @@ from starlette.datastructures import FormData
 from adapters.twilio import parse, twiml
 from adapters.twilio.signature import TwilioVerifier
 from bot.services.calls import CallIntake
+from bot.services.directory import Org
 
 XML = "application/xml"
 
 
+class Documents:
+    """TwiML documents, built once per organisation and moment: an organisation's texts and this
+    server's URLs do not change while it runs, and building XML costs more than the rest of a reply."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._built: dict[tuple[str, str], str] = {}
+
+    def get(self, org: Org, moment: str) -> str:
+        key = (org.id, moment)
+        document = self._built.get(key)
+        if document is None:
+            document = self._built[key] = self._build(org, moment)()
+        return document
+
+    def _build(self, org: Org, moment: str) -> Callable[[], str]:
+        voice, base = twiml.Voice(org.config), self.base
+        if moment == "ask_reason":
+            return lambda: twiml.ask_reason(voice, f"{base}/gather")
+        if moment in ("after_hours", "no_speech"):
+            return lambda: twiml.record_voicemail(voice, moment, f"{base}/voicemail", f"{base}/recording")
+        return lambda: twiml.goodbye(voice, moment)
+
+
 def voice_router(intake: CallIntake, verifier: TwilioVerifier, public_url: str) -> APIRouter:
     router = APIRouter(prefix="/twilio/voice")
-    base = public_url.rstrip("/") + "/twilio/voice"
+    documents = Documents(public_url.rstrip("/") + "/twilio/voice")
 
     async def verified(request: Request) -> tuple[FormData, Any]:
         form = await verifier.verified_form(request)
@@ -34,12 +59,7 @@ def voice_router(intake: CallIntake, verifier: TwilioVerifier, public_url: str) 
             return _xml(twiml.unknown_number())
         if start.rejected:
             return _xml(twiml.reject())
-        voice = twiml.Voice(start.org.config)
-        if not start.in_hours:
-            return _xml(
-                twiml.record_voicemail(voice, "after_hours", f"{base}/voicemail", f"{base}/recording")
-            )
-        return _xml(twiml.ask_reason(voice, f"{base}/gather"))
+        return _xml(documents.get(start.org, "ask_reason" if start.in_hours else "after_hours"))
 
     @router.post("/gather")
     async def gathered(request: Request) -> Response:
@@ -49,9 +69,8 @@ def voice_router(intake: CallIntake, verifier: TwilioVerifier, public_url: str) 
             org = intake.rt.directory.by_number(call.to_number)
             if org is None:
                 return _xml(twiml.unknown_number())
-            voice = twiml.Voice(org.config)
-            return _xml(twiml.record_voicemail(voice, "no_speech", f"{base}/voicemail", f"{base}/recording"))
-        return await _answer(intake.message(call, said), "message_taken")
+            return _xml(documents.get(org, "no_speech"))
+        return await _answer(intake.message(call, said), documents, "message_taken")
 
     @router.post("/voicemail")
     async def voicemail(request: Request) -> Response:
@@ -59,10 +78,8 @@ def voice_router(intake: CallIntake, verifier: TwilioVerifier, public_url: str) 
         url = parse.recording_url(form)  # type: ignore[arg-type]
         if url is None:
             org = intake.rt.directory.by_number(call.to_number)
-            return _xml(
-                twiml.goodbye(twiml.Voice(org.config), "voicemail_done") if org else twiml.unknown_number()
-            )
-        return await _answer(intake.voicemail(call, url), "voicemail_done")
+            return _xml(documents.get(org, "voicemail_done") if org else twiml.unknown_number())
+        return await _answer(intake.voicemail(call, url), documents, "voicemail_done")
 
     @router.post("/recording")
     async def recording(request: Request) -> Response:
@@ -81,11 +98,11 @@ def voice_router(intake: CallIntake, verifier: TwilioVerifier, public_url: str) 
     return router
 
 
-async def _answer(work: Awaitable[Any], goodbye_key: str) -> Response:
+async def _answer(work: Awaitable[Org | None], documents: Documents, goodbye_key: str) -> Response:
     org = await work
     if org is None:
         return _xml(twiml.unknown_number())
-    return _xml(twiml.goodbye(twiml.Voice(org.config), goodbye_key))
+    return _xml(documents.get(org, goodbye_key))
 
 
 def _xml(body: str) -> Response:

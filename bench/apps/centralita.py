@@ -34,7 +34,9 @@ def build_app(
 ) -> FastAPI:
     settings = Settings(**_environment(url, public_url, slack_url))
     chosen: Clock | None = OfficeClock() if clock == "office" else None
-    return create_app(settings, configs=[load_config(FIXTURE)], clock=chosen, connect_args=connect_args)
+    return create_app(
+        settings, configs=[load_config(FIXTURE)], clock=chosen, connect_args=connect_args, freeze_gc=True
+    )
 
 
 def _environment(url: str, public_url: str, slack_url: str | None) -> dict[str, Any]:

@@ -15,8 +15,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from adapters.slack.client import close_session, open_session, web_client
 from bench import blast
-from bench.constants import REPO
+from bench.constants import REPO, SLACK_TOKEN
 from bench.scenarios.burst import CARDS_TIMEOUT, Burst
 from bench.standin import StandIn
 
@@ -24,14 +25,18 @@ RTT_PREFIX = "rtt"
 
 
 async def round_trips(standin: StandIn, blocks: list[dict[str, Any]], samples: int) -> list[float]:
-    client = blast.client_for(standin.url)
+    client = web_client(SLACK_TOKEN, standin.url)
+    await open_session(client)
     latencies = []
-    for index in range(samples):
-        token = f"{RTT_PREFIX}-{index:04d}"
-        watch = standin.cards(standin.mark(), RTT_PREFIX)
-        started = time.perf_counter()
-        await blast.post_card(client, blocks, token)
-        latencies.append(watch.update()[token] - started)
+    try:
+        for index in range(samples):
+            token = f"{RTT_PREFIX}-{index:04d}"
+            watch = standin.cards(standin.mark(), RTT_PREFIX)
+            started = time.perf_counter()
+            await blast.post_card(client, blocks, token)
+            latencies.append(watch.update()[token] - started)
+    finally:
+        await close_session(client)
     return latencies
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 from phonenumbers import Leniency, NumberParseException, PhoneNumber, PhoneNumberFormat, PhoneNumberMatcher
 
@@ -15,8 +17,11 @@ _HIDDEN_WORDS = frozenset({"anonymous", "restricted", "unknown", "unavailable", 
 _TWILIO_HIDDEN = frozenset({"+266696687", "+7378742833", "+86282452253", "+8656696", "+2562533"})
 
 
+@lru_cache(maxsize=8192)
 def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
-    """E.164 form of ``raw`` (national numbers read in ``region``), or None when hidden or invalid."""
+    """E.164 form of ``raw`` (national numbers read in ``region``), or None when hidden or invalid.
+
+    Memoised: every webhook of a call, and triage for every configured contact, asks again."""
     value = _strip_prefix((raw or "").strip())
     if not value or value.lower() in _HIDDEN_WORDS:
         return None
@@ -27,6 +32,7 @@ def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None
     return None if e164 in _TWILIO_HIDDEN else e164
 
 
+@lru_cache(maxsize=8192)
 def format_phone(e164: str | None) -> str:
     """``+34600111222`` → ``+34 600 11 12 22``; the value unchanged when it is not a number."""
     if e164 is None:
@@ -46,6 +52,7 @@ def find_phone(text: str, region: str = DEFAULT_REGION) -> tuple[str, int, int] 
     return None
 
 
+@lru_cache(maxsize=1024)
 def region_of(e164: str | None) -> str | None:
     """The region (ISO country code) a number belongs to, or None."""
     number = _parse(e164 or "", None)

@@ -83,7 +83,24 @@ def find_contact(config: OrgConfig, number: str | None) -> ContactConfig | None:
     """The configured contact with this E.164 number, if any."""
     if number is None:
         return None
-    return next((c for c in config.contacts if (normalize_phone(c.phone) or c.phone) == number), None)
+    return _contacts_by_number(config).get(number)
+
+
+_CONTACT_INDEXES: dict[int, tuple[OrgConfig, dict[str, ContactConfig]]] = {}
+
+
+def _contacts_by_number(config: OrgConfig) -> dict[str, ContactConfig]:
+    """The contacts keyed by E.164 number (the first one wins), built once per configuration."""
+    cached = _CONTACT_INDEXES.get(id(config))
+    if cached is not None and cached[0] is config:
+        return cached[1]
+    index: dict[str, ContactConfig] = {}
+    for contact in config.contacts:
+        index.setdefault(normalize_phone(contact.phone) or contact.phone, contact)
+    if len(_CONTACT_INDEXES) > 64:  # configurations are few and live long; tests make many
+        _CONTACT_INDEXES.clear()
+    _CONTACT_INDEXES[id(config)] = (config, index)
+    return index
 
 
 def match_rule(when: TriageWhen, call: CallFacts) -> RuleMatch | None:

@@ -203,21 +203,21 @@ class Delivery:
         return PostRef(post.target, batch.new_refs.get(post.id or 0, post.external_ref))
 
     async def _save(self, batch: _Batch) -> None:
+        """Every row's result and every new message reference, each in one executemany."""
+        results = [
+            {
+                "id": row.id,
+                "status": row.status,
+                "attempts": row.attempts,
+                "next_attempt_at": row.next_attempt_at,
+                "locked_until": row.locked_until,
+                "last_error": row.last_error,
+                "sent_at": row.sent_at,
+            }
+            for row in batch.rows
+        ]
+        refs = [{"id": post_id, "external_ref": ref} for post_id, ref in batch.new_refs.items()]
         async with self.rt.sessions() as session, session.begin():
-            for row in batch.rows:
-                await session.exec(
-                    update(OutboxMessage)
-                    .where(col(OutboxMessage.id) == row.id)
-                    .values(
-                        status=row.status,
-                        attempts=row.attempts,
-                        next_attempt_at=row.next_attempt_at,
-                        locked_until=row.locked_until,
-                        last_error=row.last_error,
-                        sent_at=row.sent_at,
-                    )
-                )
-            for post_id, ref in batch.new_refs.items():
-                await session.exec(
-                    update(CardPost).where(col(CardPost.id) == post_id).values(external_ref=ref)
-                )
+            await session.exec(update(OutboxMessage), params=results)
+            if refs:
+                await session.exec(update(CardPost), params=refs)

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.ports import Clock, OutboxSignal
 from bot.services.directory import Directory
+from bot.services.outbox import ENQUEUED
 from bot.store.db import SessionFactory, transaction
 
 
@@ -25,7 +26,9 @@ class Runtime:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """One transaction; the delivery worker is woken after it commits."""
+        """One transaction; the delivery worker is woken after it commits, if it wrote to the outbox."""
         async with transaction(self.sessions) as session:
             yield session
-        self.signal.notify()
+            enqueued = session.info.get(ENQUEUED, False)
+        if enqueued:
+            self.signal.notify()

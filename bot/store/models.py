@@ -15,12 +15,22 @@ def _utc(*, index: bool = False, nullable: bool = True) -> Any:
     return Field(default=None, sa_type=UTCDateTime, index=index, nullable=nullable)
 
 
+# Plain functions, not ``dict``/``list``: pydantic inspects a default factory's signature on every
+# row it builds, and reading a builtin's signature costs ~70 µs against ~5 µs for a function.
+def _empty_dict() -> dict[str, Any]:
+    return {}
+
+
+def _empty_list() -> list[Any]:
+    return []
+
+
 def _json() -> Any:
-    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    return Field(default_factory=_empty_dict, sa_column=Column(JSON, nullable=False))
 
 
 def _json_list() -> Any:
-    return Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    return Field(default_factory=_empty_list, sa_column=Column(JSON, nullable=False))
 
 
 class Organization(SQLModel, table=True):
