@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from bot.store.models import Card
 from tests.fakes.slack_api import FakeSlack
 from tests.support import Centralita, Database, FakeClock
 
 URGENT = "Soy María Ruiz, es urgente, me duele mucho"
 
 
-async def _urgent_card(app: Centralita, slack: FakeSlack) -> int:
+async def _urgent_card(app: Centralita, slack: FakeSlack) -> Card:
     await app.call("+34600111222", URGENT)
     await slack.wait_for("chat.postMessage", channel="C0RECEP")
     [card] = await app.db.cards()
     assert card.priority == "urgent" and card.escalate_at is not None
-    return card.id
+    return card
 
 
 async def _no_more(slack: FakeSlack, method: str, expected: int, **match: object) -> None:
@@ -30,7 +31,7 @@ async def test_an_unclaimed_urgent_card_escalates_on_time_and_stops_after_a_clai
     db: Database, slack: FakeSlack, clock: FakeClock
 ) -> None:
     async with Centralita(db, clock, slack.url) as app:
-        card_id = await _urgent_card(app, slack)
+        card = await _urgent_card(app, slack)
         clock.advance(timedelta(minutes=1, seconds=59))
         await _no_more(slack, "chat.postMessage", 0, channel="U0LUIS")
 
@@ -44,8 +45,10 @@ async def test_an_unclaimed_urgent_card_escalates_on_time_and_stops_after_a_clai
         assert "Escalada a Luis Martín" in str(updates[-1].args["blocks"])
         [event] = await db.audit("escalated")
         assert event.data["level"] == 1 and event.data["to"] == ["luis"]
+        assert card.escalate_at is not None and event.data["due_at"] == card.escalate_at.isoformat()
+        assert event.data["fired_at"] == clock.now().isoformat()
 
-        await app.claim(card_id, "U0ANA")
+        await app.claim(card.id, "U0ANA")
         await slack.wait_for("chat.update", count=2)
         clock.advance(timedelta(minutes=30))
         await _no_more(slack, "chat.postMessage", 0, channel="U0MARTA")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
 
@@ -21,7 +22,12 @@ def contains_keyword(text_norm: str, keyword: str) -> bool:
     The keyword is normalised here, so config values with accents or capitals work; it may be
     several words ("primera cita"). "dolor" matches "dolor" and "dolores", not "condolor".
     """
+    pattern = _keyword_pattern(keyword)
+    return pattern is not None and pattern.search(text_norm) is not None
+
+
+@lru_cache(maxsize=4096)
+def _keyword_pattern(keyword: str) -> re.Pattern[str] | None:
+    """Keywords come from the configuration: a few dozen, asked about on every call."""
     key = normalize_text(keyword)
-    if not key:
-        return False
-    return re.search(r"(?<!\w)" + re.escape(key), text_norm) is not None
+    return re.compile(r"(?<!\w)" + re.escape(key)) if key else None

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,6 +21,8 @@ from bot.services.runtime import Runtime
 from bot.store.models import AuditEvent, Call, Card
 from bot.store.upsert import insert_ignore
 
+# Built once: every webhook of a call looks its row up.
+_CALL_BY_SID = select(Call).where(Call.call_sid == bindparam("call_sid"))
 TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -182,4 +185,4 @@ class CallIntake:
         return row
 
     async def _find_call(self, session: AsyncSession, call_sid: str) -> Call | None:
-        return (await session.exec(select(Call).where(Call.call_sid == call_sid))).first()
+        return (await session.exec(_CALL_BY_SID, params={"call_sid": call_sid})).first()

@@ -40,6 +40,8 @@ class _Step:
     card: Card
     org: Org
     values: dict[str, Any]
+    due_at: datetime | None = None
+    """When this step was due (read before the update, which moves the card's ``escalate_at`` on)."""
     level: int = 0
     notify: str = ""
     people: list[StaffMember] = field(default_factory=list)
@@ -120,7 +122,7 @@ class Escalation:
                 level + 1,
                 step.notify,
             )
-        return _Step(card, org, values, level + 1, step.notify, people)
+        return _Step(card, org, values, card.escalate_at, level + 1, step.notify, people)
 
     async def _audit(self, session: AsyncSession, steps: list[_Step], fired_at: datetime) -> None:
         if not steps:
@@ -136,7 +138,7 @@ class Escalation:
                     "level": step.level,
                     "notify": step.notify,
                     "to": [p.id for p in step.people],
-                    "due_at": step.card.escalate_at.isoformat() if step.card.escalate_at else None,
+                    "due_at": step.due_at.isoformat() if step.due_at else None,
                     "fired_at": fired_at.isoformat(),
                 },
             }

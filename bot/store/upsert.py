@@ -8,11 +8,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+# One statement per (dialect, table), values bound at execution: building and keying the statement
+# anew for every webhook cost more than running it.
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
 
 async def insert_ignore(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> bool:
     """Insert one row unless it conflicts with a unique key; True when it was inserted."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
     table: Any = model.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
-    result = await session.exec(insert.values(**values).on_conflict_do_nothing())
+    statement = _STATEMENTS.get((dialect, table.name))
+    if statement is None:
+        insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+        statement = _STATEMENTS[(dialect, table.name)] = insert.on_conflict_do_nothing()
+    result = await session.exec(statement, params=values)
     return bool(result.rowcount)
