@@ -13,8 +13,10 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -73,55 +75,63 @@ class Delivery:
     async def _lease(self) -> _Batch:
         now = wall_now()
         async with self.rt.sessions() as session, session.begin():
-            query = (
-                select(OutboxMessage)
-                .where(
-                    col(OutboxMessage.status) == "pending",
-                    col(OutboxMessage.next_attempt_at) <= now,
-                    or_(col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now),
-                )
-                .order_by(col(OutboxMessage.id))
-                .limit(self.batch)
-            )
-            if self.rt.postgres:
-                query = query.with_for_update(skip_locked=True)
-            rows = list((await session.exec(query)).all())
-            rows = await self._first_in_line(session, rows)
-            if not rows:
-                return _Batch([])
-            ids = [r.id for r in rows]
-            await session.exec(
-                update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(locked_until=now + LEASE)
-            )
+            leased = await session.exec(self._lease_statement(now))
+            rows = sorted(leased.scalars().all(), key=lambda row: row.id or 0)
             batch = _Batch(rows)
-            await self._load(session, batch)
+            if rows:
+                await self._load(session, batch)
         return batch
 
-    async def _first_in_line(self, session: AsyncSession, rows: list[OutboxMessage]) -> list[OutboxMessage]:
-        """Keep a card's rows only when the earliest unsent row of that card is among them."""
-        card_ids = {r.card_id for r in rows if r.card_id is not None}
-        if not card_ids:
-            return rows
-        earliest = dict(
-            (
-                await session.exec(
-                    select(OutboxMessage.card_id, func.min(OutboxMessage.id))
-                    .where(col(OutboxMessage.status) == "pending", col(OutboxMessage.card_id).in_(card_ids))
-                    .group_by(col(OutboxMessage.card_id))
-                )
-            ).all()
+    def _lease_statement(self, now: datetime) -> Any:
+        """One statement: lease up to ``batch`` due rows, skipping (on PostgreSQL) rows another worker
+        holds, and keeping back a card's row while an earlier unsent row of that card is not leased
+        with it (waiting on a retry, or leased elsewhere): so a card's rows go out in order."""
+        due = (
+            select(OutboxMessage.id, OutboxMessage.card_id)
+            .where(
+                col(OutboxMessage.status) == "pending",
+                col(OutboxMessage.next_attempt_at) <= now,
+                or_(col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now),
+            )
+            .order_by(col(OutboxMessage.id))
+            .limit(self.batch)
         )
-        leased = {r.id for r in rows}
-        return [r for r in rows if r.card_id is None or earliest.get(r.card_id) in leased]
+        if self.rt.postgres:
+            due = due.with_for_update(skip_locked=True)
+        candidates = due.cte("candidates")
+        earlier = aliased(OutboxMessage)
+        held_back = (
+            select(earlier.id)
+            .where(
+                col(earlier.card_id) == candidates.c.card_id,
+                col(earlier.status) == "pending",
+                col(earlier.id) < candidates.c.id,
+                col(earlier.id).not_in(select(candidates.c.id)),
+            )
+            .exists()
+        )
+        return (
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == candidates.c.id, ~held_back)
+            .values(locked_until=now + LEASE)
+            .returning(OutboxMessage)
+            .execution_options(synchronize_session=False)
+        )
 
     async def _load(self, session: AsyncSession, batch: _Batch) -> None:
+        """The cards the rows are about, with their posts, in one query."""
         card_ids = {r.card_id for r in batch.rows if r.card_id is not None}
         if not card_ids:
             return
-        cards = await session.exec(select(Card).where(col(Card.id).in_(card_ids)))
-        batch.cards = {c.id: c for c in cards.all() if c.id is not None}
-        posts = await session.exec(select(CardPost).where(col(CardPost.card_id).in_(card_ids)))
-        batch.posts = {p.id: p for p in posts.all() if p.id is not None}
+        query = (
+            select(Card, CardPost)
+            .outerjoin(CardPost, col(CardPost.card_id) == col(Card.id))
+            .where(col(Card.id).in_(card_ids))
+        )
+        for card, post in (await session.exec(query)).all():
+            batch.cards[card.id or 0] = card
+            if post is not None:
+                batch.posts[post.id or 0] = post
 
     async def _send_in_order(self, batch: _Batch, rows: list[OutboxMessage]) -> None:
         for index, row in enumerate(rows):
