@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -13,11 +14,21 @@ from bot.services.escalation import Escalation
 from jobs.callbacks import run_callback_reminders
 from jobs.escalation import run_escalations
 
+# A step due sooner than the next beat gets a one-off sweep at its due time, but never sooner than
+# this after the last one: a due card another worker holds locked must not make a busy loop.
+MIN_WAKE_SECONDS = 0.05
+
 
 class Heartbeat:
-    """Sweeps due escalations and callbacks every ``seconds``. Start it inside the running loop."""
+    """Sweeps due escalations and callbacks every ``seconds``. Start it inside the running loop.
+
+    After each escalation sweep, the earliest pending step is looked up: when it falls due before
+    the next beat, a one-off sweep is scheduled for that moment, so a step fires on time rather
+    than up to a beat late. The beat stays, for cards other processes open."""
 
     def __init__(self, escalation: Escalation, reminders: CallbackReminders, seconds: float) -> None:
+        self.seconds = seconds
+        self.escalation = escalation
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         common = {
             "trigger": "interval",
@@ -28,7 +39,7 @@ class Heartbeat:
             "replace_existing": True,
         }
         self._sweeps: set[asyncio.Task[Any]] = set()
-        self.scheduler.add_job(self._sweep, id="escalations", args=[run_escalations, escalation], **common)
+        self.scheduler.add_job(self._escalate, id="escalations", **common)
         self.scheduler.add_job(
             self._sweep, id="callbacks", args=[run_callback_reminders, reminders], **common
         )
@@ -54,6 +65,22 @@ class Heartbeat:
             await job(service)
         finally:
             self._sweeps.discard(task)
+
+    async def _escalate(self) -> None:
+        await self._sweep(self._escalate_and_plan, self.escalation)
+
+    async def _escalate_and_plan(self, escalation: Escalation) -> None:
+        wait = await run_escalations(escalation)
+        if wait is None or wait >= self.seconds or not self.scheduler.running:
+            return
+        self.scheduler.add_job(
+            self._escalate,
+            trigger="date",
+            run_date=datetime.now(UTC) + timedelta(seconds=max(wait, MIN_WAKE_SECONDS)),
+            id="escalations-due",
+            replace_existing=True,
+            misfire_grace_time=30,
+        )
 
     @property
     def running(self) -> bool:

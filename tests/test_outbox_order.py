@@ -34,6 +34,7 @@ async def services(db: Database, clock: FakeClock) -> AsyncIterator[Services]:
     found: Services = app.state.services
     await sync_config(found.runtime)
     yield found
+    await found.runtime.sessions.kw["bind"].dispose()  # no lifespan ran, so nobody else closes it
 
 
 async def _posted_card(services: Services, db: Database, caller: str) -> Card:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -25,9 +25,15 @@ from bot.services.facts import card_facts
 from bot.services.outbox import CARD, DIRECT, EPHEMERAL, THREAD, wall_now
 from bot.services.runtime import Runtime
 from bot.store.models import Card, CardPost, OutboxMessage
+from bot.store.types import UTCDateTime
 from cards.build import build_card
 
 log = logging.getLogger("centralita.delivery")
+_CARDS_WITH_POSTS = (
+    select(Card, CardPost)
+    .outerjoin(CardPost, col(CardPost.card_id) == col(Card.id))
+    .where(col(Card.id).in_(bindparam("ids", expanding=True)))
+)
 LEASE = timedelta(seconds=60)
 MAX_BACKOFF_SECONDS = 300.0
 
@@ -45,10 +51,11 @@ class Delivery:
         self.rt = rt
         self.publishers = publishers
         self.batch = batch
+        self._lease_sql = self._lease_statement()
 
     async def deliver_due(self) -> int:
         """Send one batch of due rows; returns how many were attempted."""
-        batch = await self._lease()
+        batch = await self._lease_due()
         if not batch.rows:
             return 0
         groups: dict[object, list[OutboxMessage]] = defaultdict(list)
@@ -72,20 +79,24 @@ class Delivery:
             return None
         return max(0.0, (due - wall_now()).total_seconds())
 
-    async def _lease(self) -> _Batch:
+    async def _lease_due(self) -> _Batch:
         now = wall_now()
         async with self.rt.sessions() as session, session.begin():
-            leased = await session.exec(self._lease_statement(now))
+            leased = await session.exec(self._lease_sql, params={"now": now, "until": now + LEASE})
             rows = sorted(leased.scalars().all(), key=lambda row: row.id or 0)
             batch = _Batch(rows)
             if rows:
                 await self._load(session, batch)
         return batch
 
-    def _lease_statement(self, now: datetime) -> Any:
+    def _lease_statement(self) -> Any:
         """One statement: lease up to ``batch`` due rows, skipping (on PostgreSQL) rows another worker
         holds, and keeping back a card's row while an earlier unsent row of that card is not leased
-        with it (waiting on a retry, or leased elsewhere): so a card's rows go out in order."""
+        with it (waiting on a retry, or leased elsewhere): so a card's rows go out in order.
+
+        Built once, with ``now`` and ``until`` bound at execution: building it costs more than
+        running it."""
+        now = bindparam("now", type_=UTCDateTime)
         due = (
             select(OutboxMessage.id, OutboxMessage.card_id)
             .where(
@@ -113,7 +124,7 @@ class Delivery:
         return (
             update(OutboxMessage)
             .where(col(OutboxMessage.id) == candidates.c.id, ~held_back)
-            .values(locked_until=now + LEASE)
+            .values(locked_until=bindparam("until", type_=UTCDateTime))
             .returning(OutboxMessage)
             .execution_options(synchronize_session=False)
         )
@@ -123,12 +134,7 @@ class Delivery:
         card_ids = {r.card_id for r in batch.rows if r.card_id is not None}
         if not card_ids:
             return
-        query = (
-            select(Card, CardPost)
-            .outerjoin(CardPost, col(CardPost.card_id) == col(Card.id))
-            .where(col(Card.id).in_(card_ids))
-        )
-        for card, post in (await session.exec(query)).all():
+        for card, post in (await session.exec(_CARDS_WITH_POSTS, params={"ids": list(card_ids)})).all():
             batch.cards[card.id or 0] = card
             if post is not None:
                 batch.posts[post.id or 0] = post

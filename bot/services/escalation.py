@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,10 +27,15 @@ from bot.services.opening import direct_row
 from bot.services.outbox import enqueue_rows, pending_renders, posts_by_card, render_rows, thread_rows
 from bot.services.runtime import Runtime
 from bot.store.models import AuditEvent, Card
+from bot.store.types import UTCDateTime
 from cards.actions import CardStatus
 from cards.build import card_title
 
 log = logging.getLogger("centralita.escalation")
+# The new escalation state of many cards, by primary key, in one executemany. The cards are locked
+# by the sweep's SELECT, so no compare-and-set is needed; the loaded rows are left as they were.
+_STEP_UP = update(Card).execution_options(synchronize_session=False)
+_NEXT_DUE = select(func.min(Card.escalate_at)).where(col(Card.status) == CardStatus.OPEN.value)
 
 
 @dataclass
@@ -55,6 +60,7 @@ class Escalation:
     def __init__(self, rt: Runtime, *, batch: int = 500) -> None:
         self.rt = rt
         self.batch = batch
+        self._due_sql = self._due_statement()
 
     async def sweep(self, now: datetime | None = None) -> int:
         """Fire every due step; returns how many due cards were looked at."""
@@ -65,6 +71,15 @@ class Escalation:
             if count < self.batch:
                 return looked
             await asyncio.sleep(0)  # webhooks and clicks get their turn between batches
+
+    async def seconds_to_next_step(self) -> float | None:
+        """How long until the earliest open card's next step falls due (None: no step is pending).
+        The heartbeat wakes up then instead of waiting for its next beat."""
+        async with self.rt.sessions() as session:
+            due = (await session.exec(_NEXT_DUE)).first()
+        if due is None:
+            return None
+        return max(0.0, (due - self.rt.clock.now()).total_seconds())
 
     async def _sweep_batch(self, now: datetime) -> int:
         """One transaction for up to ``batch`` due cards, in a handful of statements whatever their
@@ -77,22 +92,26 @@ class Escalation:
                 return 0
             steps = [self._next_step(card) for card in cards]
             fired_at = self.rt.clock.now()
-            await session.exec(update(Card), params=[step.values for step in steps])
+            await session.exec(_STEP_UP, params=[step.values for step in steps])
             firing = [step for step in steps if step.fires]
             await self._audit(session, firing, fired_at)
             await self._announce(session, [step for step in firing if step.people], fired_at)
         return len(cards)
 
     async def _due(self, session: AsyncSession, now: datetime) -> list[Card]:
+        return list((await session.exec(self._due_sql, params={"now": now})).all())
+
+    def _due_statement(self) -> Any:
         query = (
             select(Card)
-            .where(col(Card.escalate_at) <= now, col(Card.status) == CardStatus.OPEN.value)
+            .where(
+                col(Card.escalate_at) <= bindparam("now", type_=UTCDateTime),
+                col(Card.status) == CardStatus.OPEN.value,
+            )
             .order_by(col(Card.escalate_at))
             .limit(self.batch)
         )
-        if self.rt.postgres:
-            query = query.with_for_update(skip_locked=True)
-        return list((await session.exec(query)).all())
+        return query.with_for_update(skip_locked=True) if self.rt.postgres else query
 
     def _next_step(self, card: Card) -> _Step:
         org = self.rt.directory.get(card.org_id)
@@ -144,7 +163,7 @@ class Escalation:
             }
             for step in steps
         ]
-        await session.exec(insert(AuditEvent), params=rows)
+        await session.exec(insert(AuditEvent.__table__), params=rows)  # type: ignore[attr-defined]
 
     async def _announce(self, session: AsyncSession, steps: list[_Step], now: datetime) -> None:
         """The card re-rendered with its new state, a line in its thread and, for steps that reach

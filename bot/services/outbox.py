@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,6 +17,23 @@ CARD = "card"
 THREAD = "thread"
 DIRECT = "direct"
 EPHEMERAL = "ephemeral"
+# Statements built once (building one costs more than running it), card ids bound at execution.
+_INSERT_OUTBOX = insert(OutboxMessage.__table__)  # type: ignore[attr-defined]
+_POSTS_OF_CARDS = (
+    select(CardPost)
+    .where(col(CardPost.card_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(CardPost.id))
+)
+_PENDING_RENDERS = (
+    select(OutboxMessage.card_id, OutboxMessage.target)
+    .where(
+        col(OutboxMessage.card_id).in_(bindparam("ids", expanding=True)),
+        OutboxMessage.kind == CARD,
+        OutboxMessage.status == "pending",
+        col(OutboxMessage.locked_until).is_(None),
+    )
+    .with_for_update()
+)
 ENQUEUED = "centralita.outbox_enqueued"
 """``session.info`` flag: this transaction wrote outbox rows (the delivery worker is woken for them)."""
 
@@ -68,7 +85,10 @@ async def enqueue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
     """Many deliveries (``outbox_row`` values) in one statement; they keep their order."""
     if rows:
         session.info[ENQUEUED] = True
-        await session.exec(insert(OutboxMessage), params=rows)
+        # The table's own INSERT, not the ORM's bulk insert: the ORM splits the rows into a new
+        # statement wherever the set of non-empty values changes (a DM has a dedupe key, a render has
+        # none), which made one statement per row when they alternate.
+        await session.exec(_INSERT_OUTBOX, params=rows)
 
 
 async def render_everywhere(session: AsyncSession, card: Card, now: datetime) -> None:
@@ -91,8 +111,7 @@ async def thread_line(session: AsyncSession, card: Card, text: str, now: datetim
 async def posts_by_card(session: AsyncSession, card_ids: Iterable[int]) -> dict[int, list[CardPost]]:
     """The posts of many cards, in the order they were made."""
     found: dict[int, list[CardPost]] = defaultdict(list)
-    query = select(CardPost).where(col(CardPost.card_id).in_(list(card_ids))).order_by(col(CardPost.id))
-    for post in (await session.exec(query)).all():
+    for post in (await session.exec(_POSTS_OF_CARDS, params={"ids": list(card_ids)})).all():
         found[post.card_id].append(post)
     return found
 
@@ -102,17 +121,8 @@ async def pending_renders(session: AsyncSession, card_ids: Iterable[int]) -> set
     when they are sent, so a change needs no new one. They are locked (PostgreSQL): a render the
     worker is leasing at this moment, with the card as it was, must not be taken for one that will
     show this change."""
-    query = (
-        select(OutboxMessage.card_id, OutboxMessage.target)
-        .where(
-            col(OutboxMessage.card_id).in_(list(card_ids)),
-            OutboxMessage.kind == CARD,
-            OutboxMessage.status == "pending",
-            col(OutboxMessage.locked_until).is_(None),
-        )
-        .with_for_update()
-    )
-    return {(card_id or 0, target) for card_id, target in (await session.exec(query)).all()}
+    waiting = await session.exec(_PENDING_RENDERS, params={"ids": list(card_ids)})
+    return {(card_id or 0, target) for card_id, target in waiting.all()}
 
 
 def render_rows(
