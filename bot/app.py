@@ -39,6 +39,9 @@ from jobs.delivery import DeliveryWorker, WakeUp
 from jobs.scheduler import Heartbeat
 
 log = logging.getLogger("centralita")
+# Python's defaults are (700, 10, 10); with them the collector ran every few hundred allocations
+# during a burst of calls. Measured with `make bench` (d): about a tenth less CPU per call.
+GC_THRESHOLDS = (20_000, 50, 100)
 
 
 @dataclass
@@ -59,13 +62,14 @@ def create_app(
     clock: Clock | None = None,
     connect_args: dict[str, Any] | None = None,
     api: bool = True,
-    freeze_gc: bool = False,
+    tune_gc: bool = False,
 ) -> FastAPI:
     """Build the whole server. ``configs``, ``clock`` and ``connect_args`` exist for tests and benchmarks.
 
-    ``freeze_gc`` (for a server process, not tests): once started, everything loaded so far (libraries,
+    ``tune_gc`` (for a server process, not tests): once started, everything loaded so far (libraries,
     configuration, compiled SQL) moves out of the garbage collector's sight, so its full collections
-    stop walking tens of thousands of objects that live as long as the process."""
+    stop walking tens of thousands of objects that live as long as the process; and collections run
+    less often (``GC_THRESHOLDS``): a webhook allocates thousands of short-lived objects."""
     settings = settings or Settings()
     configs = configs or [load_config(settings.config_path)]
     engine = create_engine(settings.async_database_url, connect_args=connect_args)
@@ -92,9 +96,10 @@ def create_app(
             await open_session(slack_client)
         heartbeat.start()
         worker.start()
-        if freeze_gc:
+        if tune_gc:
             gc.collect()
             gc.freeze()
+            gc.set_threshold(*GC_THRESHOLDS)
         log.info("Centralita ready: cards go to %s", runtime.card_channel)
         yield
         await after_ack.drain()

@@ -96,7 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from bot.app import create_app
 
-    app = create_app(freeze_gc=True)
+    app = create_app(tune_gc=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True)
     return 0
 
@@ -104,7 +104,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(_: argparse.Namespace) -> int:
     from bot.app import create_app
 
-    app = create_app(api=False, freeze_gc=True)
+    app = create_app(api=False, tune_gc=True)
 
     async def run() -> None:
         async with app.router.lifespan_context(app):

@@ -35,7 +35,7 @@ def build_app(
     settings = Settings(**_environment(url, public_url, slack_url))
     chosen: Clock | None = OfficeClock() if clock == "office" else None
     return create_app(
-        settings, configs=[load_config(FIXTURE)], clock=chosen, connect_args=connect_args, freeze_gc=True
+        settings, configs=[load_config(FIXTURE)], clock=chosen, connect_args=connect_args, tune_gc=True
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, case, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,10 +19,21 @@ from bot.services.opening import NewCard, open_card
 from bot.services.outbox import render_everywhere, thread_line
 from bot.services.runtime import Runtime
 from bot.store.models import AuditEvent, Call, Card
+from bot.store.types import UTCDateTime
 from bot.store.upsert import insert_ignore
 
 # Built once: every webhook of a call looks its row up.
 _CALL_BY_SID = select(Call).where(Call.call_sid == bindparam("call_sid"))
+_CALL_TABLE = Call.__table__  # type: ignore[attr-defined]
+_END_CALL = (
+    update(_CALL_TABLE)
+    .where(_CALL_TABLE.c.call_sid == bindparam("sid"))
+    .values(
+        ended_at=bindparam("ended", type_=UTCDateTime),
+        status=case((_CALL_TABLE.c.status == "rejected", "rejected"), else_=bindparam("outcome")),
+    )
+    .returning(_CALL_TABLE.c.card_id, _CALL_TABLE.c.status)
+)
 TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 
 
@@ -73,8 +84,14 @@ class CallIntake:
             return
 
         async def work(session: AsyncSession) -> None:
-            row = await self._call_row(session, org, call, self.rt.clock.now())
-            row.ended_at, rejected = self.rt.clock.now(), row.status == "rejected"
+            now = self.rt.clock.now()
+            # The common case in one statement: the call is known and has its card (or was rejected).
+            values = {"sid": call.call_sid, "outcome": status, "ended": now}
+            known = (await session.exec(_END_CALL, params=values)).first()
+            if known is not None and (known.card_id is not None or known.status == "rejected"):
+                return
+            row = await self._call_row(session, org, call, now)
+            row.ended_at, rejected = now, row.status == "rejected"
             row.status = "rejected" if rejected else status
             if not rejected and row.card_id is None:
                 await self._open(session, org, call, row, "", "missed", None)
