@@ -27,6 +27,7 @@ def create_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> As
             pool_size=1,
             max_overflow=0,
             pool_timeout=60,
+            pool_reset_on_return=None,  # see _on_reset
         )
         _tune_sqlite(engine)
         return engine
@@ -50,6 +51,13 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_conn: Any, _record: Any, state: Any) -> None:
+        """Roll back a connection that comes back to the pool only if a transaction is still open
+        (the pool's default rolls back every time: one more trip to the SQLite thread per unit of work)."""
+        if state.asyncio_safe and dbapi_conn.driver_connection.in_transaction:
+            dbapi_conn.rollback()
 
 
 def session_factory(engine: AsyncEngine) -> SessionFactory:

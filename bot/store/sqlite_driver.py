@@ -74,6 +74,11 @@ class OneTripConnection(aiosqlite.Connection):
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (read while the connection is idle in the pool)."""
+        return bool(self._conn.in_transaction)
+
     async def run_in_thread(self, work: Any, *args: Any) -> Any:
         """``work(sqlite3_connection, *args)`` on the connection's thread."""
         return await self._execute(work, self._conn, *args)  # type: ignore[no-untyped-call]
