@@ -134,30 +134,69 @@ async def test_release_reopens_the_card_and_restarts_its_escalation_clock(
         await eventually(escalated)
 
 
-async def test_resolve_with_an_outcome_closes_the_card_and_removes_its_buttons(
+async def _close_with(
+    app: Centralita, slack: FakeSlack, card_id: int, user: str, picked: str, submitted: str, note: str = ""
+) -> dict[str, Any]:
+    """Pick an outcome on the card, then submit the closing modal; the modal as Slack got it."""
+    response, trigger = await click_with_trigger(app, _select_outcome(card_id, picked), user)
+    assert response.status_code == 200
+    [opened] = await slack.wait_for("views.open", trigger_id=trigger)
+    view: dict[str, Any] = opened.args["view"]
+    values = {
+        "outcome": {"outcome": {"type": "static_select", "selected_option": {"value": submitted}}},
+        "note": {"note": {"type": "plain_text_input", "value": note}},
+    }
+    answer = await app.submit("resolve_modal", user, values, view["private_metadata"])
+    assert answer.status_code == 200 and "errors" not in answer.text
+    return view
+
+
+async def test_resolve_asks_for_the_outcome_and_an_optional_note_then_closes_the_card(
     db: Database, slack: FakeSlack, clock: FakeClock
 ) -> None:
     async with Centralita(db, clock, slack.url) as app:
         card, ts = await _open_card(app, slack, db, "Hola, soy Pedro Gómez, quería una consulta")
 
-        response = await app.click(_select_outcome(card.id, "called_back"), "U0ANA")
-        assert response.status_code == 200
+        view = await _close_with(
+            app, slack, card.id, "U0ANA", "called_back", "called_back", " Cita el jueves "
+        )
+        assert view["callback_id"] == "resolve_modal"
+        [outcome_block] = [b for b in view["blocks"] if b["block_id"] == "outcome"]
+        assert outcome_block["element"]["initial_option"]["value"] == "called_back"
+        assert len(outcome_block["element"]["options"]) == 5
 
         [update] = await slack.wait_for("chat.update", ts=ts)
         blocks = update.args["blocks"]
         assert [b for b in blocks if b["type"] == "actions"] == []
         assert "Cerrada por Ana García: Llamada devuelta" in _text(blocks)
         await slack.wait_for(
-            "chat.postMessage", thread_ts=ts, text="Ana García la ha cerrado: Llamada devuelta."
+            "chat.postMessage",
+            thread_ts=ts,
+            text="Ana García la ha cerrado: Llamada devuelta. Nota: Cita el jueves",
         )
+        [event] = await db.audit("resolved")
+        assert event.data == {"outcome": "called_back", "note": "Cita el jueves"}
 
-        again = await app.click(_select_outcome(card.id, "spam"), "U0LUIS")
-        assert again.status_code == 200
+        await _close_with(app, slack, card.id, "U0LUIS", "spam", "spam")
         [refused] = await slack.wait_for("chat.postEphemeral", user="U0LUIS")
         assert "ya no está disponible" in refused.args["text"]
         card = await _card(db)
         assert (card.status, card.outcome, card.claimed_by) == ("resolved", "called_back", "ana")
         assert card.resolved_at == clock.now() and card.escalate_at is None
+
+
+async def test_the_closing_modal_refuses_a_missing_outcome_and_changes_nothing(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    async with Centralita(db, clock, slack.url) as app:
+        card, _ = await _open_card(app, slack, db, "Hola, soy Pedro Gómez, quería una consulta")
+        metadata = json.dumps({"card": card.id, "channel": "C0RECEP"})
+        values = {"outcome": {"outcome": {"type": "static_select", "selected_option": None}}}
+        answer = await app.submit("resolve_modal", "U0ANA", values, metadata)
+        assert answer.status_code == 200
+        assert answer.json() == {"response_action": "errors", "errors": {"outcome": "Elige un resultado."}}
+        await asyncio.sleep(0.2)
+        assert (await _card(db)).status == "open" and await db.audit("resolved") == []
 
 
 async def test_reassign_gives_the_card_to_the_selected_person_and_tells_them(

@@ -1,4 +1,4 @@
-"""The modals staff and receptionists fill in: callback, note, recado."""
+"""The modals staff and receptionists fill in: close with outcome, callback, note, recado."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from typing import Any
 
 from bot.domain.org import OrgConfig
 from bot.i18n import t
+from cards.actions import Outcome
+from cards.build import outcome_label
 
 CALLBACK = "schedule_callback_modal"
 NOTE = "add_note_modal"
 RECADO = "recado_modal"
+RESOLVE = "resolve_modal"
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -57,6 +60,22 @@ def callback_modal(locale: str, metadata: str, now: datetime, assignee: str | No
     ]
     return _modal(
         CALLBACK, t(locale, "modal.callback.title"), t(locale, "modal.submit"), locale, metadata, blocks
+    )
+
+
+def resolve_modal(locale: str, metadata: str, chosen: Outcome) -> dict[str, Any]:
+    """Close a card: the outcome picked on the card (it can still be changed) and an optional note."""
+    options = [_option(outcome_label(locale, outcome), outcome.value) for outcome in Outcome]
+    initial = next(o for o in options if o["value"] == chosen.value)
+    select: dict[str, Any] = {"type": "static_select", "options": options, "initial_option": initial}
+    blocks = [
+        _input("outcome", t(locale, "modal.resolve.outcome"), select),
+        _input(
+            "note", t(locale, "modal.resolve.note"), {"type": "plain_text_input", "multiline": True}, True
+        ),
+    ]
+    return _modal(
+        RESOLVE, t(locale, "modal.resolve.title"), t(locale, "modal.resolve.submit"), locale, metadata, blocks
     )
 
 

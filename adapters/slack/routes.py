@@ -32,7 +32,7 @@ from bot.ports import Clock
 from bot.services.directory import Directory
 from bot.services.handling import CardHandling, Requester
 from bot.services.recados import RecadoResult, Recados
-from cards.actions import ActionId
+from cards.actions import ActionId, Outcome
 
 log = logging.getLogger("centralita.slack")
 
@@ -118,11 +118,9 @@ async def _dispatch_click(click: Click, deps: SlackDeps, client: AsyncWebClient)
         await handling.claim(click.card_id, who)
     elif click.action_id == ActionId.RELEASE:
         await handling.release(click.card_id, who)
-    elif click.action_id == ActionId.RESOLVE and click.outcome is not None:
-        await handling.resolve(click.card_id, who, click.outcome)
     elif click.action_id == ActionId.REASSIGN and click.selected_user:
         await handling.reassign(click.card_id, who, click.selected_user)
-    elif click.action_id in (ActionId.ADD_NOTE, ActionId.SCHEDULE_CALLBACK):
+    elif click.action_id in (ActionId.ADD_NOTE, ActionId.SCHEDULE_CALLBACK, ActionId.RESOLVE):
         await _open_card_modal(click, deps, client)
 
 
@@ -132,6 +130,8 @@ async def _open_card_modal(click: Click, deps: SlackDeps, client: AsyncWebClient
     metadata = modal_context(click.card_id, click.channel)
     if click.action_id == ActionId.ADD_NOTE:
         view = modals.note_modal(locale, metadata)
+    elif click.action_id == ActionId.RESOLVE:
+        view = modals.resolve_modal(locale, metadata, click.outcome or Outcome.RESOLVED)
     else:
         view = modals.callback_modal(locale, metadata, deps.clock.now(), click.user)
     await client.views_open(trigger_id=click.trigger_id, view=view)
@@ -145,6 +145,22 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
         if card_id is not None:
             who = Requester("slack", body["user"]["id"], channel)
             deps.after_ack.run(deps.handling.add_note(card_id, who, state_value(view, "note")), "note")
+
+    @bolt.view(modals.RESOLVE)
+    async def on_resolve(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        user = body["user"]["id"]
+        try:
+            outcome = Outcome(state_value(view, "outcome") or "")
+        except ValueError:
+            await ack(
+                response_action="errors", errors={"outcome": t(_locale_of(deps, user), "modal.error.outcome")}
+            )
+            return
+        await ack()
+        card_id, channel = read_modal_context(view)
+        if card_id is not None:
+            who, note = Requester("slack", user, channel), state_value(view, "note") or ""
+            deps.after_ack.run(deps.handling.resolve(card_id, who, outcome, note), "resolve")
 
     @bolt.view(modals.CALLBACK)
     async def on_callback(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
