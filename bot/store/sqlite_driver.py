@@ -85,19 +85,21 @@ class OneTripConnection(aiosqlite.Connection):
 
 
 def _execute(connection: sqlite3.Connection, sql: str, parameters: Any) -> tuple[Any, ...]:
-    cursor = connection.cursor()
-    try:
-        cursor.execute(sql, parameters)
-        rows = cursor.fetchall() if cursor.description else []
-        return cursor.description, rows, cursor.rowcount, cursor.lastrowid
-    finally:
-        cursor.close()
+    return _run(connection, sql, parameters, many=False)
 
 
 def _executemany(connection: sqlite3.Connection, sql: str, parameters: Any) -> tuple[Any, ...]:
+    return _run(connection, sql, parameters, many=True)
+
+
+def _run(connection: sqlite3.Connection, sql: str, parameters: Any, *, many: bool) -> tuple[Any, ...]:
+    """On the connection's thread: execute, fetch every row, close; what the cursor then shows."""
     cursor = connection.cursor()
     try:
-        cursor.executemany(sql, parameters)
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
         rows = cursor.fetchall() if cursor.description else []
         return cursor.description, rows, cursor.rowcount, cursor.lastrowid
     finally:
