@@ -21,6 +21,13 @@ class WakeUp:
         self.event.set()
 
 
+# After a round that sent something, the worker waits this long before the next one, so that under
+# load a round takes many rows: the lease and the save cost the same for one row or a hundred. A
+# card arriving when the worker is idle is not delayed; under a burst, a card may wait this long
+# more, and the burst gets through faster (`make bench` (d): about a fifth more cards per second).
+COALESCE_SECONDS = 0.02
+
+
 class DeliveryWorker:
     def __init__(self, delivery: Delivery, wake: WakeUp, poll_seconds: float) -> None:
         self.delivery = delivery
@@ -53,6 +60,8 @@ class DeliveryWorker:
             try:
                 sent = await self.delivery.deliver_due()
                 wait = 0.0 if sent else await self._idle_wait()
+                if 0 < sent < self.delivery.batch:
+                    await asyncio.sleep(COALESCE_SECONDS)
             except Exception:  # the database may be briefly away; try again shortly
                 log.exception("delivery round failed")
                 wait = self.poll_seconds
