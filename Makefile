@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# What `make simulate` plays (a variable, not a $(or …) default: make splits those at commas).
+FROM ?= +34911222333
+SAY ?= Hola, soy Juan Pérez, es urgente, me duele mucho una muela
 # A local development token so that `make run` and `make simulate` sign and check Twilio requests
 # the same way; set TWILIO_AUTH_TOKEN to your real one in production.
 export TWILIO_AUTH_TOKEN ?= local-dev-token
@@ -23,7 +26,7 @@ run: $(STAMP)
 	$(BIN)/centralita serve --host $(HOST) --port $(PORT)
 
 simulate: $(STAMP)
-	$(BIN)/centralita simulate call --from "$(or $(FROM),+34911222333)" --say "$(or $(SAY),Hola, soy Juan Pérez, es urgente, me duele mucho una muela)" --url $(CENTRALITA_PUBLIC_URL)
+	$(BIN)/centralita simulate call --from "$(FROM)" --say "$(SAY)" --url $(CENTRALITA_PUBLIC_URL)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
