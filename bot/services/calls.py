@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, case, update
 from sqlalchemy.exc import IntegrityError
@@ -22,9 +23,12 @@ from bot.store.models import AuditEvent, Call, Card
 from bot.store.types import UTCDateTime
 from bot.store.upsert import insert_ignore
 
-# Built once: every webhook of a call looks its row up.
-_CALL_BY_SID = select(Call).where(Call.call_sid == bindparam("call_sid"))
+# Built once, on the table (rows, not ORM objects): every webhook of a call reads or writes its row.
 _CALL_TABLE = Call.__table__  # type: ignore[attr-defined]
+_CALL_STATE = select(
+    _CALL_TABLE.c.id, _CALL_TABLE.c.card_id, _CALL_TABLE.c.status, _CALL_TABLE.c.started_at
+).where(_CALL_TABLE.c.call_sid == bindparam("sid"))
+_UPDATE_CALL = update(_CALL_TABLE).where(_CALL_TABLE.c.id == bindparam("call_id"))  # SET: the params
 _END_CALL = (
     update(_CALL_TABLE)
     .where(_CALL_TABLE.c.call_sid == bindparam("sid"))
@@ -91,10 +95,11 @@ class CallIntake:
             if known is not None and (known.card_id is not None or known.status == "rejected"):
                 return
             row = await self._call_row(session, org, call, now)
-            row.ended_at, rejected = now, row.status == "rejected"
-            row.status = "rejected" if rejected else status
+            rejected = row.status == "rejected"
+            changes: dict[str, Any] = {"ended_at": now, "status": "rejected" if rejected else status}
             if not rejected and row.card_id is None:
-                await self._open(session, org, call, row, "", "missed", None)
+                changes |= await self._open(session, org, call, row.started_at, "", "missed", None)
+            await session.exec(_UPDATE_CALL, params={"call_id": row.id, **changes})
 
         await self._retrying_conflicts(work)
 
@@ -108,7 +113,8 @@ class CallIntake:
         async def work(session: AsyncSession) -> None:
             row = await self._call_row(session, org, call, self.rt.clock.now())
             if row.card_id is None:  # the call's card is written in the same transaction as its card_id
-                await self._open(session, org, call, row, speech, source, recording_url)
+                changes = await self._open(session, org, call, row.started_at, speech, source, recording_url)
+                await session.exec(_UPDATE_CALL, params={"call_id": row.id, **changes})
             elif recording_url:
                 card = await session.get(Card, row.card_id, with_for_update=True)
                 if card is not None and card.recording_url != recording_url:
@@ -134,15 +140,15 @@ class CallIntake:
         session: AsyncSession,
         org: Org,
         call: CallInfo,
-        row: Call,
+        started_at: datetime,
         speech: str,
         source: str,
         recording_url: str | None,
-    ) -> None:
-        decision = self._triage(org, call, speech, row.started_at)
+    ) -> dict[str, Any]:
+        """The card for what the caller said; the call row's new values (its card, or rejected)."""
+        decision = self._triage(org, call, speech, started_at)
         if decision.action == "reject":
-            row.status = "rejected"
-            return
+            return {"status": "rejected"}
         new = NewCard(
             source=source,
             decision=decision,
@@ -152,7 +158,7 @@ class CallIntake:
             recording_url=recording_url,
         )
         card = await open_card(session, self.rt, org, new, self.rt.clock.now())
-        row.card_id = card.id
+        return {"card_id": card.id}
 
     async def _attach_recording(self, session: AsyncSession, org: Org, card: Card, url: str) -> None:
         now = self.rt.clock.now()
@@ -191,8 +197,9 @@ class CallIntake:
         }
         await insert_ignore(session, Call, values)
 
-    async def _call_row(self, session: AsyncSession, org: Org, call: CallInfo, now: datetime) -> Call:
-        """The call's row, registered now if its first webhook never reached us."""
+    async def _call_row(self, session: AsyncSession, org: Org, call: CallInfo, now: datetime) -> Any:
+        """The call's row (id, card_id, status, started_at), registered now if its first webhook never
+        reached us."""
         row = await self._find_call(session, call.call_sid)
         if row is None:
             decision = self._triage(org, call, "", now)
@@ -201,5 +208,5 @@ class CallIntake:
         assert row is not None
         return row
 
-    async def _find_call(self, session: AsyncSession, call_sid: str) -> Call | None:
-        return (await session.exec(_CALL_BY_SID, params={"call_sid": call_sid})).first()
+    async def _find_call(self, session: AsyncSession, call_sid: str) -> Any:
+        return (await session.exec(_CALL_STATE, params={"sid": call_sid})).first()
