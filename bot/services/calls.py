@@ -19,6 +19,7 @@ from bot.services.directory import Org
 from bot.services.opening import NewCard, open_card
 from bot.services.outbox import render_everywhere, thread_line
 from bot.services.runtime import Runtime
+from bot.store.db import execute
 from bot.store.models import AuditEvent, Call, Card
 from bot.store.types import UTCDateTime
 from bot.store.upsert import insert_ignore
@@ -91,7 +92,7 @@ class CallIntake:
             now = self.rt.clock.now()
             # The common case in one statement: the call is known and has its card (or was rejected).
             values = {"sid": call.call_sid, "outcome": status, "ended": now}
-            known = (await session.exec(_END_CALL, params=values)).first()
+            known = (await execute(session, _END_CALL, values)).first()
             if known is not None and (known.card_id is not None or known.status == "rejected"):
                 return
             row = await self._call_row(session, org, call, now)
@@ -99,7 +100,7 @@ class CallIntake:
             changes: dict[str, Any] = {"ended_at": now, "status": "rejected" if rejected else status}
             if not rejected and row.card_id is None:
                 changes |= await self._open(session, org, call, row.started_at, "", "missed", None)
-            await session.exec(_UPDATE_CALL, params={"call_id": row.id, **changes})
+            await execute(session, _UPDATE_CALL, {"call_id": row.id, **changes})
 
         await self._retrying_conflicts(work)
 
@@ -114,7 +115,7 @@ class CallIntake:
             row = await self._call_row(session, org, call, self.rt.clock.now())
             if row.card_id is None:  # the call's card is written in the same transaction as its card_id
                 changes = await self._open(session, org, call, row.started_at, speech, source, recording_url)
-                await session.exec(_UPDATE_CALL, params={"call_id": row.id, **changes})
+                await execute(session, _UPDATE_CALL, {"call_id": row.id, **changes})
             elif recording_url:
                 card = await session.get(Card, row.card_id, with_for_update=True)
                 if card is not None and card.recording_url != recording_url:
@@ -209,4 +210,4 @@ class CallIntake:
         return row
 
     async def _find_call(self, session: AsyncSession, call_sid: str) -> Any:
-        return (await session.exec(_CALL_STATE, params={"sid": call_sid})).first()
+        return (await execute(session, _CALL_STATE, {"sid": call_sid})).first()

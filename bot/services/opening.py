@@ -17,6 +17,7 @@ from bot.services.directory import Org
 from bot.services.facts import card_facts
 from bot.services.outbox import CARD, DIRECT, add_row, enqueue_rows, outbox_row
 from bot.services.runtime import Runtime
+from bot.store.db import execute
 from bot.store.models import AuditEvent, Card, CardPost
 from cards.build import card_title
 
@@ -65,7 +66,7 @@ async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, 
         escalate_at=policy.due_at(0, now, org.calendar),
     )
     card.id = await _insert(session, _INSERT_CARD, card)
-    await session.exec(_INSERT_AUDIT, params=_audit_created(card, new))
+    await execute(session, _INSERT_AUDIT, _audit_created(card, new))
     post = _post_for(rt, org, card, now)
     post.id = await _insert(session, _INSERT_POST, post)
     row = outbox_row(
@@ -82,7 +83,7 @@ async def _insert(session: AsyncSession, statement: Any, row: SQLModel) -> int:
     unit of work cost more than everything else in opening a card."""
     table = type(row).__table__  # type: ignore[attr-defined]
     values = {column.name: getattr(row, column.name) for column in table.columns if column.name != "id"}
-    return int((await session.exec(statement, params=values)).scalar_one())
+    return int((await execute(session, statement, values)).scalar_one())
 
 
 def _audit_created(card: Card, new: NewCard) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.store.db import execute
 from bot.store.models import Card, CardPost, OutboxMessage
 
 CARD = "card"
@@ -82,13 +83,14 @@ def add_row(session: AsyncSession, row: dict[str, Any]) -> None:
 
 
 async def enqueue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Many deliveries (``outbox_row`` values) in one statement; they keep their order."""
+    """Many deliveries (``outbox_row`` values) in one statement; they keep their order. They are
+    written at once, before rows added with ``add_row`` in the same transaction are flushed."""
     if rows:
         session.info[ENQUEUED] = True
         # The table's own INSERT, not the ORM's bulk insert: the ORM splits the rows into a new
         # statement wherever the set of non-empty values changes (a DM has a dedupe key, a render has
         # none), which made one statement per row when they alternate.
-        await session.exec(_INSERT_OUTBOX, params=rows)
+        await execute(session, _INSERT_OUTBOX, rows)
 
 
 async def render_everywhere(session: AsyncSession, card: Card, now: datetime) -> None:

@@ -8,6 +8,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.store.db import execute
+
 # One statement per (dialect, table), values bound at execution: building and keying the statement
 # anew for every webhook cost more than running it.
 _STATEMENTS: dict[tuple[str, str], Any] = {}
@@ -21,5 +23,5 @@ async def insert_ignore(session: AsyncSession, model: type[SQLModel], values: di
     if statement is None:
         insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
         statement = _STATEMENTS[(dialect, table.name)] = insert.on_conflict_do_nothing()
-    result = await session.exec(statement, params=values)
+    result = await execute(session, statement, values)
     return bool(result.rowcount)
