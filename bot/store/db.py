@@ -10,7 +10,7 @@ from sqlalchemy import CursorResult, Executable, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.store.sqlite_driver import one_trip_creator
+from bot.store.sqlite_driver import OneTripConnection, one_trip_creator
 
 SessionFactory = async_sessionmaker[AsyncSession]
 
@@ -50,7 +50,11 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        driver = conn.connection.driver_connection
+        if isinstance(driver, OneTripConnection):
+            driver.begin_immediate_later()  # sent with the transaction's first statement
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_conn: Any, _record: Any, state: Any) -> None:

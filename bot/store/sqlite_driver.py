@@ -1,8 +1,9 @@
 """aiosqlite with one trip to its thread per statement.
 
 aiosqlite runs every sqlite3 call on its own thread, and SQLAlchemy's adapter makes four such calls
-per statement (open a cursor, execute, fetch, close). Each trip costs a queue hand-off, a thread
-switch under the GIL and an event-loop wake-up: far more than the statement itself on a local file.
+per statement (open a cursor, execute, fetch, close), plus one for each ``BEGIN``. Each trip costs a
+queue hand-off, a thread switch under the GIL and an event-loop wake-up: far more than the statement
+itself on a local file.
 ``OneTripConnection`` is aiosqlite's connection whose cursors do all four in one trip and keep the
 rows; everything else (the thread, transactions, closing) is aiosqlite's own. It relies on
 ``Connection._execute`` and ``Connection._conn``, which is why aiosqlite is pinned.
@@ -71,8 +72,29 @@ class OneTripCursor:
 
 
 class OneTripConnection(aiosqlite.Connection):
+    """Also folds ``BEGIN IMMEDIATE`` into the transaction's first statement's trip, and skips the
+    trip for committing or rolling back a transaction that never ran a statement."""
+
+    _begin_pending = False
+
     def cursor(self) -> OneTripCursor:  # type: ignore[override]
         return OneTripCursor(self)
+
+    def begin_immediate_later(self) -> None:
+        """Start a write transaction with the next statement (in the same trip to the thread)."""
+        self._begin_pending = True
+
+    async def commit(self) -> None:
+        if self._begin_pending:
+            self._begin_pending = False
+            return
+        await super().commit()
+
+    async def rollback(self) -> None:
+        if self._begin_pending:
+            self._begin_pending = False
+            return
+        await super().rollback()
 
     @property
     def in_transaction(self) -> bool:
@@ -81,7 +103,15 @@ class OneTripConnection(aiosqlite.Connection):
 
     async def run_in_thread(self, work: Any, *args: Any) -> Any:
         """``work(sqlite3_connection, *args)`` on the connection's thread."""
+        if self._begin_pending:
+            self._begin_pending = False
+            return await self._execute(_begun, work, self._conn, *args)  # type: ignore[no-untyped-call]
         return await self._execute(work, self._conn, *args)  # type: ignore[no-untyped-call]
+
+
+def _begun(work: Any, connection: sqlite3.Connection, *args: Any) -> Any:
+    connection.execute("BEGIN IMMEDIATE")
+    return work(connection, *args)
 
 
 def _execute(connection: sqlite3.Connection, sql: str, parameters: Any) -> tuple[Any, ...]:
