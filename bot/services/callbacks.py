@@ -8,7 +8,8 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.i18n import t
-from bot.services.opening import direct_message
+from bot.services.opening import direct_row
+from bot.services.outbox import add_row
 from bot.services.runtime import Runtime
 from bot.store.models import AuditEvent, Callback, Card
 
@@ -44,15 +45,9 @@ class CallbackReminders:
                 org = self.rt.directory.get(callback.org_id)
                 caller = (card.caller_name or card.caller_number or "") if card else ""
                 text = t(org.locale, "dm.callback_due", caller=caller, note=callback.note)
-                direct_message(
-                    session,
-                    self.rt,
-                    org,
-                    callback.assignee_id,
-                    text,
-                    card,
-                    now,
-                    dedupe=f"callback:{callback.id}",
+                dedupe = f"callback:{callback.id}"
+                add_row(
+                    session, direct_row(self.rt, org, callback.assignee_id, text, card, now, dedupe=dedupe)
                 )
                 session.add(
                     AuditEvent(

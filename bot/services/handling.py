@@ -19,8 +19,8 @@ from bot.domain.org import StaffMember
 from bot.i18n import t
 from bot.services.directory import Org
 from bot.services.facts import card_facts
-from bot.services.opening import direct_message
-from bot.services.outbox import EPHEMERAL, enqueue, render_everywhere, thread_line
+from bot.services.opening import direct_row
+from bot.services.outbox import EPHEMERAL, add_row, enqueue, render_everywhere, thread_line
 from bot.services.runtime import Runtime
 from bot.store.models import AuditEvent, Callback, Card
 from cards.actions import CardStatus, Outcome
@@ -201,7 +201,7 @@ class CardHandling:
             title=card_title(card_facts(s.card, s.org)),
             caller=s.card.caller_name or s.card.caller_number or "",
         )
-        direct_message(s.session, self.rt, s.org, target.id, text, s.card, s.now)
+        add_row(s.session, direct_row(self.rt, s.org, target.id, text, s.card, s.now))
 
     async def _callback(self, s: _Scope, due_at: datetime, assignee_ref: str | None, note: str) -> None:
         if s.card.status == CardStatus.RESOLVED:

@@ -126,22 +126,8 @@ def _tell_addressee(session: AsyncSession, rt: Runtime, org: Org, card: Card, no
         caller=card.caller_name or card.caller_number or "",
         summary=card.summary,
     )
-    direct_message(session, rt, org, member.id, text, card, now, dedupe=f"addressed:{card.id}:{member.id}")
-
-
-def direct_message(
-    session: AsyncSession,
-    rt: Runtime,
-    org: Org,
-    staff_id: str,
-    text: str,
-    card: Card | None,
-    now: datetime,
-    *,
-    dedupe: str | None = None,
-) -> None:
-    """A DM to a staff member on the channel they can be reached on (Slack, else the console)."""
-    add_row(session, direct_row(rt, org, staff_id, text, card, now, dedupe=dedupe))
+    dedupe = f"addressed:{card.id}:{member.id}"
+    add_row(session, direct_row(rt, org, member.id, text, card, now, dedupe=dedupe))
 
 
 def direct_row(
@@ -154,7 +140,8 @@ def direct_row(
     *,
     dedupe: str | None = None,
 ) -> dict[str, Any]:
-    """The outbox values of ``direct_message``, for writing many at once."""
+    """A DM to a staff member on the channel they can be reached on (Slack, else the console): its
+    outbox values, for ``add_row`` (one) or ``enqueue_rows`` (many)."""
     member = org.config.staff_member(staff_id)
     on_slack = rt.card_channel == "slack" and member is not None and member.slack_user
     channel, target = ("slack", member.slack_user) if on_slack and member else ("console", staff_id)
