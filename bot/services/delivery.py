@@ -24,11 +24,16 @@ from bot.ports import ChannelPublisher, DeliveryError, PostRef
 from bot.services.facts import card_facts
 from bot.services.outbox import CARD, DIRECT, EPHEMERAL, THREAD, wall_now
 from bot.services.runtime import Runtime
+from bot.store.db import execute
 from bot.store.models import Card, CardPost, OutboxMessage
 from bot.store.types import UTCDateTime
 from cards.build import build_card
 
 log = logging.getLogger("centralita.delivery")
+# Results are written through the tables (executemany; the SET columns are the params' keys).
+_OUTBOX, _POSTS = OutboxMessage.__table__, CardPost.__table__  # type: ignore[attr-defined]
+_SAVE_RESULTS = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))
+_SAVE_REFS = update(_POSTS).where(_POSTS.c.id == bindparam("post_id"))
 _CARDS_WITH_POSTS = (
     select(Card, CardPost)
     .outerjoin(CardPost, col(CardPost.card_id) == col(Card.id))
@@ -222,7 +227,7 @@ class Delivery:
         """Every row's result and every new message reference, each in one executemany."""
         results = [
             {
-                "id": row.id,
+                "row_id": row.id,
                 "status": row.status,
                 "attempts": row.attempts,
                 "next_attempt_at": row.next_attempt_at,
@@ -232,8 +237,8 @@ class Delivery:
             }
             for row in batch.rows
         ]
-        refs = [{"id": post_id, "external_ref": ref} for post_id, ref in batch.new_refs.items()]
+        refs = [{"post_id": post_id, "external_ref": ref} for post_id, ref in batch.new_refs.items()]
         async with self.rt.sessions() as session, session.begin():
-            await session.exec(update(OutboxMessage), params=results)
+            await execute(session, _SAVE_RESULTS, results)
             if refs:
-                await session.exec(update(CardPost), params=refs)
+                await execute(session, _SAVE_REFS, refs)
