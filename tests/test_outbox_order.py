@@ -15,7 +15,7 @@ from sqlmodel import col
 from bot.app import Services, create_app
 from bot.config import load_config
 from bot.services.calls import CallInfo
-from bot.services.outbox import thread_line, wall_now
+from bot.services.outbox import enqueue_rows, posts_by_card, thread_rows, wall_now
 from bot.services.sync import sync_config
 from bot.store.migrate import upgrade_async
 from bot.store.models import Card, OutboxMessage
@@ -49,8 +49,9 @@ async def _posted_card(services: Services, db: Database, caller: str) -> Card:
 
 async def _lines(services: Services, card: Card, *texts: str) -> None:
     async with services.runtime.unit_of_work() as session:
+        posts = (await posts_by_card(session, [card.id or 0]))[card.id or 0]
         for text in texts:
-            await thread_line(session, card, text, services.runtime.clock.now())
+            await enqueue_rows(session, thread_rows(card, posts, text, services.runtime.clock.now()))
 
 
 async def _rows(db: Database, card_id: int) -> list[OutboxMessage]:

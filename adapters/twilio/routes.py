@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -28,16 +28,16 @@ class Documents:
         key = (org.id, moment)
         document = self._built.get(key)
         if document is None:
-            document = self._built[key] = self._build(org, moment)()
+            document = self._built[key] = self._build(org, moment)
         return document
 
-    def _build(self, org: Org, moment: str) -> Callable[[], str]:
+    def _build(self, org: Org, moment: str) -> str:
         voice, base = twiml.Voice(org.config), self.base
         if moment == "ask_reason":
-            return lambda: twiml.ask_reason(voice, f"{base}/gather")
+            return twiml.ask_reason(voice, f"{base}/gather")
         if moment in ("after_hours", "no_speech"):
-            return lambda: twiml.record_voicemail(voice, moment, f"{base}/voicemail", f"{base}/recording")
-        return lambda: twiml.goodbye(voice, moment)
+            return twiml.record_voicemail(voice, moment, f"{base}/voicemail", f"{base}/recording")
+        return twiml.goodbye(voice, moment)
 
 
 def voice_router(intake: CallIntake, verifier: TwilioVerifier, public_url: str) -> APIRouter:

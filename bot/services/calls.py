@@ -17,7 +17,7 @@ from bot.domain.triage import TriageDecision, triage
 from bot.i18n import t
 from bot.services.directory import Org
 from bot.services.opening import NewCard, open_card
-from bot.services.outbox import render_everywhere, thread_line
+from bot.services.outbox import announce_change
 from bot.services.runtime import Runtime
 from bot.store.db import execute
 from bot.store.models import AuditEvent, Call, Card
@@ -172,8 +172,7 @@ class CallIntake:
                 org_id=org.id, card_id=card.id, at=now, actor="caller", kind="recording", data={"url": url}
             )
         )
-        await render_everywhere(session, card, now)
-        await thread_line(session, card, t(org.locale, "thread.recording", url=url), now)
+        await announce_change(session, card, t(org.locale, "thread.recording", url=url), now)
 
     def _triage(self, org: Org, call: CallInfo, text: str, at: datetime) -> TriageDecision:
         return triage(org.config, org.calendar, caller_number=call.from_number, text=text, at=at)

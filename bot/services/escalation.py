@@ -45,8 +45,6 @@ class _Step:
     card: Card
     org: Org
     values: dict[str, Any]
-    due_at: datetime | None = None
-    """When this step was due (read before the update, which moves the card's ``escalate_at`` on)."""
     level: int = 0
     notify: str = ""
     people: list[StaffMember] = field(default_factory=list)
@@ -141,7 +139,7 @@ class Escalation:
                 level + 1,
                 step.notify,
             )
-        return _Step(card, org, values, card.escalate_at, level + 1, step.notify, people)
+        return _Step(card, org, values, level + 1, step.notify, people)
 
     async def _audit(self, session: AsyncSession, steps: list[_Step], fired_at: datetime) -> None:
         if not steps:
@@ -157,7 +155,8 @@ class Escalation:
                     "level": step.level,
                     "notify": step.notify,
                     "to": [p.id for p in step.people],
-                    "due_at": step.due_at.isoformat() if step.due_at else None,
+                    # The loaded card still has the due time this step fired for (see _STEP_UP).
+                    "due_at": step.card.escalate_at.isoformat() if step.card.escalate_at else None,
                     "fired_at": fired_at.isoformat(),
                 },
             }

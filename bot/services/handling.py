@@ -20,7 +20,7 @@ from bot.i18n import t
 from bot.services.directory import Org
 from bot.services.facts import card_facts
 from bot.services.opening import direct_row
-from bot.services.outbox import EPHEMERAL, add_row, enqueue, render_everywhere, thread_line
+from bot.services.outbox import EPHEMERAL, add_row, announce_change, enqueue
 from bot.services.runtime import Runtime
 from bot.store.models import AuditEvent, Callback, Card
 from cards.actions import CardStatus, Outcome
@@ -267,8 +267,7 @@ class CardHandling:
         s.session.add(
             AuditEvent(org_id=s.org.id, card_id=s.card.id, at=s.now, actor=s.staff.id, kind=kind, data=data)
         )
-        await render_everywhere(s.session, s.card, s.now)
-        await thread_line(s.session, s.card, line, s.now)
+        await announce_change(s.session, s.card, line, s.now)
 
     def _ephemeral(self, session: AsyncSession, org: Org, who: Requester, text: str, card_id: int) -> None:
         if who.reply_to is None:

@@ -93,20 +93,13 @@ async def enqueue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
         await execute(session, _INSERT_OUTBOX, rows)
 
 
-async def render_everywhere(session: AsyncSession, card: Card, now: datetime) -> None:
-    """Re-render the card on every channel it was posted to (a pending render is reused)."""
+async def announce_change(session: AsyncSession, card: Card, line: str, now: datetime) -> None:
+    """A changed card: re-rendered on every channel it was posted to (a pending render is reused),
+    then ``line`` in its thread there. The escalation sweep does the same for many cards at once."""
     assert card.id is not None
-    posts = await posts_by_card(session, [card.id])
+    posts = (await posts_by_card(session, [card.id])).get(card.id, [])
     waiting = await pending_renders(session, [card.id])
-    for row in render_rows(card, posts.get(card.id, []), waiting, now):
-        add_row(session, row)
-
-
-async def thread_line(session: AsyncSession, card: Card, text: str, now: datetime) -> None:
-    """A short line in the card's thread on every channel it lives on."""
-    assert card.id is not None
-    posts = await posts_by_card(session, [card.id])
-    for row in thread_rows(card, posts.get(card.id, []), text, now):
+    for row in render_rows(card, posts, waiting, now) + thread_rows(card, posts, line, now):
         add_row(session, row)
 
 
