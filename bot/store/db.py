@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import CursorResult, Executable, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.store.sqlite_driver import OneTripConnection, one_trip_creator
+from bot.store.sqlite_driver import InlineConnection, inline_creator
 
 SessionFactory = async_sessionmaker[AsyncSession]
+POSTGRES_POOL_SIZE = 20
+"""Connections per process; two processes stay well inside PostgreSQL's default of 100."""
+PING_IDLE_AFTER = 10.0
+"""Seconds a PostgreSQL connection may sit in the pool before it is pinged on checkout."""
+_RETURNED_AT = "centralita_returned_at"
 
 
 def create_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
@@ -23,7 +30,7 @@ def create_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> As
         # sleep in SQLite's busy handler (up to 100 ms a time) and serialise just the same.
         engine = create_async_engine(
             url,
-            async_creator=one_trip_creator(url, {"timeout": 30, **(connect_args or {})}),
+            async_creator=inline_creator(url, connect_args or {}),
             pool_size=1,
             max_overflow=0,
             pool_timeout=60,
@@ -31,9 +38,50 @@ def create_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> As
         )
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(
-        url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args=connect_args or {}
+    # A fixed pool: a connection costs milliseconds of CPU to open (TLS negotiation, startup), so
+    # transactions beyond the pool wait for one in asyncio instead of opening and closing overflow
+    # connections under load. No unit of work holds two connections, so waiting cannot deadlock.
+    engine = create_async_engine(
+        url,
+        pool_size=POSTGRES_POOL_SIZE,
+        max_overflow=0,
+        pool_timeout=60,
+        connect_args=connect_args or {},
     )
+    _check_on_checkout(engine)
+    return engine
+
+
+def _check_on_checkout(engine: AsyncEngine) -> None:
+    """What ``pool_pre_ping`` is for, without its cost on every transaction (with asyncpg it is three
+    round trips: BEGIN, a ping, ROLLBACK). A connection the server closed, as on a restart, is
+    replaced with no round trip at all: asyncpg reads the close while the connection sits in the
+    pool. A connection idle for ``PING_IDLE_AFTER`` or longer, which a firewall may have dropped
+    without a word, is pinged first."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if _closed(record.driver_connection):
+            raise DisconnectionError("the database closed this connection")
+        returned_at = record.info.get(_RETURNED_AT)
+        if returned_at is not None and time.monotonic() - returned_at >= PING_IDLE_AFTER:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception as error:
+                raise DisconnectionError("the idle connection did not answer a ping") from error
+
+
+def _closed(driver: Any) -> bool:
+    """Whether the driver already knows its connection is gone: asyncpg's ``is_closed()``,
+    psycopg's ``closed`` or ``broken``."""
+    is_closed = getattr(driver, "is_closed", None)
+    if callable(is_closed):
+        return bool(is_closed())
+    return bool(getattr(driver, "closed", False) or getattr(driver, "broken", False))
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
@@ -42,24 +90,21 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON"):
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         driver = conn.connection.driver_connection
-        if isinstance(driver, OneTripConnection):
-            driver.begin_immediate_later()  # sent with the transaction's first statement
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        assert isinstance(driver, InlineConnection)
+        driver.begin_immediate_later()  # sent just before the transaction's first statement
 
     @event.listens_for(engine.sync_engine, "reset")
     def _on_reset(dbapi_conn: Any, _record: Any, state: Any) -> None:
         """Roll back a connection that comes back to the pool only if a transaction is still open
-        (the pool's default rolls back every time: one more trip to the SQLite thread per unit of work)."""
+        (the pool's default rolls back every time)."""
         if state.asyncio_safe and dbapi_conn.driver_connection.in_transaction:
             dbapi_conn.rollback()
 

@@ -1,56 +1,78 @@
-"""aiosqlite with one trip to its thread per statement.
+"""SQLite on the event loop's own thread.
 
-aiosqlite runs every sqlite3 call on its own thread, and SQLAlchemy's adapter makes four such calls
-per statement (open a cursor, execute, fetch, close), plus one for each ``BEGIN``. Each trip costs a
-queue hand-off, a thread switch under the GIL and an event-loop wake-up: far more than the statement
-itself on a local file.
-``OneTripConnection`` is aiosqlite's connection whose cursors do all four in one trip and keep the
-rows; everything else (the thread, transactions, closing) is aiosqlite's own. It relies on
-``Connection._execute`` and ``Connection._conn``, which is why aiosqlite is pinned.
+SQLAlchemy's async engine needs an async driver, and aiosqlite is the one its ``sqlite+aiosqlite``
+dialect drives. aiosqlite runs every sqlite3 call on a thread of its own; each trip there is a queue
+hand-off, a thread switch under the GIL and an event-loop wake-up, which costs far more than a
+statement on a local WAL file (tens of microseconds). ``InlineConnection`` offers the interface that
+SQLAlchemy's aiosqlite adapter uses (``cursor``, ``commit``, ``rollback``, ``close``, ``stop``,
+``create_function``, ``_conn``, ``_tx``) and runs each call right away on the calling thread.
+
+One thing may take long: the write lock, when another process holds it. The connection's busy
+timeout is therefore short (``BUSY_BLOCK``, the longest the loop is held up), and ``BEGIN IMMEDIATE``
+is retried after asyncio sleeps, so the server keeps serving while it waits, until ``LOCK_TIMEOUT``.
+In WAL mode nothing else waits for a lock: readers never block, and a transaction that holds the
+write lock from its start is not refused halfway.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import sqlite3
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
-import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import make_url
+
+BUSY_BLOCK = 0.005
+"""Seconds one attempt at a lock may block the event loop (sqlite3's busy timeout)."""
+LOCK_TIMEOUT = 30.0
+"""Seconds a transaction waits for another process's write lock before it fails."""
+RETRY_DELAYS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
+"""Sleeps between attempts at the write lock; the last one repeats."""
 
 Description = tuple[tuple[Any, ...], ...] | None
 
 
-class OneTripCursor:
-    """The cursor SQLAlchemy's aiosqlite adapter drives: ``execute`` runs, fetches and closes in one
-    trip; ``fetch*`` and ``close`` then cost nothing."""
+class InlineCursor:
+    """The cursor SQLAlchemy's adapter drives: ``execute`` runs, fetches every row and closes the
+    sqlite3 cursor; ``fetch*`` then hand out those rows."""
 
     arraysize = 1
 
-    def __init__(self, connection: OneTripConnection) -> None:
+    def __init__(self, connection: InlineConnection) -> None:
         self._connection = connection
         self._rows: list[Any] = []
         self.description: Description = None
         self.rowcount = -1
         self.lastrowid: int | None = None
 
-    async def __aenter__(self) -> OneTripCursor:
+    async def __aenter__(self) -> InlineCursor:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         return None
 
-    async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> OneTripCursor:
-        outcome = await self._connection.run_in_thread(_execute, sql, parameters)
-        self.description, self._rows, self.rowcount, self.lastrowid = outcome
+    async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> InlineCursor:
+        await self._connection.begin_if_pending()
+        self._keep(self._connection.run(sql, parameters, many=False))
         return self
 
-    async def executemany(self, sql: str, parameters: Sequence[Any]) -> OneTripCursor:
-        outcome = await self._connection.run_in_thread(_executemany, sql, parameters)
-        self.description, self._rows, self.rowcount, self.lastrowid = outcome
+    async def executemany(self, sql: str, parameters: Sequence[Any]) -> InlineCursor:
+        await self._connection.begin_if_pending()
+        self._keep(self._connection.run(sql, parameters, many=True))
         return self
+
+    def _keep(self, cursor: sqlite3.Cursor) -> None:
+        try:
+            self.description = cursor.description
+            self._rows = cursor.fetchall() if cursor.description else []
+            self.rowcount, self.lastrowid = cursor.rowcount, cursor.lastrowid
+        finally:
+            cursor.close()
 
     async def fetchall(self) -> list[Any]:
         rows, self._rows = self._rows, []
@@ -71,80 +93,123 @@ class OneTripCursor:
         return None
 
 
-class OneTripConnection(aiosqlite.Connection):
-    """Also folds ``BEGIN IMMEDIATE`` into the transaction's first statement's trip, and skips the
-    trip for committing or rolling back a transaction that never ran a statement."""
+class RunNow:
+    """What SQLAlchemy's adapter takes for aiosqlite's work queue (it sets the isolation level
+    through it): the work runs at once and its future gets the result."""
 
-    _begin_pending = False
+    @staticmethod
+    def put_nowait(item: tuple[asyncio.Future[Any] | None, Callable[[], Any]]) -> None:
+        future, work = item
+        try:
+            result = work()
+        except Exception as error:
+            if future is not None:
+                future.set_exception(error)
+            return
+        if future is not None:
+            future.set_result(result)
 
-    def cursor(self) -> OneTripCursor:  # type: ignore[override]
-        return OneTripCursor(self)
+
+class InlineConnection:
+    """A sqlite3 connection behind aiosqlite's async interface, without aiosqlite's thread.
+
+    ``begin_immediate_later`` (called from the engine's ``begin`` event) makes the transaction's first
+    statement take the write lock first; a transaction that never runs a statement costs nothing."""
+
+    _tx = RunNow()
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection: sqlite3.Connection | None = connection
+        self._begin_pending = False
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise ValueError("Connection closed")
+        return self._connection
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._conn.isolation_level
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open (read while the connection is idle in the pool)."""
+        return self._connection is not None and self._connection.in_transaction
+
+    def cursor(self) -> InlineCursor:
+        return InlineCursor(self)
 
     def begin_immediate_later(self) -> None:
-        """Start a write transaction with the next statement (in the same trip to the thread)."""
         self._begin_pending = True
+
+    async def begin_if_pending(self) -> None:
+        """``BEGIN IMMEDIATE`` if the transaction has not started yet, waiting (without blocking the
+        loop) while another process holds the write lock."""
+        if not self._begin_pending:
+            return
+        self._begin_pending = False
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        for attempt in itertools.count():
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+                if not _is_busy(error) or time.monotonic() + delay > deadline:
+                    raise
+            await asyncio.sleep(delay)
+
+    def run(self, sql: str, parameters: Any, *, many: bool) -> sqlite3.Cursor:
+        cursor = self._conn.cursor()
+        try:
+            if many:
+                cursor.executemany(sql, parameters)
+            else:
+                cursor.execute(sql, parameters)
+        except BaseException:
+            cursor.close()
+            raise
+        return cursor
 
     async def commit(self) -> None:
         if self._begin_pending:
             self._begin_pending = False
             return
-        await super().commit()
+        self._conn.commit()
 
     async def rollback(self) -> None:
         if self._begin_pending:
             self._begin_pending = False
             return
-        await super().rollback()
+        self._conn.rollback()
 
-    @property
-    def in_transaction(self) -> bool:
-        """Whether a transaction is open (read while the connection is idle in the pool)."""
-        return bool(self._conn.in_transaction)
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._conn.create_function(*args, **kwargs)
 
-    async def run_in_thread(self, work: Any, *args: Any) -> Any:
-        """``work(sqlite3_connection, *args)`` on the connection's thread."""
-        if self._begin_pending:
-            self._begin_pending = False
-            return await self._execute(_begun, work, self._conn, *args)  # type: ignore[no-untyped-call]
-        return await self._execute(work, self._conn, *args)  # type: ignore[no-untyped-call]
+    async def close(self) -> None:
+        self.stop()
 
-
-def _begun(work: Any, connection: sqlite3.Connection, *args: Any) -> Any:
-    connection.execute("BEGIN IMMEDIATE")
-    return work(connection, *args)
+    def stop(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
-def _execute(connection: sqlite3.Connection, sql: str, parameters: Any) -> tuple[Any, ...]:
-    return _run(connection, sql, parameters, many=False)
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-def _executemany(connection: sqlite3.Connection, sql: str, parameters: Any) -> tuple[Any, ...]:
-    return _run(connection, sql, parameters, many=True)
-
-
-def _run(connection: sqlite3.Connection, sql: str, parameters: Any, *, many: bool) -> tuple[Any, ...]:
-    """On the connection's thread: execute, fetch every row, close; what the cursor then shows."""
-    cursor = connection.cursor()
-    try:
-        if many:
-            cursor.executemany(sql, parameters)
-        else:
-            cursor.execute(sql, parameters)
-        rows = cursor.fetchall() if cursor.description else []
-        return cursor.description, rows, cursor.rowcount, cursor.lastrowid
-    finally:
-        cursor.close()
-
-
-def one_trip_creator(url: str, connect_args: dict[str, Any]) -> Any:
+def inline_creator(url: str, connect_args: dict[str, Any]) -> Callable[[], Any]:
     """An ``async_creator`` for ``create_async_engine``: what ``sqlite+aiosqlite`` would open for
-    ``url`` (same file, same sqlite3 arguments), as a ``OneTripConnection``."""
+    ``url`` (same file, same sqlite3 arguments), as an ``InlineConnection`` in autocommit mode (the
+    engine's ``begin`` event starts each transaction)."""
     args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(make_url(url))
-    connector = partial(sqlite3.connect, *args, **{**kwargs, **connect_args})
+    options = {**kwargs, **connect_args, "timeout": BUSY_BLOCK, "isolation_level": None}
+    connect = partial(sqlite3.connect, *args, **options)
 
-    async def create() -> OneTripConnection:
-        connection = OneTripConnection(connector, 64)
-        await connection  # starts its thread and connects
-        return connection
+    async def create() -> InlineConnection:
+        return InlineConnection(connect())
 
     return create
