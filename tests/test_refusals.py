@@ -171,6 +171,40 @@ async def test_twilio_requests_without_a_valid_signature_are_refused(
         assert slack.of("chat.postMessage") == []
 
 
+async def test_twilio_signatures_accepted_as_the_sdk_accepts_them(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    """Twilio signs the URL with or without its port; both are accepted, as the SDK's ``validate``
+    does, and so are repeated fields."""
+    async with Centralita(db, clock, slack.url) as app:
+        params = _incoming(new_call_sid())
+        without_port = app.url.rsplit(":", 1)[0] + "/twilio/voice"
+        signature = app.twilio.compute_signature(without_port, params)
+        assert app.twilio.validate(app.url + "/twilio/voice", params, signature)
+        answered = await app.twilio_post("/twilio/voice", params, signature=signature)
+        assert answered.status_code == 200, answered.text
+
+        repeated = [*_incoming(new_call_sid()).items(), ("Extra", "b"), ("Extra", "a")]
+        body = urlencode(repeated)
+        signature = app.twilio.compute_signature(app.url + "/twilio/voice", _MultiDict(repeated))
+        headers = {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}
+        accepted = await app.http.post("/twilio/voice", content=body, headers=headers)
+        assert accepted.status_code == 200, accepted.text
+        assert await db.count("call") == 2
+
+
+class _MultiDict(dict[str, list[str]]):
+    """Repeated form fields, as the SDK's ``compute_signature`` reads a multi-dict (``getall``)."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        super().__init__()
+        for name, value in pairs:
+            self.setdefault(name, []).append(value)
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
+
+
 async def test_twilio_requests_that_are_signed_but_malformed_are_refused(
     db: Database, slack: FakeSlack, clock: FakeClock
 ) -> None:

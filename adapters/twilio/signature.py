@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+from collections import defaultdict
+from urllib.parse import parse_qsl, urlparse
 
 from fastapi import HTTPException, Request
 from starlette.datastructures import FormData, UploadFile
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, add_port, compare, remove_port
 
 # Twilio's webhooks are a few dozen short fields; anything far bigger is not from Twilio.
 MAX_BODY_BYTES = 64 * 1024
@@ -36,15 +37,41 @@ class TwilioVerifier:
             raise HTTPException(403, "Missing X-Twilio-Signature: this request does not come from Twilio.")
         if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
             raise HTTPException(415, "Twilio webhooks are form-encoded (application/x-www-form-urlencoded).")
-        form = await _form(request)
-        if not self.validator.validate(self.public_url_of(request), form, signature):
+        fields = await _fields(request)
+        if not self._signed(self.public_url_of(request), fields, signature):
             raise HTTPException(
                 403, "Wrong X-Twilio-Signature: check TWILIO_AUTH_TOKEN and CENTRALITA_PUBLIC_URL."
             )
-        return form
+        return FormData(fields)
+
+    def _signed(self, url: str, fields: list[tuple[str, str | UploadFile]], signature: str) -> bool:
+        """What ``RequestValidator.validate`` checks for a form (the URL as given, then with the
+        default port added or removed, since Twilio signs either), with the SDK's own signature:
+        the fields are grouped once instead of searched for each name, and the second URL is tried
+        only when the first does not match."""
+        assert self.validator is not None
+        params = _Params()
+        for name, value in fields:
+            params[name].append(str(value))
+        parsed = urlparse(url)
+        for candidate in dict.fromkeys((url, remove_port(parsed), add_port(parsed))):
+            if compare(self.validator.compute_signature(candidate, params), signature):
+                return True
+        return False
 
 
-async def _form(request: Request) -> FormData:
+class _Params(defaultdict[str, list[str]]):
+    """Form fields by name, with the ``getall`` that ``RequestValidator.compute_signature`` uses
+    for a multi-dict."""
+
+    def __init__(self) -> None:
+        super().__init__(list)
+
+    def getall(self, name: str) -> list[str]:
+        return self[name]
+
+
+async def _fields(request: Request) -> list[tuple[str, str | UploadFile]]:
     """The url-encoded body, parsed with the standard library (half the cost of Starlette's
     multipart-capable parser, on every webhook)."""
     body = await request.body()
@@ -54,5 +81,4 @@ async def _form(request: Request) -> FormData:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise HTTPException(400, "Twilio webhooks are UTF-8; this body is not.") from error
-    fields: list[tuple[str, str | UploadFile]] = list(parse_qsl(text, keep_blank_values=True))
-    return FormData(fields)
+    return list(parse_qsl(text, keep_blank_values=True))
