@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -25,9 +26,20 @@ class OutboxSignal(Protocol):
         """Wake the delivery worker: new outbox rows were committed."""
         ...
 
+    def hand_over(self, leased: Sequence[object]) -> None:
+        """Give the delivery worker rows that were committed already leased to this process (a new
+        card's first post), with what it needs to send them: no lease round trip before they go."""
+        ...
+
 
 class NoSignal:
+    """For processes without a delivery worker: rows handed over here are sent by a server's worker
+    when their lease runs out."""
+
     def notify(self) -> None:
+        return None
+
+    def hand_over(self, leased: Sequence[object]) -> None:
         return None
 
 

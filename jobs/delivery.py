@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 from bot.services.delivery import Delivery
 
@@ -12,13 +13,29 @@ log = logging.getLogger("centralita.delivery")
 
 
 class WakeUp:
-    """The outbox signal: set by use cases after commit, awaited by the worker."""
+    """The outbox signal: set by use cases after commit, awaited by the worker. It also carries the
+    rows handed over leased, and whether other rows were written (only those need a lease round)."""
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
+        self._handed: list[object] = []
+        self._notified = False
 
     def notify(self) -> None:
+        self._notified = True
         self.event.set()
+
+    def hand_over(self, leased: Sequence[object]) -> None:
+        self._handed.extend(leased)
+        self.event.set()
+
+    def take_handed(self) -> list[object]:
+        handed, self._handed = self._handed, []
+        return handed
+
+    def take_notified(self) -> bool:
+        notified, self._notified = self._notified, False
+        return notified
 
 
 # After a round that sent something, the worker waits this long before the next one, so that under
@@ -55,22 +72,35 @@ class DeliveryWorker:
                 await self._task
 
     async def _run(self) -> None:
+        lease = True  # the first round looks at whatever is due already
         while not self._stopping:
             self.wake.event.clear()
             try:
-                sent = await self.delivery.deliver_due()
-                wait = 0.0 if sent else await self._idle_wait()
+                handed = await self.delivery.deliver_handed(self.wake.take_handed())
+                sent, wait = handed.sent, self.poll_seconds
+                if lease or self.wake.take_notified() or handed.failed:
+                    due = await self.delivery.deliver_due()
+                    sent += due
+                    wait = 0.0 if due else await self._idle_wait()
                 if 0 < sent < self.delivery.batch:
                     await asyncio.sleep(COALESCE_SECONDS)
             except Exception:  # the database may be briefly away; try again shortly
                 log.exception("delivery round failed")
-                wait = self.poll_seconds
-            if wait > 0:
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that
-                # lands as the event is set, and the worker (and the server's shutdown) never ends.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await self.wake.event.wait()
+                await self._woken_within(self.poll_seconds)
+                lease = True
+                continue
+            lease = wait == 0 or not await self._woken_within(wait)
+
+    async def _woken_within(self, seconds: float) -> bool:
+        """Wait for the signal, at most ``seconds``; False when the time ran out (a lease round is
+        due then: retries and rows whose lease expired are found only by looking)."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancellation that lands
+        # as the event is set, and the worker (and the server's shutdown) never ends.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self.wake.event.wait()
+                return True
+        return False
 
     async def _idle_wait(self) -> float:
         due_in = await self.delivery.next_due_in()

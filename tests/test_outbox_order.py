@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
 
 from bot.app import Services, create_app
 from bot.config import load_config
@@ -18,7 +18,8 @@ from bot.services.calls import CallInfo
 from bot.services.outbox import enqueue_rows, posts_by_card, thread_rows, wall_now
 from bot.services.sync import sync_config
 from bot.store.migrate import upgrade_async
-from bot.store.models import Card, OutboxMessage
+from bot.store.models import Card, CardPost, OutboxMessage
+from jobs.delivery import WakeUp
 from tests.support import CLINIC_NUMBER, FIXTURES, Database, FakeClock, new_call_sid, settings_for
 
 
@@ -41,6 +42,9 @@ async def _posted_card(services: Services, db: Database, caller: str) -> Card:
     """A card from a call, already posted (its first deliveries sent)."""
     call = CallInfo(new_call_sid(), caller, CLINIC_NUMBER)
     await services.intake.message(call, "Soy Pedro Gómez, quería pedir cita")
+    wake = services.runtime.signal
+    assert isinstance(wake, WakeUp)
+    await services.delivery.deliver_handed(wake.take_handed())  # the card's first post, sent at once
     while await services.delivery.deliver_due():
         pass
     [card] = [c for c in await db.cards() if c.call_sid == call.call_sid]
@@ -52,6 +56,10 @@ async def _lines(services: Services, card: Card, *texts: str) -> None:
         posts = (await posts_by_card(session, [card.id or 0]))[card.id or 0]
         for text in texts:
             await enqueue_rows(session, thread_rows(card, posts, text, services.runtime.clock.now()))
+
+
+async def _posts(db: Database) -> list[CardPost]:
+    return await db.query(select(CardPost))
 
 
 async def _rows(db: Database, card_id: int) -> list[OutboxMessage]:
@@ -106,3 +114,31 @@ async def test_two_delivery_rounds_at_once_send_each_row_once_and_in_order(
         ]
         sent = [r.sent_at for r in rows]
         assert sent == sorted(sent)  # type: ignore[type-var]
+
+
+async def test_a_new_cards_post_handed_to_a_worker_that_died_is_sent_when_its_lease_runs_out(
+    services: Services, db: Database
+) -> None:
+    """A new card's first post is written leased to this process and handed to its worker. If the
+    process stops before sending it, any worker sends it once the lease has run out."""
+    call = CallInfo(new_call_sid(), "+34600555666", CLINIC_NUMBER)
+    await services.intake.message(call, "Soy Pedro Gómez, quería pedir cita")
+    wake = services.runtime.signal
+    assert isinstance(wake, WakeUp)
+    assert len(wake.take_handed()) == 1  # … and the process dies with it
+
+    [row] = await db.outbox()
+    assert (row.kind, row.status) == ("card", "pending")
+    assert await services.delivery.deliver_due() == 0  # still leased: nobody else takes it yet
+
+    async with services.runtime.unit_of_work() as session:  # the lease runs out
+        await session.exec(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == row.id)
+            .values(locked_until=wall_now() - timedelta(seconds=1))
+        )
+    assert await services.delivery.deliver_due() == 1
+    [row] = await db.outbox()
+    assert (row.status, row.attempts) == ("sent", 1)
+    [post] = await _posts(db)
+    assert post.external_ref is not None

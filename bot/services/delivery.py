@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.ports import ChannelPublisher, DeliveryError, PostRef
 from bot.services.facts import card_facts
-from bot.services.outbox import CARD, DIRECT, EPHEMERAL, THREAD, wall_now
+from bot.services.outbox import CARD, DIRECT, EPHEMERAL, LEASE, THREAD, HandedOver, wall_now
 from bot.services.runtime import Runtime
 from bot.store.db import execute
 from bot.store.models import Card, CardPost, OutboxMessage
@@ -39,8 +40,16 @@ _CARDS_WITH_POSTS = (
     .outerjoin(CardPost, col(CardPost.card_id) == col(Card.id))
     .where(col(Card.id).in_(bindparam("ids", expanding=True)))
 )
-LEASE = timedelta(seconds=60)
 MAX_BACKOFF_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Handed:
+    """What became of the rows handed over: how many were attempted, and whether any was not sent
+    (it then waits in the outbox for its retry, like any other row)."""
+
+    sent: int
+    failed: bool
 
 
 @dataclass
@@ -61,6 +70,22 @@ class Delivery:
     async def deliver_due(self) -> int:
         """Send one batch of due rows; returns how many were attempted."""
         batch = await self._lease_due()
+        return await self._deliver(batch)
+
+    async def deliver_handed(self, handed: Sequence[object]) -> Handed:
+        """Send the rows a unit of work committed already leased to this process (new cards' first
+        posts), with the cards and posts it wrote: no lease, no loading."""
+        batch = _Batch([])
+        for item in handed:
+            assert isinstance(item, HandedOver)
+            batch.rows.append(item.row)
+            batch.cards[item.card.id or 0] = item.card
+            batch.posts[item.post.id or 0] = item.post
+        batch.rows.sort(key=lambda row: row.id or 0)
+        sent = await self._deliver(batch)
+        return Handed(sent, failed=any(row.status != "sent" for row in batch.rows))
+
+    async def _deliver(self, batch: _Batch) -> int:
         if not batch.rows:
             return 0
         groups: dict[object, list[OutboxMessage]] = defaultdict(list)

@@ -15,7 +15,7 @@ from bot.domain.triage import TriageDecision
 from bot.i18n import t
 from bot.services.directory import Org
 from bot.services.facts import card_facts
-from bot.services.outbox import CARD, DIRECT, add_row, enqueue_rows, outbox_row
+from bot.services.outbox import CARD, DIRECT, add_row, enqueue_leased, outbox_row
 from bot.services.runtime import Runtime
 from bot.store.db import execute
 from bot.store.models import AuditEvent, Card, CardPost
@@ -72,7 +72,7 @@ async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, 
     row = outbox_row(
         org_id=org.id, card_id=card.id, channel=post.channel, kind=CARD, target=str(post.id), now=now
     )
-    await enqueue_rows(session, [row])
+    await enqueue_leased(session, row, card, post)
     _tell_addressee(session, rt, org, card, now)
     return card
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, insert
@@ -20,6 +21,7 @@ DIRECT = "direct"
 EPHEMERAL = "ephemeral"
 # Statements built once (building one costs more than running it), card ids bound at execution.
 _INSERT_OUTBOX = insert(OutboxMessage.__table__)  # type: ignore[attr-defined]
+_INSERT_LEASED = _INSERT_OUTBOX.returning(OutboxMessage.__table__.c.id)  # type: ignore[attr-defined]
 _POSTS_OF_CARDS = (
     select(CardPost)
     .where(col(CardPost.card_id).in_(bindparam("ids", expanding=True)))
@@ -37,6 +39,20 @@ _PENDING_RENDERS = (
 )
 ENQUEUED = "centralita.outbox_enqueued"
 """``session.info`` flag: this transaction wrote outbox rows (the delivery worker is woken for them)."""
+HANDED = "centralita.outbox_handed"
+"""``session.info`` list: rows this transaction wrote leased, for the worker once it commits."""
+LEASE = timedelta(seconds=60)
+"""How long a leased row belongs to the worker that leased it; after that any worker may send it."""
+
+
+@dataclass(frozen=True)
+class HandedOver:
+    """A new card's first post, written leased to this process: the row, and the card and post it
+    renders, as they were written."""
+
+    row: OutboxMessage
+    card: Card
+    post: CardPost
 
 
 def wall_now() -> datetime:
@@ -91,6 +107,16 @@ async def enqueue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
         # statement wherever the set of non-empty values changes (a DM has a dedupe key, a render has
         # none), which made one statement per row when they alternate.
         await execute(session, _INSERT_OUTBOX, rows)
+
+
+async def enqueue_leased(session: AsyncSession, row: dict[str, Any], card: Card, post: CardPost) -> None:
+    """A new card's first post (``outbox_row`` values), written leased to this process and handed to
+    its delivery worker when the transaction commits (see ``Runtime.unit_of_work``). Nothing else of
+    the card can be waiting before it, so sending it at once keeps the card's order; should the
+    process stop first, the lease runs out and any worker sends it."""
+    values = {**row, "locked_until": wall_now() + LEASE}
+    row_id = (await execute(session, _INSERT_LEASED, values)).scalar_one()
+    session.info.setdefault(HANDED, []).append(HandedOver(OutboxMessage(id=row_id, **values), card, post))
 
 
 async def announce_change(session: AsyncSession, card: Card, line: str, now: datetime) -> None:

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.ports import Clock, OutboxSignal
 from bot.services.directory import Directory
-from bot.services.outbox import ENQUEUED
+from bot.services.outbox import ENQUEUED, HANDED
 from bot.store.db import SessionFactory, transaction
 
 
@@ -26,9 +26,12 @@ class Runtime:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """One transaction; the delivery worker is woken after it commits, if it wrote to the outbox."""
+        """One transaction; after it commits, the delivery worker gets the rows it wrote leased and
+        is woken for the others."""
         async with transaction(self.sessions) as session:
             yield session
-            enqueued = session.info.get(ENQUEUED, False)
+            enqueued, handed = session.info.get(ENQUEUED, False), session.info.get(HANDED)
+        if handed:
+            self.signal.hand_over(handed)
         if enqueued:
             self.signal.notify()
