@@ -22,7 +22,7 @@ from bot.services.runtime import Runtime
 from bot.store.db import execute
 from bot.store.models import AuditEvent, Call, Card
 from bot.store.types import UTCDateTime
-from bot.store.upsert import insert_ignore
+from bot.store.upsert import insert_ignore, insert_ignore_statement
 
 # Built once, on the table (rows, not ORM objects): every webhook of a call reads or writes its row.
 _CALL_TABLE = Call.__table__  # type: ignore[attr-defined]
@@ -68,8 +68,8 @@ class CallIntake:
         now = self.rt.clock.now()
         decision = self._triage(org, call, "", now)
         rejected = decision.action == "reject"
-        async with self.rt.sessions() as session, session.begin():
-            await self._register(session, org, call, now, decision, "rejected" if rejected else "answered")
+        values = self._call_values(org, call, now, decision, "rejected" if rejected else "answered")
+        await self.rt.execute_alone(insert_ignore_statement(self._dialect, Call), values)
         return CallStart(org, decision.in_hours, rejected)
 
     async def message(self, call: CallInfo, speech: str) -> Org | None:
@@ -88,13 +88,15 @@ class CallIntake:
         if org is None:
             return
 
+        # The common case in one statement of its own: the call is known and has its card (or was
+        # rejected). Otherwise, one transaction registers the call if need be and opens its card.
+        values = {"sid": call.call_sid, "outcome": status, "ended": self.rt.clock.now()}
+        known = next(iter(await self.rt.execute_alone(_END_CALL, values)), None)
+        if known is not None and (known.card_id is not None or known.status == "rejected"):
+            return
+
         async def work(session: AsyncSession) -> None:
             now = self.rt.clock.now()
-            # The common case in one statement: the call is known and has its card (or was rejected).
-            values = {"sid": call.call_sid, "outcome": status, "ended": now}
-            known = (await execute(session, _END_CALL, values)).first()
-            if known is not None and (known.card_id is not None or known.status == "rejected"):
-                return
             row = await self._call_row(session, org, call, now)
             rejected = row.status == "rejected"
             changes: dict[str, Any] = {"ended_at": now, "status": "rejected" if rejected else status}
@@ -177,16 +179,14 @@ class CallIntake:
     def _triage(self, org: Org, call: CallInfo, text: str, at: datetime) -> TriageDecision:
         return triage(org.config, org.calendar, caller_number=call.from_number, text=text, at=at)
 
-    async def _register(
-        self,
-        session: AsyncSession,
-        org: Org,
-        call: CallInfo,
-        now: datetime,
-        decision: TriageDecision,
-        status: str,
-    ) -> None:
-        values = {
+    @property
+    def _dialect(self) -> str:
+        return "postgresql" if self.rt.postgres else "sqlite"
+
+    def _call_values(
+        self, org: Org, call: CallInfo, now: datetime, decision: TriageDecision, status: str
+    ) -> dict[str, Any]:
+        return {
             "org_id": org.id,
             "call_sid": call.call_sid,
             "from_number": decision.caller_number or call.from_number,
@@ -195,7 +195,6 @@ class CallIntake:
             "status": status,
             "started_at": now,
         }
-        await insert_ignore(session, Call, values)
 
     async def _call_row(self, session: AsyncSession, org: Org, call: CallInfo, now: datetime) -> Any:
         """The call's row (id, card_id, status, started_at), registered now if its first webhook never
@@ -203,7 +202,7 @@ class CallIntake:
         row = await self._find_call(session, call.call_sid)
         if row is None:
             decision = self._triage(org, call, "", now)
-            await self._register(session, org, call, now, decision, "answered")
+            await insert_ignore(session, Call, self._call_values(org, call, now, decision, "answered"))
             row = await self._find_call(session, call.call_sid)
         assert row is not None
         return row

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy import Executable, Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.ports import Clock, OutboxSignal
 from bot.services.directory import Directory
 from bot.services.outbox import ENQUEUED, HANDED
-from bot.store.db import SessionFactory, transaction
+from bot.store.db import SessionFactory, execute_alone, transaction
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,10 @@ class Runtime:
     card_channel: str
     """Where new cards are posted: ``slack`` when Slack is configured, else ``console``."""
     postgres: bool = False
+
+    async def execute_alone(self, statement: Executable, params: Any = None) -> list[Row[Any]]:
+        """A unit of work that is one statement and writes no outbox rows (see ``db.execute_alone``)."""
+        return await execute_alone(self.sessions.kw["bind"], statement, params)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:

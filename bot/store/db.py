@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import CursorResult, Executable, event
+from sqlalchemy import CursorResult, Executable, Row, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -127,6 +127,23 @@ async def execute(session: AsyncSession, statement: Executable, params: Any = No
     rows added with ``session.add`` in the same transaction."""
     connection = await session.connection()
     return await connection.execute(statement, params)
+
+
+async def execute_alone(engine: AsyncEngine, statement: Executable, params: Any = None) -> list[Row[Any]]:
+    """One statement that is a whole unit of work, on a connection of its own (no ORM session); the
+    rows it returns, if any. On PostgreSQL it runs in autocommit, so the statement is its own
+    transaction without a BEGIN and a COMMIT round trip; on SQLite in the usual write transaction,
+    whose BEGIN goes with the statement."""
+    async with engine.connect() as connection:
+        if is_postgres(engine):
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            return _rows(await autocommit.execute(statement, params))
+        async with connection.begin():
+            return _rows(await connection.execute(statement, params))
+
+
+def _rows(result: CursorResult[Any]) -> list[Row[Any]]:
+    return list(result.all()) if result.returns_rows else []
 
 
 def is_postgres(engine: AsyncEngine) -> bool:

@@ -18,10 +18,16 @@ _STATEMENTS: dict[tuple[str, str], Any] = {}
 async def insert_ignore(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> bool:
     """Insert one row unless it conflicts with a unique key; True when it was inserted."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
+    result = await execute(session, insert_ignore_statement(dialect, model), values)
+    return bool(result.rowcount)
+
+
+def insert_ignore_statement(dialect: str, model: type[SQLModel]) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` into ``model``'s table, for ``dialect``, values bound at
+    execution."""
     table: Any = model.__table__  # type: ignore[attr-defined]
     statement = _STATEMENTS.get((dialect, table.name))
     if statement is None:
         insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
         statement = _STATEMENTS[(dialect, table.name)] = insert.on_conflict_do_nothing()
-    result = await execute(session, statement, values)
-    return bool(result.rowcount)
+    return statement
