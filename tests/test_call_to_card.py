@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from sqlmodel import select
+
+from bot.store.models import CardPost
 from tests.fakes.slack_api import FakeSlack
-from tests.support import CLINIC_NUMBER, Centralita, Database, FakeClock, new_call_sid
+from tests.support import CLINIC_NUMBER, Centralita, Database, FakeClock, new_call_sid, outbox_settled
 
 
 def _action_ids(blocks: list[dict]) -> list[str]:
@@ -46,6 +49,22 @@ async def test_a_call_becomes_a_card_in_the_routed_channel(
             "urgent",
             "recepcion",
             "open",
+        )
+        # The rows written with the card: its audit event, its post (with the message's reference)
+        # and the outbox row that posted it.
+        await outbox_settled(db)
+        [created] = await db.audit("created")
+        assert (created.card_id, created.actor, created.data["source"]) == (card.id, "caller", "call")
+        [card_post] = await db.query(select(CardPost))
+        assert (card_post.card_id, card_post.channel, card_post.target) == (card.id, "slack", "C0RECEP")
+        assert (card_post.external_ref or "").startswith("C0RECEP:")
+        [row] = await db.outbox()
+        assert (row.card_id, row.kind, row.target, row.status, row.attempts) == (
+            card.id,
+            "card",
+            str(card_post.id),
+            "sent",
+            1,
         )
 
 

@@ -6,25 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.escalation import EscalationPolicy
 from bot.domain.triage import TriageDecision
 from bot.i18n import t
+from bot.services.card_rows import NewCardRows, write_new_card
 from bot.services.directory import Org
 from bot.services.facts import card_facts
-from bot.services.outbox import CARD, DIRECT, add_row, enqueue_leased, outbox_row
+from bot.services.outbox import CARD, DIRECT, add_row, hand_over, leased, outbox_row
 from bot.services.runtime import Runtime
-from bot.store.db import execute
-from bot.store.models import AuditEvent, Card, CardPost
+from bot.store.models import Card, CardPost
 from cards.build import card_title
-
-# The table's own INSERTs (see ``_insert``), built once.
-_INSERT_CARD = insert(Card.__table__).returning(Card.__table__.c.id)  # type: ignore[attr-defined]
-_INSERT_POST = insert(CardPost.__table__).returning(CardPost.__table__.c.id)  # type: ignore[attr-defined]
-_INSERT_AUDIT = insert(AuditEvent.__table__)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -65,25 +59,22 @@ async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, 
         escalation_started_at=now,
         escalate_at=policy.due_at(0, now, org.calendar),
     )
-    card.id = await _insert(session, _INSERT_CARD, card)
-    await execute(session, _INSERT_AUDIT, _audit_created(card, new))
     post = _post_for(rt, org, card, now)
-    post.id = await _insert(session, _INSERT_POST, post)
-    row = outbox_row(
-        org_id=org.id, card_id=card.id, channel=post.channel, kind=CARD, target=str(post.id), now=now
-    )
-    await enqueue_leased(session, row, card, post)
+    row = leased(outbox_row(org_id=org.id, channel=post.channel, kind=CARD, target="", now=now))
+    rows = NewCardRows(_values(card), _audit_created(card, new), _values(post), row)
+    ids = await write_new_card(session, rows, postgres=rt.postgres)
+    card.id, post.id, post.card_id = ids.card, ids.post, ids.card
+    hand_over(session, ids.outbox, {**row, "card_id": ids.card, "target": str(ids.post)}, card, post)
     _tell_addressee(session, rt, org, card, now)
     return card
 
 
-async def _insert(session: AsyncSession, statement: Any, row: SQLModel) -> int:
-    """Write ``row`` with the table's own INSERT … RETURNING id. The objects are built as models (for
-    their defaults, and for the caller and the renderers) but not added to the session: the ORM's
-    unit of work cost more than everything else in opening a card."""
+def _values(row: SQLModel) -> dict[str, Any]:
+    """A model's column values. The objects are built as models (for their defaults, and for the
+    caller, the renderers and the delivery worker) but written with the tables' own INSERTs, not
+    added to the session: the ORM's unit of work cost more than everything else in opening a card."""
     table = type(row).__table__  # type: ignore[attr-defined]
-    values = {column.name: getattr(row, column.name) for column in table.columns if column.name != "id"}
-    return int((await execute(session, statement, values)).scalar_one())
+    return {column.name: getattr(row, column.name) for column in table.columns if column.name != "id"}
 
 
 def _audit_created(card: Card, new: NewCard) -> dict[str, Any]:

@@ -21,7 +21,6 @@ DIRECT = "direct"
 EPHEMERAL = "ephemeral"
 # Statements built once (building one costs more than running it), card ids bound at execution.
 _INSERT_OUTBOX = insert(OutboxMessage.__table__)  # type: ignore[attr-defined]
-_INSERT_LEASED = _INSERT_OUTBOX.returning(OutboxMessage.__table__.c.id)  # type: ignore[attr-defined]
 _POSTS_OF_CARDS = (
     select(CardPost)
     .where(col(CardPost.card_id).in_(bindparam("ids", expanding=True)))
@@ -109,13 +108,16 @@ async def enqueue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
         await execute(session, _INSERT_OUTBOX, rows)
 
 
-async def enqueue_leased(session: AsyncSession, row: dict[str, Any], card: Card, post: CardPost) -> None:
-    """A new card's first post (``outbox_row`` values), written leased to this process and handed to
-    its delivery worker when the transaction commits (see ``Runtime.unit_of_work``). Nothing else of
-    the card can be waiting before it, so sending it at once keeps the card's order; should the
-    process stop first, the lease runs out and any worker sends it."""
-    values = {**row, "locked_until": wall_now() + LEASE}
-    row_id = (await execute(session, _INSERT_LEASED, values)).scalar_one()
+def leased(row: dict[str, Any]) -> dict[str, Any]:
+    """``outbox_row`` values written already leased to this process (see ``hand_over``)."""
+    return {**row, "locked_until": wall_now() + LEASE}
+
+
+def hand_over(session: AsyncSession, row_id: int, values: dict[str, Any], card: Card, post: CardPost) -> None:
+    """Give a new card's first post, written ``leased``, to this process's delivery worker once the
+    transaction commits (``Runtime.unit_of_work``): it is sent without a lease round trip. Nothing
+    else of the card can be waiting before it, so the card's order holds; should the process stop
+    first, the lease runs out and any worker sends it."""
     session.info.setdefault(HANDED, []).append(HandedOver(OutboxMessage(id=row_id, **values), card, post))
 
 
