@@ -45,6 +45,7 @@ def create_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> As
         url,
         pool_size=POSTGRES_POOL_SIZE,
         max_overflow=0,
+        pool_use_lifo=True,  # quiet hours use a few warm connections; the rest idle (and get pinged)
         pool_timeout=60,
         connect_args=connect_args or {},
     )
