@@ -90,6 +90,15 @@ class DeliveryWorker:
                 lease = True
                 continue
             lease = wait == 0 or not await self._woken_within(wait)
+        await self._send_left_over()
+
+    async def _send_left_over(self) -> None:
+        """At shutdown, the rows handed over since the last round go out now, rather than when their
+        lease runs out after a restart."""
+        try:
+            await self.delivery.deliver_handed(self.wake.take_handed())
+        except Exception:
+            log.exception("delivery of the last new cards failed; they go out when their lease runs out")
 
     async def _woken_within(self, seconds: float) -> bool:
         """Wait for the signal, at most ``seconds``; False when the time ran out (a lease round is
