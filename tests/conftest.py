@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,19 @@ async def db(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[
     if request.param == "sqlite":
         yield Database(f"sqlite+aiosqlite:///{tmp_path}/centralita.db")
         return
+    async with _postgres_schema() as database:
+        yield database
+
+
+@pytest.fixture
+async def postgres() -> AsyncIterator[Database]:
+    """A fresh schema in the real PostgreSQL, for what only PostgreSQL has (a server to restart)."""
+    async with _postgres_schema() as database:
+        yield database
+
+
+@asynccontextmanager
+async def _postgres_schema() -> AsyncIterator[Database]:
     schema = "t_" + uuid.uuid4().hex[:12]
     try:
         admin = await asyncpg.connect(_plain_dsn(POSTGRES_URL))

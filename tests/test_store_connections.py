@@ -8,7 +8,6 @@ import asyncio
 from pathlib import Path
 
 import asyncpg
-import pytest
 from sqlalchemy import text
 
 from bot.store.db import create_engine
@@ -52,9 +51,8 @@ async def test_a_writer_waits_for_another_connections_lock_without_blocking_the_
         await waiter_engine.dispose()
 
 
-async def test_connections_closed_by_a_database_restart_are_replaced(db: Database) -> None:
-    if db.name != "postgres":
-        pytest.skip("a server restart is a PostgreSQL matter")
+async def test_connections_closed_by_a_database_restart_are_replaced(postgres: Database) -> None:
+    db = postgres
     name = "centralita-restart-test"
     settings = {**db.connect_args["server_settings"], "application_name": name}
     engine = create_engine(db.url, connect_args={"server_settings": settings})
