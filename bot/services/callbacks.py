@@ -46,9 +46,9 @@ class CallbackReminders:
                 caller = (card.caller_name or card.caller_number or "") if card else ""
                 text = t(org.locale, "dm.callback_due", caller=caller, note=callback.note)
                 dedupe = f"callback:{callback.id}"
-                add_row(
-                    session, direct_row(self.rt, org, callback.assignee_id, text, card, now, dedupe=dedupe)
-                )
+                card_id = card.id if card else None
+                dm = direct_row(self.rt, org, callback.assignee_id, text, card_id, now, dedupe=dedupe)
+                add_row(session, dm)
                 session.add(
                     AuditEvent(
                         org_id=org.id,

@@ -160,8 +160,7 @@ class CallIntake:
             call_sid=call.call_sid,
             recording_url=recording_url,
         )
-        card = await open_card(session, self.rt, org, new, self.rt.clock.now())
-        return {"card_id": card.id}
+        return {"card_id": await open_card(session, self.rt, org, new, self.rt.clock.now())}
 
     async def _attach_recording(self, session: AsyncSession, org: Org, card: Card, url: str) -> None:
         now = self.rt.clock.now()

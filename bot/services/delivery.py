@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import bindparam, func, update
@@ -29,6 +30,7 @@ from bot.store.db import execute
 from bot.store.models import Card, CardPost, OutboxMessage
 from bot.store.types import UTCDateTime
 from cards.build import build_card
+from cards.model import CardFacts
 
 log = logging.getLogger("centralita.delivery")
 # Results are written through the tables (executemany; the SET columns are the params' keys).
@@ -52,11 +54,29 @@ class Handed:
     failed: bool
 
 
+@dataclass(frozen=True)
+class _Post:
+    """What sending needs of a card's post, loaded (``CardPost``) or as written (handed over)."""
+
+    id: int
+    card_id: int
+    channel: str
+    target: str
+    external_ref: str | None
+
+    @classmethod
+    def of(cls, post: CardPost | dict[str, Any]) -> _Post:
+        get: Any = post.__getitem__ if isinstance(post, dict) else partial(getattr, post)
+        return cls(get("id") or 0, get("card_id"), get("channel"), get("target"), get("external_ref"))
+
+
 @dataclass
 class _Batch:
     rows: list[OutboxMessage]
     cards: dict[int, Card] = field(default_factory=dict)
-    posts: dict[int, CardPost] = field(default_factory=dict)
+    facts: dict[int, CardFacts] = field(default_factory=dict)
+    """New cards' facts, handed over with their first post (their ``Card`` is never loaded)."""
+    posts: dict[int, _Post] = field(default_factory=dict)
     new_refs: dict[int, str] = field(default_factory=dict)
 
 
@@ -74,13 +94,14 @@ class Delivery:
 
     async def deliver_handed(self, handed: Sequence[object]) -> Handed:
         """Send the rows a unit of work committed already leased to this process (new cards' first
-        posts), with the cards and posts it wrote: no lease, no loading."""
+        posts), with the facts and posts it wrote: no lease, no loading."""
         batch = _Batch([])
         for item in handed:
             assert isinstance(item, HandedOver)
             batch.rows.append(item.row)
-            batch.cards[item.card.id or 0] = item.card
-            batch.posts[item.post.id or 0] = item.post
+            batch.facts[item.facts.card_id] = item.facts
+            post = _Post.of(item.post)
+            batch.posts[post.id] = post
         batch.rows.sort(key=lambda row: row.id or 0)
         sent = await self._deliver(batch)
         return Handed(sent, failed=any(row.status != "sent" for row in batch.rows))
@@ -167,7 +188,7 @@ class Delivery:
         for card, post in (await session.exec(_CARDS_WITH_POSTS, params={"ids": list(card_ids)})).all():
             batch.cards[card.id or 0] = card
             if post is not None:
-                batch.posts[post.id or 0] = post
+                batch.posts[post.id or 0] = _Post.of(post)
 
     async def _send_in_order(self, batch: _Batch, rows: list[OutboxMessage]) -> None:
         for index, row in enumerate(rows):
@@ -224,29 +245,36 @@ class Delivery:
 
     async def _card_message(self, batch: _Batch, row: OutboxMessage, publisher: ChannelPublisher) -> None:
         post = batch.posts.get(int(row.target))
-        card = batch.cards.get(row.card_id or 0)
-        if post is None or card is None:
+        facts = self._facts(batch, row.card_id or 0)
+        if post is None or facts is None:
             raise DeliveryError("card or post no longer exists", permanent=True)
-        ref = PostRef(post.target, batch.new_refs.get(post.id or 0, post.external_ref))
+        ref = PostRef(post.target, batch.new_refs.get(post.id, post.external_ref))
         if row.kind == THREAD:
             if ref.external_ref is None:
                 raise DeliveryError("card not posted yet")
             await publisher.post_in_thread(ref, row.payload["text"])
             return
-        view = build_card(card_facts(card, self.rt.directory.get(card.org_id)), self.rt.clock.now())
+        view = build_card(facts, self.rt.clock.now())
         if ref.external_ref is None:
-            batch.new_refs[post.id or 0] = await publisher.post_card(post.target, view)
+            batch.new_refs[post.id] = await publisher.post_card(post.target, view)
         else:
             await publisher.update_card(ref, view)
+
+    def _facts(self, batch: _Batch, card_id: int) -> CardFacts | None:
+        handed = batch.facts.get(card_id)
+        if handed is not None:
+            return handed
+        card = batch.cards.get(card_id)
+        return card_facts(card, self.rt.directory.get(card.org_id)) if card is not None else None
 
     def _first_post_ref(self, batch: _Batch, card_id: int | None, channel: str) -> PostRef | None:
         """The card's first post on ``channel``, to link a direct message to it."""
         mine = (p for p in batch.posts.values() if p.card_id == card_id and p.channel == channel)
-        posts = sorted(mine, key=lambda p: p.id or 0)
+        posts = sorted(mine, key=lambda p: p.id)
         if not posts:
             return None
         post = posts[0]
-        return PostRef(post.target, batch.new_refs.get(post.id or 0, post.external_ref))
+        return PostRef(post.target, batch.new_refs.get(post.id, post.external_ref))
 
     async def _save(self, batch: _Batch) -> None:
         """Every row's result and every new message reference, each in one executemany."""

@@ -201,7 +201,7 @@ class Escalation:
         )
         return [
             direct_row(
-                self.rt, org, person.id, text, card, now, dedupe=f"esc:{card.id}:{step.level}:{person.id}"
+                self.rt, org, person.id, text, card.id, now, dedupe=f"esc:{card.id}:{step.level}:{person.id}"
             )
             for person in step.people
         ]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
 from bot.services.directory import Org
 from bot.store.models import Card
 from cards.actions import CardStatus, Outcome
@@ -9,30 +13,40 @@ from cards.model import CardFacts
 
 
 def card_facts(card: Card, org: Org) -> CardFacts:
-    assert card.id is not None
-    team = org.config.team(card.team_id)
+    return _facts(partial(getattr, card), org)
+
+
+def row_facts(values: Mapping[str, Any], org: Org) -> CardFacts:
+    """The facts of a new card from the column values it was written with (no ``Card`` object)."""
+    return _facts(values.__getitem__, org)
+
+
+def _facts(card: Callable[[str], Any], org: Org) -> CardFacts:
+    assert card("id") is not None
+    team = org.config.team(card("team_id"))
+    addressee, created_by = card("addressee_id"), card("created_by")
     return CardFacts(
-        card_id=card.id,
-        version=card.version,
-        status=CardStatus(card.status),
-        source=card.source,
-        category=card.category,
-        priority=card.priority,
-        caller_name=card.caller_name,
-        caller_number=card.caller_number,
-        company=card.company,
-        summary=card.summary,
-        created_at=card.created_at,
-        claim_deadline=card.claim_deadline,
+        card_id=card("id"),
+        version=card("version"),
+        status=CardStatus(card("status")),
+        source=card("source"),
+        category=card("category"),
+        priority=card("priority"),
+        caller_name=card("caller_name"),
+        caller_number=card("caller_number"),
+        company=card("company"),
+        summary=card("summary"),
+        created_at=card("created_at"),
+        claim_deadline=card("claim_deadline"),
         team_name=team.name if team else None,
-        addressee_name=org.name_of(card.addressee_id) if card.addressee_id else None,
-        claimed_by_name=org.name_of(card.claimed_by),
-        resolved_by_name=org.name_of(card.resolved_by or card.claimed_by),
-        outcome=Outcome(card.outcome) if card.outcome else None,
-        callback_at=card.callback_at,
-        escalated_to_names=tuple(card.escalated_to),
-        recording_url=card.recording_url,
-        created_by_name=org.name_of(card.created_by) if card.created_by else None,
+        addressee_name=org.name_of(addressee) if addressee else None,
+        claimed_by_name=org.name_of(card("claimed_by")),
+        resolved_by_name=org.name_of(card("resolved_by") or card("claimed_by")),
+        outcome=Outcome(card("outcome")) if card("outcome") else None,
+        callback_at=card("callback_at"),
+        escalated_to_names=tuple(card("escalated_to")),
+        recording_url=card("recording_url"),
+        created_by_name=org.name_of(created_by) if created_by else None,
         timezone=org.timezone,
         locale=org.locale,
     )

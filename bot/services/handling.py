@@ -201,7 +201,7 @@ class CardHandling:
             title=card_title(card_facts(s.card, s.org)),
             caller=s.card.caller_name or s.card.caller_number or "",
         )
-        add_row(s.session, direct_row(self.rt, s.org, target.id, text, s.card, s.now))
+        add_row(s.session, direct_row(self.rt, s.org, target.id, text, s.card.id, s.now))
 
     async def _callback(self, s: _Scope, due_at: datetime, assignee_ref: str | None, note: str) -> None:
         if s.card.status == CardStatus.RESOLVED:

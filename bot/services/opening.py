@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.escalation import EscalationPolicy
@@ -14,11 +13,12 @@ from bot.domain.triage import TriageDecision
 from bot.i18n import t
 from bot.services.card_rows import NewCardRows, write_new_card
 from bot.services.directory import Org
-from bot.services.facts import card_facts
+from bot.services.facts import row_facts
 from bot.services.outbox import CARD, DIRECT, add_row, hand_over, leased, outbox_row
 from bot.services.runtime import Runtime
-from bot.store.models import Card, CardPost
+from bot.store.models import Card, CardPost, row_values
 from cards.build import card_title
+from cards.model import CardFacts
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,15 @@ class NewCard:
     created_by: str | None = None
 
 
-async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, now: datetime) -> Card:
-    """Insert the card, post it to its team's channel and tell the person it is addressed to."""
+async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, now: datetime) -> int:
+    """Insert the card, post it to its team's channel and tell the person it is addressed to; the
+    card's id. The rows are written from their values (``row_values``), with no model objects: on
+    the path of every call, building them cost more than writing them."""
     decision = new.decision
     policy = EscalationPolicy.from_config(org.config.priority(decision.priority))
     contact = decision.contact
-    card = Card(
+    card = row_values(
+        Card,
         org_id=org.id,
         source=new.source,
         call_sid=new.call_sid,
@@ -60,65 +63,59 @@ async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, 
         escalate_at=policy.due_at(0, now, org.calendar),
     )
     post = _post_for(rt, org, card, now)
-    row = leased(outbox_row(org_id=org.id, channel=post.channel, kind=CARD, target="", now=now))
-    rows = NewCardRows(_values(card), _audit_created(card, new), _values(post), row)
-    ids = await write_new_card(session, rows, postgres=rt.postgres)
-    card.id, post.id, post.card_id = ids.card, ids.post, ids.card
-    hand_over(session, ids.outbox, {**row, "card_id": ids.card, "target": str(ids.post)}, card, post)
-    _tell_addressee(session, rt, org, card, now)
-    return card
+    row = leased(outbox_row(org_id=org.id, channel=post["channel"], kind=CARD, target="", now=now))
+    ids = await write_new_card(
+        session, NewCardRows(card, _audit_created(card, new), post, row), postgres=rt.postgres
+    )
+    card["id"] = ids.card
+    post |= {"id": ids.post, "card_id": ids.card}
+    facts = row_facts(card, org)
+    hand_over(session, ids.outbox, {**row, "card_id": ids.card, "target": str(ids.post)}, facts, post)
+    _tell_addressee(session, rt, org, card, facts, now)
+    return ids.card
 
 
-def _values(row: SQLModel) -> dict[str, Any]:
-    """A model's column values. The objects are built as models (for their defaults, and for the
-    caller, the renderers and the delivery worker) but written with the tables' own INSERTs, not
-    added to the session: the ORM's unit of work cost more than everything else in opening a card."""
-    table = type(row).__table__  # type: ignore[attr-defined]
-    return {column.name: getattr(row, column.name) for column in table.columns if column.name != "id"}
-
-
-def _audit_created(card: Card, new: NewCard) -> dict[str, Any]:
-    decision = new.decision
+def _audit_created(card: dict[str, Any], new: NewCard) -> dict[str, Any]:
     data = {
         "source": new.source,
-        "category": card.category,
-        "priority": card.priority,
-        "rule": decision.rule_index,
+        "category": card["category"],
+        "priority": card["priority"],
+        "rule": new.decision.rule_index,
     }
     return {
-        "org_id": card.org_id,
-        "card_id": card.id,
-        "at": card.created_at,
+        "org_id": card["org_id"],
+        "card_id": None,  # the card's, once written
+        "at": card["created_at"],
         "actor": new.created_by or "caller",
         "kind": "created",
         "data": data,
     }
 
 
-def _post_for(rt: Runtime, org: Org, card: Card, now: datetime) -> CardPost:
-    team = org.config.team(card.team_id)
+def _post_for(rt: Runtime, org: Org, card: dict[str, Any], now: datetime) -> dict[str, Any]:
+    team = org.config.team(card["team_id"])
     if rt.card_channel == "slack" and team is not None and team.slack_channel:
-        return CardPost(
-            org_id=org.id, card_id=card.id or 0, channel="slack", target=team.slack_channel, created_at=now
-        )
-    target = team.id if team else "reception"
-    return CardPost(org_id=org.id, card_id=card.id or 0, channel="console", target=target, created_at=now)
+        channel, target = "slack", team.slack_channel
+    else:
+        channel, target = "console", team.id if team else "reception"
+    return row_values(CardPost, org_id=org.id, card_id=0, channel=channel, target=target, created_at=now)
 
 
-def _tell_addressee(session: AsyncSession, rt: Runtime, org: Org, card: Card, now: datetime) -> None:
-    member = org.config.staff_member(card.addressee_id)
+def _tell_addressee(
+    session: AsyncSession, rt: Runtime, org: Org, card: dict[str, Any], facts: CardFacts, now: datetime
+) -> None:
+    member = org.config.staff_member(card["addressee_id"])
     if member is None:
         return
-    facts = card_facts(card, org)
     text = t(
         org.locale,
         "dm.addressed",
         title=card_title(facts),
-        caller=card.caller_name or card.caller_number or "",
-        summary=card.summary,
+        caller=card["caller_name"] or card["caller_number"] or "",
+        summary=card["summary"],
     )
-    dedupe = f"addressed:{card.id}:{member.id}"
-    add_row(session, direct_row(rt, org, member.id, text, card, now, dedupe=dedupe))
+    dedupe = f"addressed:{card['id']}:{member.id}"
+    add_row(session, direct_row(rt, org, member.id, text, card["id"], now, dedupe=dedupe))
 
 
 def direct_row(
@@ -126,7 +123,7 @@ def direct_row(
     org: Org,
     staff_id: str,
     text: str,
-    card: Card | None,
+    card_id: int | None,
     now: datetime,
     *,
     dedupe: str | None = None,
@@ -138,7 +135,7 @@ def direct_row(
     channel, target = ("slack", member.slack_user) if on_slack and member else ("console", staff_id)
     return outbox_row(
         org_id=org.id,
-        card_id=card.id if card else None,
+        card_id=card_id,
         channel=channel,
         kind=DIRECT,
         target=target or staff_id,

@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store.db import execute
 from bot.store.models import Card, CardPost, OutboxMessage
+from cards.model import CardFacts
 
 CARD = "card"
 THREAD = "thread"
@@ -46,12 +47,12 @@ LEASE = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class HandedOver:
-    """A new card's first post, written leased to this process: the row, and the card and post it
-    renders, as they were written."""
+    """A new card's first post, written leased to this process: the row, the facts of the card it
+    renders and the post's values, as they were written."""
 
     row: OutboxMessage
-    card: Card
-    post: CardPost
+    facts: CardFacts
+    post: dict[str, Any]
 
 
 def wall_now() -> datetime:
@@ -113,12 +114,14 @@ def leased(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "locked_until": wall_now() + LEASE}
 
 
-def hand_over(session: AsyncSession, row_id: int, values: dict[str, Any], card: Card, post: CardPost) -> None:
+def hand_over(
+    session: AsyncSession, row_id: int, values: dict[str, Any], facts: CardFacts, post: dict[str, Any]
+) -> None:
     """Give a new card's first post, written ``leased``, to this process's delivery worker once the
     transaction commits (``Runtime.unit_of_work``): it is sent without a lease round trip. Nothing
     else of the card can be waiting before it, so the card's order holds; should the process stop
     first, the lease runs out and any worker sends it."""
-    session.info.setdefault(HANDED, []).append(HandedOver(OutboxMessage(id=row_id, **values), card, post))
+    session.info.setdefault(HANDED, []).append(HandedOver(OutboxMessage(id=row_id, **values), facts, post))
 
 
 async def announce_change(session: AsyncSession, card: Card, line: str, now: datetime) -> None:

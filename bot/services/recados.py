@@ -59,7 +59,7 @@ class Recados:
             created_by=member.id,
         )
         async with self.rt.unit_of_work() as session:
-            card = await open_card(session, self.rt, org, new, now)
+            card_id = await open_card(session, self.rt, org, new, now)
             message = t(org.locale, "ephemeral.recado_posted", to=self._addressee_name(org, decision))
             if who.reply_to:
                 enqueue(
@@ -71,7 +71,7 @@ class Recados:
                     now=now,
                     payload={"user": who.user_ref, "text": message},
                 )
-        return RecadoResult(True, message, card.id)
+        return RecadoResult(True, message, card_id)
 
     def _route(self, org: Org, draft: RecadoDraft, now: datetime) -> TriageDecision:
         decision = triage(

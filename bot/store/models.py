@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from pydantic_core import PydanticUndefined
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
@@ -171,3 +174,29 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = _utc(nullable=False)
     sent_at: datetime | None = _utc()
+
+
+def row_values(model: type[SQLModel], **values: Any) -> dict[str, Any]:
+    """The column values ``model(**values)`` would hold (its defaults filled in, ``id`` left out),
+    without building the object: building a table model costs a few hundred µs, because every field
+    goes through SQLAlchemy's instrumentation."""
+    row = {name: factory() for name, factory in _defaults(model).items()}
+    row.update(values)
+    return row
+
+
+@cache
+def _defaults(model: type[SQLModel]) -> dict[str, Callable[[], Any]]:
+    found: dict[str, Callable[[], Any]] = {}
+    for name, field in model.model_fields.items():
+        if name == "id":
+            continue
+        if field.default_factory is not None:
+            found[name] = field.default_factory  # type: ignore[assignment]
+        elif field.default is not PydanticUndefined:
+            found[name] = _constant(field.default)
+    return found
+
+
+def _constant(value: Any) -> Callable[[], Any]:
+    return lambda: value
