@@ -24,7 +24,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.ports import ChannelPublisher, DeliveryError, PostRef
 from bot.services.facts import card_facts
-from bot.services.outbox import CARD, DIRECT, EPHEMERAL, LEASE, THREAD, HandedOver, wall_now
+from bot.services.outbox import (
+    CARD,
+    DIRECT,
+    EPHEMERAL,
+    LEASE,
+    SENDING_COLUMNS,
+    THREAD,
+    HandedOver,
+    Sending,
+    wall_now,
+)
 from bot.services.runtime import Runtime
 from bot.store.db import execute
 from bot.store.models import Card, CardPost, OutboxMessage
@@ -72,7 +82,7 @@ class _Post:
 
 @dataclass
 class _Batch:
-    rows: list[OutboxMessage]
+    rows: list[Sending]
     cards: dict[int, Card] = field(default_factory=dict)
     facts: dict[int, CardFacts] = field(default_factory=dict)
     """New cards' facts, handed over with their first post (their ``Card`` is never loaded)."""
@@ -102,14 +112,14 @@ class Delivery:
             batch.facts[item.facts.card_id] = item.facts
             post = _Post.of(item.post)
             batch.posts[post.id] = post
-        batch.rows.sort(key=lambda row: row.id or 0)
+        batch.rows.sort(key=lambda row: row.id)
         sent = await self._deliver(batch)
         return Handed(sent, failed=any(row.status != "sent" for row in batch.rows))
 
     async def _deliver(self, batch: _Batch) -> int:
         if not batch.rows:
             return 0
-        groups: dict[object, list[OutboxMessage]] = defaultdict(list)
+        groups: dict[object, list[Sending]] = defaultdict(list)
         for row in batch.rows:
             groups[row.card_id if row.card_id is not None else ("row", row.id)].append(row)
         await asyncio.gather(*(self._send_in_order(batch, rows) for rows in groups.values()))
@@ -133,8 +143,8 @@ class Delivery:
     async def _lease_due(self) -> _Batch:
         now = wall_now()
         async with self.rt.sessions() as session, session.begin():
-            leased = await session.exec(self._lease_sql, params={"now": now, "until": now + LEASE})
-            rows = sorted(leased.scalars().all(), key=lambda row: row.id or 0)
+            leased = await execute(session, self._lease_sql, {"now": now, "until": now + LEASE})
+            rows = sorted((Sending.of(row._mapping) for row in leased), key=lambda row: row.id)
             batch = _Batch(rows)
             if rows:
                 await self._load(session, batch)
@@ -176,8 +186,7 @@ class Delivery:
             update(OutboxMessage)
             .where(col(OutboxMessage.id) == candidates.c.id, ~held_back)
             .values(locked_until=bindparam("until", type_=UTCDateTime))
-            .returning(OutboxMessage)
-            .execution_options(synchronize_session=False)
+            .returning(*(_OUTBOX.c[name] for name in SENDING_COLUMNS))
         )
 
     async def _load(self, session: AsyncSession, batch: _Batch) -> None:
@@ -190,7 +199,7 @@ class Delivery:
             if post is not None:
                 batch.posts[post.id or 0] = _Post.of(post)
 
-    async def _send_in_order(self, batch: _Batch, rows: list[OutboxMessage]) -> None:
+    async def _send_in_order(self, batch: _Batch, rows: list[Sending]) -> None:
         for index, row in enumerate(rows):
             if not await self._send(batch, row):
                 for later in rows[index + 1 :]:
@@ -198,7 +207,7 @@ class Delivery:
                     later.status = "pending"
                 return
 
-    async def _send(self, batch: _Batch, row: OutboxMessage) -> bool:
+    async def _send(self, batch: _Batch, row: Sending) -> bool:
         now = wall_now()
         row.attempts += 1
         try:
@@ -214,7 +223,7 @@ class Delivery:
         return True
 
     def _failed(
-        self, row: OutboxMessage, reason: str, retry_after: float | None, permanent: bool, now: datetime
+        self, row: Sending, reason: str, retry_after: float | None, permanent: bool, now: datetime
     ) -> None:
         row.last_error, row.locked_until = reason[:500], None
         if permanent:
@@ -229,7 +238,7 @@ class Delivery:
         row.next_attempt_at = now + timedelta(seconds=wait)
         log.warning("delivery %s retried in %.1fs: %s", row.id, wait, reason)
 
-    async def _dispatch(self, batch: _Batch, row: OutboxMessage) -> None:
+    async def _dispatch(self, batch: _Batch, row: Sending) -> None:
         publisher = self.publishers.get(row.channel)
         if publisher is None:
             raise DeliveryError(f"no publisher for channel {row.channel}", permanent=True)
@@ -243,7 +252,7 @@ class Delivery:
         else:
             raise DeliveryError(f"unknown delivery kind {row.kind}", permanent=True)
 
-    async def _card_message(self, batch: _Batch, row: OutboxMessage, publisher: ChannelPublisher) -> None:
+    async def _card_message(self, batch: _Batch, row: Sending, publisher: ChannelPublisher) -> None:
         post = batch.posts.get(int(row.target))
         facts = self._facts(batch, row.card_id or 0)
         if post is None or facts is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store.db import execute
-from bot.store.models import Card, CardPost, OutboxMessage
+from bot.store.models import Card, CardPost, OutboxMessage, row_values
 from cards.model import CardFacts
 
 CARD = "card"
@@ -45,12 +45,38 @@ LEASE = timedelta(seconds=60)
 """How long a leased row belongs to the worker that leased it; after that any worker may send it."""
 
 
+@dataclass
+class Sending:
+    """An outbox row on its way out: what sending reads, and the result it writes back. A plain
+    object, not an ``OutboxMessage``: building a table model costs several times more."""
+
+    id: int
+    card_id: int | None
+    channel: str
+    kind: str
+    target: str
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    locked_until: datetime | None
+    last_error: str | None
+    sent_at: datetime | None
+
+    @classmethod
+    def of(cls, values: Mapping[Any, Any]) -> Sending:
+        return cls(**{name: values[name] for name in SENDING_COLUMNS})
+
+
+SENDING_COLUMNS = tuple(Sending.__dataclass_fields__)
+
+
 @dataclass(frozen=True)
 class HandedOver:
     """A new card's first post, written leased to this process: the row, the facts of the card it
     renders and the post's values, as they were written."""
 
-    row: OutboxMessage
+    row: Sending
     facts: CardFacts
     post: dict[str, Any]
 
@@ -121,7 +147,8 @@ def hand_over(
     transaction commits (``Runtime.unit_of_work``): it is sent without a lease round trip. Nothing
     else of the card can be waiting before it, so the card's order holds; should the process stop
     first, the lease runs out and any worker sends it."""
-    session.info.setdefault(HANDED, []).append(HandedOver(OutboxMessage(id=row_id, **values), facts, post))
+    sending = Sending.of(row_values(OutboxMessage, id=row_id, **values))
+    session.info.setdefault(HANDED, []).append(HandedOver(sending, facts, post))
 
 
 async def announce_change(session: AsyncSession, card: Card, line: str, now: datetime) -> None:
