@@ -57,22 +57,21 @@ class InlineCursor:
         return None
 
     async def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> InlineCursor:
-        await self._connection.begin_if_pending()
-        self._keep(self._connection.run(sql, parameters, many=False))
-        return self
+        return await self._run(sql, parameters, many=False)
 
     async def executemany(self, sql: str, parameters: Sequence[Any]) -> InlineCursor:
-        await self._connection.begin_if_pending()
-        self._keep(self._connection.run(sql, parameters, many=True))
-        return self
+        return await self._run(sql, parameters, many=True)
 
-    def _keep(self, cursor: sqlite3.Cursor) -> None:
+    async def _run(self, sql: str, parameters: Any, *, many: bool) -> InlineCursor:
+        await self._connection.begin_if_pending()
+        cursor = self._connection.run(sql, parameters, many=many)
         try:
             self.description = cursor.description
             self._rows = cursor.fetchall() if cursor.description else []
             self.rowcount, self.lastrowid = cursor.rowcount, cursor.lastrowid
         finally:
             cursor.close()
+        return self
 
     async def fetchall(self) -> list[Any]:
         rows, self._rows = self._rows, []
