@@ -42,13 +42,18 @@ async def _posted_card(services: Services, db: Database, caller: str) -> Card:
     """A card from a call, already posted (its first deliveries sent)."""
     call = CallInfo(new_call_sid(), caller, CLINIC_NUMBER)
     await services.intake.message(call, "Soy Pedro Gómez, quería pedir cita")
-    wake = services.runtime.signal
-    assert isinstance(wake, WakeUp)
-    await services.delivery.deliver_handed(wake.take_handed())  # the card's first post, sent at once
+    await services.delivery.deliver_handed(_handed(services))  # the card's first post, sent at once
     while await services.delivery.deliver_due():
         pass
     [card] = [c for c in await db.cards() if c.call_sid == call.call_sid]
     return card
+
+
+def _handed(services: Services) -> list[object]:
+    """What the use cases handed to this process's delivery worker (none runs here) since last asked."""
+    wake = services.runtime.signal
+    assert isinstance(wake, WakeUp)
+    return wake.take_handed()
 
 
 async def _lines(services: Services, card: Card, *texts: str) -> None:
@@ -123,9 +128,7 @@ async def test_a_new_cards_post_handed_to_a_worker_that_died_is_sent_when_its_le
     process stops before sending it, any worker sends it once the lease has run out."""
     call = CallInfo(new_call_sid(), "+34600555666", CLINIC_NUMBER)
     await services.intake.message(call, "Soy Pedro Gómez, quería pedir cita")
-    wake = services.runtime.signal
-    assert isinstance(wake, WakeUp)
-    assert len(wake.take_handed()) == 1  # … and the process dies with it
+    assert len(_handed(services)) == 1  # … and the process dies with it
 
     [row] = await db.outbox()
     assert (row.kind, row.status) == ("card", "pending")

@@ -7,6 +7,8 @@ import json
 import time
 from urllib.parse import urlencode
 
+from starlette.datastructures import ImmutableMultiDict
+
 from tests.fakes.slack_api import FakeSlack
 from tests.support import (
     CLINIC_NUMBER,
@@ -186,23 +188,11 @@ async def test_twilio_signatures_accepted_as_the_sdk_accepts_them(
 
         repeated = [*_incoming(new_call_sid()).items(), ("Extra", "b"), ("Extra", "a")]
         body = urlencode(repeated)
-        signature = app.twilio.compute_signature(app.url + "/twilio/voice", _MultiDict(repeated))
+        signature = app.twilio.compute_signature(app.url + "/twilio/voice", ImmutableMultiDict(repeated))
         headers = {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"}
         accepted = await app.http.post("/twilio/voice", content=body, headers=headers)
         assert accepted.status_code == 200, accepted.text
         assert await db.count("call") == 2
-
-
-class _MultiDict(dict[str, list[str]]):
-    """Repeated form fields, as the SDK's ``compute_signature`` reads a multi-dict (``getall``)."""
-
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        super().__init__()
-        for name, value in pairs:
-            self.setdefault(name, []).append(value)
-
-    def getall(self, name: str) -> list[str]:
-        return self[name]
 
 
 async def test_twilio_requests_that_are_signed_but_malformed_are_refused(
