@@ -92,7 +92,8 @@ async def test_a_number_that_belongs_to_no_organisation_stores_nothing(
     async with Centralita(db, clock, slack.url) as app:
         base = {"CallSid": new_call_sid(), "From": "+34612345678", "To": "+34919999999"}
         answer = await app.twilio_post("/twilio/voice", base)
-        assert _verbs(answer.text) == ["Say", "Hangup"] and "no está configurado" in answer.text
+        assert _verbs(answer.text) == ["Say", "Say", "Hangup"]
+        assert "no está configurado" in answer.text and "is not configured" in answer.text
         await app.twilio_post("/twilio/voice/status", {**base, "CallStatus": "completed"})
         assert await db.count("call") == 0 and await db.count("card") == 0
 

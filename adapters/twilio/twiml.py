@@ -78,8 +78,13 @@ def reject() -> str:
     return str(response)
 
 
-def unknown_number(locale: str = "es") -> str:
+UNKNOWN_NUMBER_LANGUAGES = (("es", "es-ES"), ("en", "en-GB"))
+
+
+def unknown_number() -> str:
+    """No organisation answers on this number, so no locale is known: Spanish first, then English."""
     response = VoiceResponse()
-    response.say(t(locale, "voice.unknown_number"), language="es-ES" if locale == "es" else "en-GB")
+    for locale, language in UNKNOWN_NUMBER_LANGUAGES:
+        response.say(t(locale, "voice.unknown_number"), language=language)
     response.hangup()
     return str(response)
