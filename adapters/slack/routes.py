@@ -25,11 +25,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import modals
 from adapters.slack.parse import Click, modal_context, parse_click, read_modal_context, state_value
-from bot.domain.phones import normalize_phone
+from bot.domain.phones import normalize_phone, org_region
 from bot.domain.recado import RecadoDraft, parse_recado
 from bot.i18n import t
 from bot.ports import Clock
-from bot.services.directory import Directory
+from bot.services.directory import Directory, Org
 from bot.services.handling import CardHandling, Requester
 from bot.services.recados import RecadoResult, Recados
 from cards.actions import ActionId, Outcome
@@ -152,9 +152,8 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
         try:
             outcome = Outcome(state_value(view, "outcome") or "")
         except ValueError:
-            await ack(
-                response_action="errors", errors={"outcome": t(_locale_of(deps, user), "modal.error.outcome")}
-            )
+            error = t(_org_of(deps, user).locale, "modal.error.outcome")
+            await ack(response_action="errors", errors={"outcome": error})
             return
         await ack()
         card_id, channel = read_modal_context(view)
@@ -166,7 +165,7 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
     async def on_callback(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         card_id, channel = read_modal_context(view)
         when, user = state_value(view, "when"), body["user"]["id"]
-        locale = _locale_of(deps, user)
+        locale = _org_of(deps, user).locale
         if when is None or when <= deps.clock.now():
             await ack(response_action="errors", errors={"when": t(locale, "ephemeral.callback_past")})
             return
@@ -181,7 +180,8 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
     @bolt.view(modals.RECADO)
     async def on_recado(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         user = body["user"]["id"]
-        draft, errors = _draft_from_modal(view, _locale_of(deps, user))
+        org = _org_of(deps, user)
+        draft, errors = _draft_from_modal(view, org.locale, org_region(org.config.organization))
         if errors or draft is None:
             await ack(response_action="errors", errors=errors)
             return
@@ -190,14 +190,18 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
         deps.after_ack.run(deps.recados.post(Requester("slack", user, channel or user), draft), "recado")
 
 
-def _locale_of(deps: SlackDeps, user: str) -> str:
+def _org_of(deps: SlackDeps, user: str) -> Org:
+    """The organisation of the staff member behind a Slack user, else the default one."""
     found = deps.directory.by_staff("slack", user)
-    return found[0].locale if found else deps.directory.default.locale
+    return found[0] if found else deps.directory.default
 
 
-def _draft_from_modal(view: dict[str, Any], locale: str) -> tuple[RecadoDraft | None, dict[str, str]]:
+def _draft_from_modal(
+    view: dict[str, Any], locale: str, region: str
+) -> tuple[RecadoDraft | None, dict[str, str]]:
+    """The modal's fields as a draft (a national number is read in the organisation's region)."""
     raw_phone, reason = state_value(view, "phone"), state_value(view, "reason")
-    phone = normalize_phone(raw_phone) if raw_phone else None
+    phone = normalize_phone(raw_phone, region) if raw_phone else None
     errors: dict[str, str] = {}
     if raw_phone and phone is None:
         errors["phone"] = t(locale, "modal.error.phone")
