@@ -63,6 +63,28 @@ async def test_a_caller_who_hangs_up_without_a_word_leaves_a_missed_call_card(
         assert card.source == "voicemail"
 
 
+async def test_speech_reported_after_the_hang_up_goes_on_the_missed_call_card(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    """Twilio's status callback can beat the gather webhook: what the caller said is not lost."""
+    async with Centralita(db, clock, slack.url) as app:
+        base = {"CallSid": new_call_sid(), "From": "+34612345678", "To": CLINIC_NUMBER}
+        await app.twilio_post("/twilio/voice", base)
+        await app.twilio_post("/twilio/voice/status", {**base, "CallStatus": "completed"})
+        [post] = await slack.wait_for("chat.postMessage", channel="C0RECEP")
+        assert "Llamada perdida" in json.dumps(post.args["blocks"], ensure_ascii=False)
+
+        speech = "Hola, soy Marta Ruiz, quiero cambiar mi cita"
+        answer = await app.twilio_post("/twilio/voice/gather", {**base, "SpeechResult": speech})
+        assert _verbs(answer.text) == ["Say", "Hangup"]
+        [update] = await slack.wait_for("chat.update")
+        assert speech in json.dumps(update.args["blocks"], ensure_ascii=False)
+        [card] = await db.cards()
+        assert (card.summary, card.caller_name, card.source) == (speech, "Marta Ruiz", "call")
+        [line] = await slack.wait_for("chat.postMessage", thread_ts=update.args["ts"])
+        assert speech in line.args["text"]
+
+
 async def test_silence_at_the_prompt_offers_a_voicemail(
     db: Database, slack: FakeSlack, clock: FakeClock
 ) -> None:

@@ -52,6 +52,7 @@ MESSAGES: dict[str, str] = {
     "thread.note": "Note from {name}: {note}",
     "thread.reassigned": "{name} reassigned it to {to}.",
     "thread.callback": "{name} scheduled the callback for {when} ({assignee}).",
+    "thread.speech": "The caller said: “{text}”",
     "thread.recording": "New voicemail recording: {url}",
     "thread.escalated": "Escalated (level {level}) to {names}.",
     "thread.escalated_team": "Escalated (level {level}): {mentions}, this card is still unclaimed.",

@@ -55,6 +55,7 @@ MESSAGES: dict[str, str] = {
     "thread.note": "Nota de {name}: {note}",
     "thread.reassigned": "{name} la ha reasignado a {to}.",
     "thread.callback": "{name} ha programado la devolución para {when} ({assignee}).",
+    "thread.speech": "La persona que llamó dijo: «{text}»",
     "thread.recording": "Nueva grabación del mensaje de voz: {url}",
     "thread.escalated": "Escalada (nivel {level}) a {names}.",
     "thread.escalated_team": "Escalada (nivel {level}): {mentions}, esta tarjeta sigue sin reclamar.",

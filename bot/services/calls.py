@@ -118,10 +118,12 @@ class CallIntake:
             if row.card_id is None:  # the call's card is written in the same transaction as its card_id
                 changes = await self._open(session, org, call, row.started_at, speech, source, recording_url)
                 await execute(session, _UPDATE_CALL, {"call_id": row.id, **changes})
-            elif recording_url:
+            elif recording_url or speech:
                 card = await session.get(Card, row.card_id, with_for_update=True)
-                if card is not None and card.recording_url != recording_url:
+                if card is not None and recording_url and card.recording_url != recording_url:
                     await self._attach_recording(session, org, card, recording_url)
+                elif card is not None and speech and not card.summary:
+                    await self._attach_speech(session, org, card, speech)
 
         await self._retrying_conflicts(work)
         return org
@@ -174,6 +176,23 @@ class CallIntake:
             )
         )
         await announce_change(session, card, t(org.locale, "thread.recording", url=url), now)
+
+    async def _attach_speech(self, session: AsyncSession, org: Org, card: Card, speech: str) -> None:
+        """What the caller said, reported after the hang-up had already opened a missed-call card
+        (Twilio's status and gather webhooks can race): it goes on that card instead of being lost.
+        The card keeps its route; the speech is in its text and thread for whoever handles it."""
+        now = self.rt.clock.now()
+        card.summary, card.version = speech, card.version + 1
+        card.caller_name = card.caller_name or name_from_speech(speech)
+        if card.source == "missed":
+            card.source = "call"
+        session.add(card)
+        session.add(
+            AuditEvent(
+                org_id=org.id, card_id=card.id, at=now, actor="caller", kind="speech", data={"text": speech}
+            )
+        )
+        await announce_change(session, card, t(org.locale, "thread.speech", text=speech), now)
 
     def _triage(self, org: Org, call: CallInfo, text: str, at: datetime) -> TriageDecision:
         return triage(org.config, org.calendar, caller_number=call.from_number, text=text, at=at)
