@@ -74,6 +74,15 @@ class Database:
         rows = await self.query(text(f"SELECT count(*) FROM {table}"))
         return int(rows[0][0])
 
+    async def run(self, sql: str) -> None:
+        """A statement that returns nothing (DDL, to break the database under a running server)."""
+        engine = create_engine(self.url, connect_args=self.connect_args)
+        try:
+            async with engine.begin() as connection:
+                await connection.execute(text(sql))
+        finally:
+            await engine.dispose()
+
 
 def settings_for(db: Database, public_url: str, slack_url: str | None, **extra: Any) -> Settings:
     env: dict[str, Any] = {

@@ -336,6 +336,24 @@ async def test_someone_who_is_not_staff_cannot_claim(
         assert slack.of("chat.update") == []
 
 
+async def test_a_claim_that_fails_after_its_acknowledgement_is_reported_to_the_clicker(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    """Slack got its 200 before the claim ran; if the claim then fails (here the database lost a
+    table), the person is told so instead of believing the card is theirs."""
+    async with Centralita(db, clock, slack.url) as app:
+        card, _ = await _open_card(app, slack, db, "Hola, soy Pedro Gómez, quería una consulta")
+        await db.run("DROP TABLE auditevent")
+
+        response = await app.claim(card.id, STAFF_SLACK["ana"])
+        assert response.status_code == 200
+        [notice] = await slack.wait_for("chat.postEphemeral")
+        assert notice.args["user"] == STAFF_SLACK["ana"]
+        assert notice.args["text"].startswith("No se ha podido completar la acción")
+        card = await _card(db)
+        assert (card.status, card.claimed_by) == ("open", None)
+
+
 async def test_ten_simultaneous_claims_make_exactly_one_winner(
     db: Database, slack: FakeSlack, clock: FakeClock
 ) -> None:

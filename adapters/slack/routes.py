@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,14 +37,19 @@ from cards.actions import ActionId, Outcome
 log = logging.getLogger("centralita.slack")
 
 
+Tell = Callable[[], Awaitable[Any]]
+"""Tells the person who clicked that their action failed after it was acknowledged."""
+
+
 class AfterAck:
-    """Work that runs once Slack has its acknowledgement: referenced until done, failures logged."""
+    """Work that runs once Slack has its acknowledgement: referenced until done; a failure is logged
+    and the person is told, so nobody believes a claim went through when it did not."""
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def run(self, work: Coroutine[Any, Any, Any], what: str) -> None:
-        task = asyncio.create_task(self._guarded(work, what), name=f"slack-{what}")
+    def run(self, work: Coroutine[Any, Any, Any], what: str, tell: Tell | None = None) -> None:
+        task = asyncio.create_task(self._guarded(work, what, tell), name=f"slack-{what}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -54,11 +59,20 @@ class AfterAck:
             await asyncio.wait(set(self._tasks), timeout=grace)
 
     @staticmethod
-    async def _guarded(work: Coroutine[Any, Any, Any], what: str) -> None:
+    async def _guarded(work: Coroutine[Any, Any, Any], what: str, tell: Tell | None) -> None:
         try:
             await work
         except Exception:  # the click was acknowledged; say what failed, keep the server going
             log.exception("Slack %s failed after its acknowledgement", what)
+            if tell is not None:
+                await _quietly(tell, what)
+
+
+async def _quietly(tell: Tell, what: str) -> None:
+    try:
+        await tell()
+    except Exception:  # Slack itself may be what failed
+        log.warning("could not tell the user that Slack %s failed", what, exc_info=True)
 
 
 @dataclass(frozen=True)
@@ -106,7 +120,8 @@ def _register_actions(bolt: AsyncApp, deps: SlackDeps) -> None:
         except (KeyError, ValueError):
             log.warning("ignored a Slack action that names no card: %s", action.get("action_id"))
             return
-        deps.after_ack.run(_dispatch_click(click, deps, client), click.action_id)
+        tell = _failure_notice(client, deps, click.user, click.channel)
+        deps.after_ack.run(_dispatch_click(click, deps, client), click.action_id, tell)
 
     for action_id in ActionId:
         bolt.action(action_id.value)(on_click)
@@ -139,15 +154,18 @@ async def _open_card_modal(click: Click, deps: SlackDeps, client: AsyncWebClient
 
 def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
     @bolt.view(modals.NOTE)
-    async def on_note(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_note(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         card_id, channel = read_modal_context(view)
         if card_id is not None:
             who = Requester("slack", body["user"]["id"], channel)
-            deps.after_ack.run(deps.handling.add_note(card_id, who, state_value(view, "note")), "note")
+            work = deps.handling.add_note(card_id, who, state_value(view, "note"))
+            deps.after_ack.run(work, "note", _failure_notice(client, deps, who.user_ref, channel))
 
     @bolt.view(modals.RESOLVE)
-    async def on_resolve(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_resolve(
+        ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         user = body["user"]["id"]
         try:
             outcome = Outcome(state_value(view, "outcome") or "")
@@ -159,10 +177,13 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
         card_id, channel = read_modal_context(view)
         if card_id is not None:
             who, note = Requester("slack", user, channel), state_value(view, "note") or ""
-            deps.after_ack.run(deps.handling.resolve(card_id, who, outcome, note), "resolve")
+            tell = _failure_notice(client, deps, user, channel)
+            deps.after_ack.run(deps.handling.resolve(card_id, who, outcome, note), "resolve", tell)
 
     @bolt.view(modals.CALLBACK)
-    async def on_callback(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_callback(
+        ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         card_id, channel = read_modal_context(view)
         when, user = state_value(view, "when"), body["user"]["id"]
         locale = _org_of(deps, user).locale
@@ -175,10 +196,10 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
             work = deps.handling.schedule_callback(
                 card_id, who, when, state_value(view, "assignee"), state_value(view, "note")
             )
-            deps.after_ack.run(work, "callback")
+            deps.after_ack.run(work, "callback", _failure_notice(client, deps, user, channel))
 
     @bolt.view(modals.RECADO)
-    async def on_recado(ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_recado(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         user = body["user"]["id"]
         org = _org_of(deps, user)
         draft, errors = _draft_from_modal(view, org.locale, org_region(org.config.organization))
@@ -187,7 +208,17 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
             return
         await ack()
         _, channel = read_modal_context(view)
-        deps.after_ack.run(deps.recados.post(Requester("slack", user, channel or user), draft), "recado")
+        work = deps.recados.post(Requester("slack", user, channel or user), draft)
+        deps.after_ack.run(work, "recado", _failure_notice(client, deps, user, channel))
+
+
+def _failure_notice(client: AsyncWebClient, deps: SlackDeps, user: str, channel: str | None) -> Tell:
+    """An ephemeral "that did not work, try again" in the channel of the click (a DM without one),
+    sent straight to Slack: the outbox lives in the database, which may be what failed."""
+    text = t(_org_of(deps, user).locale, "ephemeral.failed")
+    if channel:
+        return lambda: client.chat_postEphemeral(channel=channel, user=user, text=text)
+    return lambda: client.chat_postMessage(channel=user, text=text)
 
 
 def _org_of(deps: SlackDeps, user: str) -> Org:

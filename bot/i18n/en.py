@@ -63,6 +63,7 @@ MESSAGES: dict[str, str] = {
     "dm.link": "Open the card",
     "ephemeral.already_claimed": "{name} has already claimed it.",
     "ephemeral.not_staff": "Your Slack user is not configured as staff of {org}; ask to be added in centralita.yaml.",
+    "ephemeral.failed": "The action could not be completed because of a server error. Please try again in a moment.",
     "ephemeral.card_missing": "This card no longer exists.",
     "ephemeral.not_allowed": "That action is no longer available: the card has changed ({status}).",
     "ephemeral.not_claimer": "Only {name}, who claimed it, can release it.",

@@ -68,6 +68,7 @@ MESSAGES: dict[str, str] = {
     # ephemeral answers to clicks
     "ephemeral.already_claimed": "Ya la ha reclamado {name}.",
     "ephemeral.not_staff": "Tu usuario de Slack no está configurado como personal de {org}; pide que te añadan en centralita.yaml.",
+    "ephemeral.failed": "No se ha podido completar la acción por un error del servidor. Vuelve a intentarlo en un momento.",
     "ephemeral.card_missing": "Esta tarjeta ya no existe.",
     "ephemeral.not_allowed": "Esa acción ya no está disponible: la tarjeta ha cambiado ({status}).",
     "ephemeral.not_claimer": "Solo {name}, que la tiene reclamada, puede liberarla.",
