@@ -186,41 +186,51 @@ class Centralita:
         return await self.click(button("claim", card_id), user)
 
     async def command(self, text: str, user: str, channel: str = "C0RECEP") -> httpx.Response:
-        form = {
-            "token": "x",
-            "team_id": "T0CLINICA",
-            "team_domain": "clinica",
-            "channel_id": channel,
-            "channel_name": "recepcion",
-            "user_id": user,
-            "user_name": user.lower(),
-            "command": "/recado",
-            "text": text,
-            "api_app_id": "A0APP",
-            "response_url": "https://hooks.slack.invalid/cmd",
-            "trigger_id": "trigger-" + uuid.uuid4().hex,
-        }
-        return await self.slack_post(urlencode(form))
+        return await self.slack_post(command_body(text, user, channel))
 
     async def submit(
         self, callback_id: str, user: str, values: dict[str, Any], metadata: str
     ) -> httpx.Response:
-        payload = {
-            "type": "view_submission",
-            "team": {"id": "T0CLINICA", "domain": "clinica"},
-            "user": {"id": user, "team_id": "T0CLINICA"},
-            "api_app_id": "A0APP",
-            "token": "x",
-            "trigger_id": "trigger-" + uuid.uuid4().hex,
-            "view": {
-                "id": "V0VIEW",
-                "type": "modal",
-                "callback_id": callback_id,
-                "private_metadata": metadata,
-                "state": {"values": values},
-            },
-        }
-        return await self.slack_post(urlencode({"payload": json.dumps(payload)}))
+        return await self.slack_post(submission_body(callback_id, user, values, metadata))
+
+
+def command_body(text: str, user: str, channel: str = "C0RECEP") -> str:
+    """A ``/recado`` slash command as Slack sends it (form-encoded)."""
+    form = {
+        "token": "x",
+        "team_id": "T0CLINICA",
+        "team_domain": "clinica",
+        "channel_id": channel,
+        "channel_name": "recepcion",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": "/recado",
+        "text": text,
+        "api_app_id": "A0APP",
+        "response_url": "https://hooks.slack.invalid/cmd",
+        "trigger_id": "trigger-" + uuid.uuid4().hex,
+    }
+    return urlencode(form)
+
+
+def submission_body(callback_id: str, user: str, values: dict[str, Any], metadata: str) -> str:
+    """A modal's ``view_submission`` as Slack sends it."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0CLINICA", "domain": "clinica"},
+        "user": {"id": user, "team_id": "T0CLINICA"},
+        "api_app_id": "A0APP",
+        "token": "x",
+        "trigger_id": "trigger-" + uuid.uuid4().hex,
+        "view": {
+            "id": "V0VIEW",
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": metadata,
+            "state": {"values": values},
+        },
+    }
+    return urlencode({"payload": json.dumps(payload)})
 
 
 def new_call_sid() -> str:

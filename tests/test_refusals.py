@@ -17,17 +17,18 @@ from tests.support import (
     FakeClock,
     block_actions,
     button,
+    command_body,
     new_call_sid,
     outbox_settled,
+    submission_body,
 )
 
 ACCOUNT = "AC" + "0" * 32
 
 
 async def _nothing_stored(db: Database) -> None:
-    assert await db.count("call") == 0
-    assert await db.count("card") == 0
-    assert await db.count("outboxmessage") == 0
+    for table in ("call", "card", "auditevent", "outboxmessage", "callback"):
+        assert await db.count(table) == 0, table
 
 
 def _incoming(sid: str | None = None) -> dict[str, str]:
@@ -92,6 +93,34 @@ async def test_slack_clicks_with_a_wrong_secret_or_a_stale_timestamp_are_refused
         assert (await db.cards())[0].claimed_by == "ana"
 
 
+async def test_recados_with_a_wrong_secret_or_a_stale_timestamp_store_nothing(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    """The Slack requests that create cards: the slash command with text, and the modal's submission."""
+    recado = command_body("Juan Pérez +34 600 111 222 para Ana urgente: quiere presupuesto", "U0ROCIO")
+    values = {
+        "phone": {"phone": {"type": "plain_text_input", "value": "600 555 666"}},
+        "reason": {"reason": {"type": "plain_text_input", "value": "Quiere cambiar la cita"}},
+    }
+    submission = submission_body(
+        "recado_modal", "U0ROCIO", values, json.dumps({"card": None, "channel": "C0RECEP"})
+    )
+    async with Centralita(db, clock, slack.url) as app:
+        for body in (recado, submission):
+            wrong = await app.slack_post(body, secret_ok=False)
+            stale = await app.slack_post(body, timestamp=int(time.time()) - 6 * 60)
+            assert (wrong.status_code, stale.status_code) == (401, 401)
+        await asyncio.sleep(0.3)
+        await _nothing_stored(db)
+        assert _sent(slack) == []
+
+        # Properly signed, the same submission makes its card: the refusals were about the signature.
+        accepted = await app.slack_post(submission)
+        assert accepted.status_code == 200
+        await slack.wait_for("chat.postMessage", channel="C0RECEP")
+        assert await db.count("card") == 1
+
+
 async def test_slack_clicks_that_name_no_card_change_nothing(
     db: Database, slack: FakeSlack, clock: FakeClock
 ) -> None:
@@ -144,9 +173,8 @@ async def test_twilio_requests_without_a_valid_signature_are_refused(
         assert "X-Twilio-Signature" in unsigned.json()["detail"]
         await _nothing_stored(db)
 
-        wrong = await app.twilio_post(
-            "/twilio/voice", _incoming(new_call_sid()), signature="bm90LWEtc2lnbmF0dXJl"
-        )
+        wrong_sig = "bm90LWEtc2lnbmF0dXJl"
+        wrong = await app.twilio_post("/twilio/voice", _incoming(new_call_sid()), signature=wrong_sig)
         assert wrong.status_code == 403
         assert "Wrong X-Twilio-Signature" in wrong.json()["detail"]
         await _nothing_stored(db)
@@ -170,6 +198,19 @@ async def test_twilio_requests_without_a_valid_signature_are_refused(
             assert refused.status_code == 403, path
         await asyncio.sleep(0.2)
         await _nothing_stored(db)
+        assert slack.of("chat.postMessage") == []
+
+        # A call that did begin: forged follow-ups about it open no card and change nothing.
+        started = await app.twilio_post("/twilio/voice", params)
+        assert started.status_code == 200
+        forged = {**params, "SpeechResult": "urgente", "RecordingUrl": "https://example.com/r.mp3"}
+        for path in ("/twilio/voice/gather", "/twilio/voice/status", "/twilio/voice/recording"):
+            refused = await app.twilio_post(path, {**forged, "CallStatus": "completed"}, signature=wrong_sig)
+            assert refused.status_code == 403, path
+        await asyncio.sleep(0.2)
+        assert await db.count("call") == 1
+        for table in ("card", "auditevent", "outboxmessage"):
+            assert await db.count(table) == 0, table
         assert slack.of("chat.postMessage") == []
 
 
