@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from bot.store.models import Card
 from tests.fakes.slack_api import FakeSlack
-from tests.support import Centralita, Database, FakeClock
+from tests.support import Centralita, Database, FakeClock, button, eventually
 
 URGENT = "Soy María Ruiz, es urgente, me duele mucho"
 
@@ -106,3 +106,30 @@ async def test_office_time_only_priorities_wait_for_opening_hours(
         clock.advance(timedelta(hours=1))
         await _no_more(slack, "chat.postMessage", 1)
         assert len(await db.audit("escalated")) == 0
+
+
+async def test_a_card_released_after_escalating_escalates_again_and_blocks_no_other_card(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    async with Centralita(db, clock, slack.url) as app:
+        card = await _urgent_card(app, slack)
+        clock.advance(timedelta(minutes=2, seconds=1))
+        await slack.wait_for("chat.postMessage", channel="U0LUIS", timeout=2)
+
+        await app.claim(card.id, "U0ANA")
+        await app.click(button("release", card.id), "U0ANA")
+
+        async def reopened() -> bool:
+            [again] = await db.cards()
+            return again.status == "open" and again.escalation_level == 0
+
+        await eventually(reopened)
+        await app.call("+34600333444", "Soy Pablo Sanz, es urgente")  # due in the same sweep
+        await slack.wait_for("chat.postMessage", count=2, channel="C0RECEP")
+        clock.advance(timedelta(minutes=2, seconds=1))
+        dms = await slack.wait_for("chat.postMessage", count=3, channel="U0LUIS", timeout=3)
+        assert sum("María Ruiz" in dm.args["text"] for dm in dms) == 2
+        assert sum("Pablo Sanz" in dm.args["text"] for dm in dms) == 1
+        await _no_more(slack, "chat.postMessage", 3, channel="U0LUIS")
+    escalated = sorted((e.card_id, e.data["level"]) for e in await db.audit("escalated"))
+    assert escalated == [(1, 1), (1, 1), (2, 1)]

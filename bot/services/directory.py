@@ -51,6 +51,12 @@ class Directory:
     def __iter__(self) -> Iterator[Org]:
         return iter(self._orgs.values())
 
+    @property
+    def ids(self) -> list[str]:
+        """The ids of the organisations served: sweeps look only at their rows, so the rows of an
+        organisation removed from the configuration stay where they are and block nothing."""
+        return list(self._orgs)
+
     def get(self, org_id: str) -> Org:
         """Raises: KeyError for an organisation this deployment does not serve."""
         return self._orgs[org_id]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, update
@@ -35,7 +35,8 @@ log = logging.getLogger("centralita.escalation")
 # The new escalation state of many cards, by primary key, in one executemany. The cards are locked
 # by the sweep's SELECT, so no compare-and-set is needed; the loaded rows are left as they were.
 _STEP_UP = update(Card).execution_options(synchronize_session=False)
-_NEXT_DUE = select(func.min(Card.escalate_at)).where(col(Card.status) == CardStatus.OPEN.value)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PENDING = (col(Card.status) == CardStatus.OPEN.value, col(Card.escalate_at).is_not(None))
 
 
 @dataclass
@@ -58,10 +59,17 @@ class Escalation:
     def __init__(self, rt: Runtime, *, batch: int = 500) -> None:
         self.rt = rt
         self.batch = batch
+        # Only the organisations served: the cards of one removed from the configuration are left
+        # as they are (said once, see _warn_unserved), and never fill a batch nor block the others.
+        self._served = col(Card.org_id).in_(rt.directory.ids)
         self._due_sql = self._due_statement()
+        self._next_due_sql = select(func.min(Card.escalate_at)).where(*_PENDING, self._served)
+        self._warned = False
 
     async def sweep(self, now: datetime | None = None) -> int:
         """Fire every due step; returns how many due cards were looked at."""
+        if not self._warned:
+            await self._warn_unserved()
         looked = 0
         while True:
             count = await self._sweep_batch(now or self.rt.clock.now())
@@ -74,10 +82,23 @@ class Escalation:
         """How long until the earliest open card's next step falls due (None: no step is pending).
         The heartbeat wakes up then instead of waiting for its next beat."""
         async with self.rt.sessions() as session:
-            due = (await session.exec(_NEXT_DUE)).first()
+            due = (await session.exec(self._next_due_sql)).first()
         if due is None:
             return None
         return max(0.0, (due - self.rt.clock.now()).total_seconds())
+
+    async def _warn_unserved(self) -> None:
+        """Once per process (the organisations served do not change while it runs): a warning for
+        the pending cards of organisations that are not configured any more."""
+        self._warned = True
+        query = select(Card.org_id, func.count()).where(*_PENDING, ~self._served).group_by(col(Card.org_id))
+        async with self.rt.sessions() as session:
+            for org_id, count in (await session.exec(query)).all():
+                log.warning(
+                    "%d open card(s) of organisation %r, no longer configured, will not escalate",
+                    count,
+                    org_id,
+                )
 
     async def _sweep_batch(self, now: datetime) -> int:
         """One transaction for up to ``batch`` due cards, in a handful of statements whatever their
@@ -105,6 +126,7 @@ class Escalation:
             .where(
                 col(Card.escalate_at) <= bindparam("now", type_=UTCDateTime),
                 col(Card.status) == CardStatus.OPEN.value,
+                self._served,
             )
             .order_by(col(Card.escalate_at))
             .limit(self.batch)
@@ -191,7 +213,10 @@ class Escalation:
         return t(locale, "thread.escalated", level=step.level, names=names)
 
     def _direct_rows(self, step: _Step, now: datetime) -> list[dict[str, Any]]:
+        """A DM to each person the step reaches, at most once per card, escalation round (a release
+        starts a new one), level and person."""
         card, org = step.card, step.org
+        key = f"esc:{card.id}:{escalation_round(card)}:{step.level}"
         text = t(
             org.locale,
             "dm.escalated",
@@ -200,11 +225,16 @@ class Escalation:
             summary=card.summary,
         )
         return [
-            direct_row(
-                self.rt, org, person.id, text, card.id, now, dedupe=f"esc:{card.id}:{step.level}:{person.id}"
-            )
+            direct_row(self.rt, org, person.id, text, card.id, now, dedupe=f"{key}:{person.id}")
             for person in step.people
         ]
+
+
+def escalation_round(card: Card) -> int:
+    """When the card's current escalation round started (intake, or its last release), in
+    microseconds since the epoch: part of its DMs' dedupe keys, so a new round sends new DMs."""
+    started = card.escalation_started_at or card.created_at
+    return (started - _EPOCH) // timedelta(microseconds=1)
 
 
 def notify_targets(org: Org, card: Card, notify: str) -> list[StaffMember]:

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.store.db import execute
 from bot.store.models import Card, CardPost, OutboxMessage, row_values
+from bot.store.upsert import dialect_of, insert_ignore_statement
 from cards.model import CardFacts
 
 CARD = "card"
@@ -21,7 +22,6 @@ THREAD = "thread"
 DIRECT = "direct"
 EPHEMERAL = "ephemeral"
 # Statements built once (building one costs more than running it), card ids bound at execution.
-_INSERT_OUTBOX = insert(OutboxMessage.__table__)  # type: ignore[attr-defined]
 _POSTS_OF_CARDS = (
     select(CardPost)
     .where(col(CardPost.card_id).in_(bindparam("ids", expanding=True)))
@@ -126,13 +126,15 @@ def add_row(session: AsyncSession, row: dict[str, Any]) -> None:
 
 async def enqueue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Many deliveries (``outbox_row`` values) in one statement; they keep their order. They are
-    written at once, before rows added with ``add_row`` in the same transaction are flushed."""
+    written at once, before rows added with ``add_row`` in the same transaction are flushed. A row
+    whose ``dedupe_key`` was written already is skipped (``ON CONFLICT DO NOTHING``): it was sent or
+    is on its way, and a repeat must not fail the whole transaction."""
     if rows:
         session.info[ENQUEUED] = True
         # The table's own INSERT, not the ORM's bulk insert: the ORM splits the rows into a new
         # statement wherever the set of non-empty values changes (a DM has a dedupe key, a render has
-        # none), which made one statement per row when they alternate.
-        await execute(session, _INSERT_OUTBOX, rows)
+        # none), which made one statement per row when they alternate. Built once per dialect.
+        await execute(session, insert_ignore_statement(dialect_of(session), OutboxMessage), rows)
 
 
 def leased(row: dict[str, Any]) -> dict[str, Any]:

@@ -17,9 +17,13 @@ _STATEMENTS: dict[tuple[str, str], Any] = {}
 
 async def insert_ignore(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> bool:
     """Insert one row unless it conflicts with a unique key; True when it was inserted."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    result = await execute(session, insert_ignore_statement(dialect, model), values)
+    result = await execute(session, insert_ignore_statement(dialect_of(session), model), values)
     return bool(result.rowcount)
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """The name of the session's database dialect: ``sqlite`` or ``postgresql``."""
+    return session.bind.dialect.name if session.bind else "sqlite"
 
 
 def insert_ignore_statement(dialect: str, model: type[SQLModel]) -> Any:
