@@ -379,3 +379,40 @@ async def test_ten_simultaneous_claims_make_exactly_one_winner(
         await asyncio.sleep(0.2)
         assert len(slack.of("chat.postEphemeral")) == 9
         assert len(_card_posts(slack)) == 1
+
+
+async def test_reassigning_a_card_with_a_callback_moves_the_reminder_to_the_new_assignee(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    async with Centralita(db, clock, slack.url) as app:
+        card, ts = await _open_card(app, slack, db, "Hola, soy Pedro Gómez, quería una consulta")
+        response, trigger = await click_with_trigger(app, button("schedule_callback", card.id), "U0ANA")
+        assert response.status_code == 200
+        [opened] = await slack.wait_for("views.open", trigger_id=trigger)
+        due = (clock.now() + timedelta(hours=2)).replace(microsecond=0)
+        values = {
+            "when": {"when": {"type": "datetimepicker", "selected_date_time": int(due.timestamp())}},
+            "assignee": {"assignee": {"type": "users_select", "selected_user": "U0ANA"}},
+            "note": {"note": {"type": "plain_text_input", "value": "Confirmar la cita"}},
+        }
+        submitted = await app.submit(
+            "schedule_callback_modal", "U0ANA", values, opened.args["view"]["private_metadata"]
+        )
+        assert submitted.status_code == 200 and "errors" not in submitted.text
+        await slack.wait_for("chat.update", ts=ts)
+
+        card = await _card(db)
+        assert (await app.click(_select_user(card, "U0LUIS"), "U0ANA")).status_code == 200
+        await slack.wait_for("chat.postMessage", channel="U0LUIS")  # "Ana García te ha asignado…"
+        card = await _card(db)
+        assert (card.status, card.claimed_by) == ("callback", "luis")
+        [callback] = await _callbacks(db)
+        assert (callback.assignee_id, callback.status) == ("luis", "scheduled")
+
+        clock.current = due + timedelta(minutes=1)
+        [_, reminder] = await slack.wait_for("chat.postMessage", count=2, channel="U0LUIS")
+        assert "devolver la llamada: Pedro Gómez" in reminder.args["text"]
+        await asyncio.sleep(0.5)  # several more heartbeats
+        assert not [c for c in slack.of("chat.postMessage") if c.args["channel"] == "U0ANA"]
+        [event] = await db.audit("reassigned")
+        assert event.data == {"to": "luis", "callbacks_moved": 1}

@@ -192,8 +192,11 @@ class CardHandling:
         status = CardStatus.CALLBACK if s.card.status == CardStatus.CALLBACK else CardStatus.CLAIMED
         values = {"status": status.value, "claimed_by": target.id, "claimed_at": s.now, "escalate_at": None}
         await self._must_swap(s, values)
+        data: dict[str, Any] = {"to": target.id}
+        if moved := await self._move_callbacks(s, target.id):
+            data["callbacks_moved"] = moved
         line = t(s.org.locale, "thread.reassigned", name=s.staff.name, to=target.name)
-        await self._record(s, "reassigned", {"to": target.id}, line)
+        await self._record(s, "reassigned", data, line)
         text = t(
             s.org.locale,
             "dm.reassigned",
@@ -239,6 +242,15 @@ class CardHandling:
     def _staff(self, s: _Scope, user_ref: str) -> StaffMember | None:
         """A staff member named by a platform user (a Slack user picked in a select) or by staff id."""
         return s.org.staff_on(s.channel, user_ref) or s.org.config.staff_member(user_ref)
+
+    async def _move_callbacks(self, s: _Scope, assignee_id: str) -> int:
+        """The card's scheduled callbacks go to its new assignee (their reminder with them); how many."""
+        result = await s.session.exec(
+            update(Callback)
+            .where(col(Callback.card_id) == s.card.id, col(Callback.status) == "scheduled")
+            .values(assignee_id=assignee_id)
+        )
+        return int(result.rowcount)
 
     async def _cancel_callbacks(self, s: _Scope) -> None:
         await s.session.exec(
