@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlmodel import col
 
 from bot.domain.org import OrgConfig
 from bot.services.runtime import Runtime
+from bot.store.db import execute
 from bot.store.models import Contact, Organization, Staff
+
+# Processes starting together on PostgreSQL sync one at a time (the migrations' lock is 7210531).
+_SYNC_LOCK = text("SELECT pg_advisory_xact_lock(7210532)")
 
 
 async def sync_config(rt: Runtime) -> None:
     """Replace each organisation's staff and contacts with what its config says (one transaction)."""
     now = rt.clock.now()
     async with rt.sessions() as session, session.begin():
+        if rt.postgres:  # held until this transaction ends
+            await execute(session, _SYNC_LOCK)
         for org in rt.directory:
             config: OrgConfig = org.config
             o = config.organization
