@@ -55,13 +55,23 @@ class DeliveryError(Exception):
     """A delivery that did not go through.
 
     ``retry_after`` (seconds) is the platform's own wait (Slack's ``Retry-After`` on a 429);
-    ``permanent`` means retrying cannot help (bad channel, app not in channel).
+    ``permanent`` means retrying cannot help (bad channel, app not in channel); ``capped`` means the
+    platform refused for a reason it does not document as temporary: retried a few times, then given
+    up. Anything else (an outage, a 5xx) is retried for as long as it lasts.
     """
 
-    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retry_after: float | None = None,
+        permanent: bool = False,
+        capped: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.retry_after = retry_after
         self.permanent = permanent
+        self.capped = capped
 
 
 class ChannelPublisher(Protocol):

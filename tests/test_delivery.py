@@ -6,10 +6,11 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from bot.store.models import CardPost, OutboxMessage
@@ -18,6 +19,7 @@ from tests.fakes.slack_api import FakeSlack, SlackCall
 from tests.support import Centralita, Database, FakeClock, eventually, outbox_settled
 
 SAY = "Hola, soy Pedro Gómez, quería una consulta"
+URGENT = "Soy María Ruiz, es urgente, me duele mucho"
 
 
 class HeldSlack:
@@ -177,6 +179,90 @@ async def test_a_claim_right_after_the_call_is_shown_after_the_card_is_posted(
             [line] = [c for c in slack.of("chat.postMessage") if c.args.get("thread_ts") == ts]
             assert line.args["text"] == "Ana García ha reclamado la tarjeta."
             assert slack.calls.index(post) < slack.calls.index(line)
+
+
+async def test_a_card_slack_would_not_post_still_escalates_to_the_person_on_call(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    """The card's post is refused for good (the app is not in the channel), so its thread lines can
+    never be posted: they give up too, and the escalation's DM behind them still goes out."""
+    slack.refuse("chat.postMessage", "not_in_channel", channel="C0RECEP")
+    async with Centralita(db, clock, slack.url) as app:
+        await app.call("+34600111222", URGENT)
+
+        async def post_gave_up() -> bool:
+            return (await _card_row(db)).status == "dead"
+
+        await eventually(post_gave_up)
+        clock.advance(timedelta(minutes=2, seconds=1))
+
+        [dm] = await slack.wait_for("chat.postMessage", channel="U0LUIS", timeout=5)
+        assert "María Ruiz" in dm.args["text"] and "https://" not in dm.args["text"]  # no card to link
+        rows = await outbox_settled(db)
+        assert [(r.kind, r.status) for r in rows] == [
+            ("card", "dead"),  # the post
+            ("card", "dead"),  # the escalation's render, which would post it
+            ("thread", "dead"),
+            ("direct", "sent"),
+        ]
+        assert rows[2].last_error and "never posted" in rows[2].last_error
+
+
+async def test_a_dm_goes_out_without_the_link_when_slack_gives_no_link(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    slack.refuse("chat.getPermalink", "message_not_found")
+    async with Centralita(db, clock, slack.url) as app:
+        await app.call("+34600111222", URGENT)
+        await slack.wait_for("chat.postMessage", channel="C0RECEP")
+        clock.advance(timedelta(minutes=2, seconds=1))
+
+        [dm] = await slack.wait_for("chat.postMessage", channel="U0LUIS", timeout=5)
+        assert "María Ruiz" in dm.args["text"] and "https://" not in dm.args["text"]
+        assert len(slack.refused) == 1
+        assert {r.status for r in await outbox_settled(db)} == {"sent"}
+
+
+async def test_a_card_waiting_on_retry_after_does_not_make_the_worker_spin(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    """While a card's post waits out a Retry-After, the claim's thread line waits behind it. The
+    worker looks again when the post is due, or at its poll interval (0.2 s here), not every 10 ms."""
+    slack.rate_limit("chat.postMessage", times=1, retry_after=2)
+    async with Centralita(db, clock, slack.url) as app:
+        leases = _lease_rounds(app)
+        await app.call("+34600111222", SAY)
+
+        async def rate_limited() -> bool:
+            return (await _card_row(db)).attempts == 1
+
+        await eventually(rate_limited, interval=0.01)
+        [card] = await db.cards()
+        assert (await app.claim(card.id, "U0ANA")).status_code == 200
+
+        async def line_written() -> bool:
+            return any(r.kind == "thread" for r in await db.outbox())
+
+        await eventually(line_written, interval=0.01)
+        before = len(leases)
+        await asyncio.sleep(1)
+        assert len(leases) - before <= 10, len(leases) - before  # about 5 at 0.2 s; it was 70 or so
+
+        await slack.wait_for("chat.postMessage", text="Ana García ha reclamado la tarjeta.", timeout=5)
+        assert {r.status for r in await outbox_settled(db)} == {"sent"}
+
+
+def _lease_rounds(app: Centralita) -> list[str]:
+    """Every lease statement the server runs from now on (seen on its engine)."""
+    engine = app.app.state.services.runtime.sessions.kw["bind"]
+    seen: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _statement(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "candidates" in statement:
+            seen.append(statement)
+
+    return seen
 
 
 async def _post_ts(db: Database, post: SlackCall) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -11,6 +12,7 @@ from bot.ports import DeliveryError, PostRef
 from cards.blockkit import render_blocks
 from cards.model import CardView
 
+log = logging.getLogger("centralita.slack")
 # Errors that retrying cannot fix: the message or channel is gone, or the app may not post there.
 PERMANENT = frozenset(
     {
@@ -28,6 +30,18 @@ PERMANENT = frozenset(
         "missing_scope",
         "invalid_arguments",
         "msg_too_long",
+    }
+)
+# Errors that are Slack's own trouble, retried for as long as they last (as is any 5xx). Any other
+# error code is retried a few times, then given up (``DeliveryError.capped``).
+TEMPORARY = frozenset(
+    {
+        "ratelimited",
+        "service_unavailable",
+        "fatal_error",
+        "internal_error",
+        "request_timeout",
+        "team_added_to_org",
     }
 )
 
@@ -59,11 +73,21 @@ class SlackPublisher:
         await self._call("chat_postMessage", channel=channel, thread_ts=ts, text=text)
 
     async def send_direct(self, user: str, text: str, card: PostRef | None) -> None:
-        if card is not None and card.external_ref:
-            channel, ts = _split(card)
-            link = await self._call("chat_getPermalink", channel=channel, message_ts=ts)
-            text = f"{text}\n<{link['permalink']}>"
+        link = await self._permalink(card) if card is not None and card.external_ref else None
+        if link:
+            text = f"{text}\n<{link}>"
         await self._call("chat_postMessage", channel=user, text=text)
+
+    async def _permalink(self, card: PostRef) -> str | None:
+        """The card's link, or None when Slack will not give it: the DM goes out without it."""
+        try:
+            channel, ts = _split(card)
+            answer = await self._call("chat_getPermalink", channel=channel, message_ts=ts)
+        except DeliveryError as error:
+            log.warning("direct message sent without the card's link: %s", error)
+            return None
+        link = answer.get("permalink")
+        return str(link) if link else None
 
     async def send_ephemeral(self, target: str, user: str, text: str) -> None:
         await self._call("chat_postEphemeral", channel=target, user=user, text=text)
@@ -84,7 +108,10 @@ def _delivery_error(error: SlackApiError) -> DeliveryError:
         retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
         return DeliveryError("Slack rate limit (429)", retry_after=retry_after)
     status = response.status_code if response is not None else 0
-    return DeliveryError(f"Slack error {status} {code}", permanent=code in PERMANENT)
+    reason = f"Slack error {status} {code}"
+    if code in PERMANENT:
+        return DeliveryError(reason, permanent=True)
+    return DeliveryError(reason, capped=status < 500 and code not in TEMPORARY)
 
 
 def _split(post: PostRef) -> tuple[str, str]:

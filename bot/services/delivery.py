@@ -53,6 +53,37 @@ _CARDS_WITH_POSTS = (
     .where(col(Card.id).in_(bindparam("ids", expanding=True)))
 )
 MAX_BACKOFF_SECONDS = 300.0
+MAX_ATTEMPTS = 10
+"""Attempts after which a row is given up when the platform refuses it for a reason not known to be
+temporary (``DeliveryError.capped``); about four minutes of backoff. Outages, 5xx and 429 are retried
+for as long as they last."""
+SAVE_ATTEMPTS = 4
+"""Tries at writing a round's results (0.1, 0.2, 0.4 s apart): results that are lost mean the round's
+rows are sent again when their lease runs out."""
+
+
+def _next_due_statement() -> Any:
+    """The earliest due time among the rows a lease could take: pending, not leased, and not kept
+    back behind an earlier pending row of their card (that row's own time, or its lease, decides)."""
+    now = bindparam("now", type_=UTCDateTime)
+    earlier = aliased(OutboxMessage)
+    behind = (
+        select(earlier.id)
+        .where(
+            col(earlier.card_id) == col(OutboxMessage.card_id),
+            col(earlier.status) == "pending",
+            col(earlier.id) < col(OutboxMessage.id),
+        )
+        .exists()
+    )
+    return select(func.min(OutboxMessage.next_attempt_at)).where(
+        col(OutboxMessage.status) == "pending",
+        or_(col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now),
+        ~behind,
+    )
+
+
+_NEXT_DUE = _next_due_statement()
 
 
 @dataclass(frozen=True)
@@ -88,13 +119,27 @@ class _Batch:
     """New cards' facts, handed over with their first post (their ``Card`` is never loaded)."""
     posts: dict[int, _Post] = field(default_factory=dict)
     new_refs: dict[int, str] = field(default_factory=dict)
+    skipped: set[int] = field(default_factory=set)
+    """Rows not sent because their lease ran low; not written either, so the next lease takes them."""
 
 
 class Delivery:
-    def __init__(self, rt: Runtime, publishers: dict[str, ChannelPublisher], *, batch: int = 100) -> None:
+    def __init__(
+        self,
+        rt: Runtime,
+        publishers: dict[str, ChannelPublisher],
+        *,
+        batch: int = 100,
+        lease: timedelta = LEASE,
+    ) -> None:
         self.rt = rt
         self.publishers = publishers
         self.batch = batch
+        self.lease = lease
+        # A row is sent only while a third of its lease is left (20 s of 60): one Slack call can take
+        # 2 × 10 s (its timeout, and one retry on a connection error), and the round's results are
+        # written only after its last send. Past that, another worker may lease the row and send it too.
+        self.lease_margin = lease / 3
         self._lease_sql = self._lease_statement()
 
     async def deliver_due(self) -> int:
@@ -124,26 +169,24 @@ class Delivery:
             groups[row.card_id if row.card_id is not None else ("row", row.id)].append(row)
         await asyncio.gather(*(self._send_in_order(batch, rows) for rows in groups.values()))
         await self._save(batch)
-        return len(batch.rows)
+        return len(batch.rows) - len(batch.skipped)
 
     async def next_due_in(self) -> float | None:
-        """Seconds until the earliest pending row is due (None when the outbox is empty)."""
+        """Seconds until the earliest row a lease could take is due (None when there is none). Rows
+        leased (in flight, or handed over) and rows kept back behind an earlier row of their card do
+        not count: they cannot be leased when their own time comes, and a worker that looked at their
+        times would run a lease round every few milliseconds for nothing."""
+        now = wall_now()
         async with self.rt.sessions() as session:
-            due = (
-                await session.exec(
-                    select(func.min(OutboxMessage.next_attempt_at)).where(
-                        col(OutboxMessage.status) == "pending"
-                    )
-                )
-            ).first()
+            due: datetime | None = (await session.exec(_NEXT_DUE, params={"now": now})).first()
         if due is None:
             return None
-        return max(0.0, (due - wall_now()).total_seconds())
+        return max(0.0, (due - now).total_seconds())
 
     async def _lease_due(self) -> _Batch:
         now = wall_now()
         async with self.rt.sessions() as session, session.begin():
-            leased = await execute(session, self._lease_sql, {"now": now, "until": now + LEASE})
+            leased = await execute(session, self._lease_sql, {"now": now, "until": now + self.lease})
             rows = sorted((Sending.of(row._mapping) for row in leased), key=lambda row: row.id)
             batch = _Batch(rows)
             if rows:
@@ -155,15 +198,33 @@ class Delivery:
         holds, and keeping back a card's row while an earlier unsent row of that card is not leased
         with it (waiting on a retry, or leased elsewhere): so a card's rows go out in order.
 
+        The candidates already leave out rows behind an earlier pending row of their card that
+        cannot be leased now (not due, or leased): else a card with a row waiting on a retry and a
+        hundred rows after it fills the batch with rows the UPDATE then keeps back, and nothing is
+        sent for any card. The UPDATE repeats the check against the candidates for what the first
+        cannot see: an earlier row left out of them by the LIMIT, or skipped as locked (PostgreSQL).
+
         Built once, with ``now`` and ``until`` bound at execution: building it costs more than
         running it."""
         now = bindparam("now", type_=UTCDateTime)
+        blocker = aliased(OutboxMessage)
+        blocked = (
+            select(blocker.id)
+            .where(
+                col(blocker.card_id) == col(OutboxMessage.card_id),
+                col(blocker.status) == "pending",
+                col(blocker.id) < col(OutboxMessage.id),
+                or_(col(blocker.next_attempt_at) > now, col(blocker.locked_until) >= now),
+            )
+            .exists()
+        )
         due = (
             select(OutboxMessage.id, OutboxMessage.card_id)
             .where(
                 col(OutboxMessage.status) == "pending",
                 col(OutboxMessage.next_attempt_at) <= now,
                 or_(col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now),
+                ~blocked,
             )
             .order_by(col(OutboxMessage.id))
             .limit(self.batch)
@@ -201,6 +262,12 @@ class Delivery:
 
     async def _send_in_order(self, batch: _Batch, rows: list[Sending]) -> None:
         for index, row in enumerate(rows):
+            if row.locked_until is None or wall_now() > row.locked_until - self.lease_margin:
+                # The lease runs out soon (a slow round, or rows handed over long ago): another
+                # worker may lease these rows then. Left as they are for the next lease.
+                batch.skipped.update(later.id for later in rows[index:])
+                log.warning("delivery %s left for the next lease: its lease is running out", row.id)
+                return
             if not await self._send(batch, row):
                 for later in rows[index + 1 :]:
                     later.locked_until = None
@@ -208,13 +275,15 @@ class Delivery:
                 return
 
     async def _send(self, batch: _Batch, row: Sending) -> bool:
+        """Send one row; True when the card's next row may go (this one was sent or given up)."""
         now = wall_now()
         row.attempts += 1
         try:
             await self._dispatch(batch, row)
         except DeliveryError as error:
-            self._failed(row, str(error), error.retry_after, error.permanent, now)
-            return error.permanent
+            give_up = error.permanent or (error.capped and row.attempts >= MAX_ATTEMPTS)
+            self._failed(row, str(error), error.retry_after, give_up, now)
+            return give_up
         except Exception as error:  # a channel bug must not stop the worker; the row is retried
             log.exception("delivery %s failed", row.id)
             self._failed(row, repr(error), None, False, now)
@@ -260,7 +329,11 @@ class Delivery:
         ref = PostRef(post.target, batch.new_refs.get(post.id, post.external_ref))
         if row.kind == THREAD:
             if ref.external_ref is None:
-                raise DeliveryError("card not posted yet")
+                # A card's rows go out in order, so its post (and any render after it, which would
+                # post it too) was sent or given up before this line: with no reference, the card
+                # was never posted and this line never can be. Retrying would hold the card's later
+                # rows (the DMs of an escalation, a reminder, a reassignment) back for ever.
+                raise DeliveryError("card was never posted (its post was given up)", permanent=True)
             await publisher.post_in_thread(ref, row.payload["text"])
             return
         view = build_card(facts, self.rt.clock.now())
@@ -286,7 +359,9 @@ class Delivery:
         return PostRef(post.target, batch.new_refs.get(post.id, post.external_ref))
 
     async def _save(self, batch: _Batch) -> None:
-        """Every row's result and every new message reference, each in one executemany."""
+        """Every row's result and every new message reference, each in one executemany; tried again
+        shortly if the database fails (a blip, SQLite's lock timeout)."""
+        rows = [row for row in batch.rows if row.id not in batch.skipped] if batch.skipped else batch.rows
         results = [
             {
                 "row_id": row.id,
@@ -297,10 +372,26 @@ class Delivery:
                 "last_error": row.last_error,
                 "sent_at": row.sent_at,
             }
-            for row in batch.rows
+            for row in rows
         ]
+        if not results:
+            return
         refs = [{"post_id": post_id, "external_ref": ref} for post_id, ref in batch.new_refs.items()]
-        async with self.rt.sessions() as session, session.begin():
-            await execute(session, _SAVE_RESULTS, results)
-            if refs:
-                await execute(session, _SAVE_REFS, refs)
+        for attempt in range(1, SAVE_ATTEMPTS + 1):
+            try:
+                async with self.rt.sessions() as session, session.begin():
+                    await execute(session, _SAVE_RESULTS, results)
+                    if refs:
+                        await execute(session, _SAVE_REFS, refs)
+                return
+            except Exception:
+                if attempt == SAVE_ATTEMPTS:
+                    log.exception(
+                        "saving the results of %d deliveries failed %d times: they are sent again when"
+                        " their lease runs out",
+                        len(results),
+                        attempt,
+                    )
+                    return
+                log.warning("saving delivery results failed (try %d), trying again", attempt, exc_info=True)
+                await asyncio.sleep(0.1 * 2 ** (attempt - 1))

@@ -1,7 +1,9 @@
 """A loopback stand-in for the Slack Web API that the real slack_sdk client talks to.
 
 It records every call, answers like Slack (``ok``, ``channel``, ``ts``), and can be told to fail:
-``rate_limit(method, times, retry_after)`` answers 429 with Retry-After, ``down = True`` answers 503.
+``rate_limit(method, times, retry_after)`` answers 429 with Retry-After, ``down = True`` answers 503,
+``refuse(method, error, **match)`` answers ``{"ok": false, "error": error}`` to the matching calls
+(kept in ``refused``, not in ``calls``), and ``slow(method, seconds)`` makes the method take that long.
 """
 
 from __future__ import annotations
@@ -33,6 +35,9 @@ class FakeSlack:
         self.calls: list[SlackCall] = []
         self.down = False
         self._limits: dict[str, list[float]] = {}
+        self._refusals: list[tuple[str, str, dict[str, Any]]] = []
+        self._delays: dict[str, float] = {}
+        self.refused: list[SlackCall] = []
         self._ts = itertools.count(1)
         self.changed = asyncio.Event()
         self.app = Starlette(routes=[Route("/api/{method}", self._handle, methods=["POST", "GET"])])
@@ -40,8 +45,19 @@ class FakeSlack:
     def rate_limit(self, method: str, times: int, retry_after: float = 1) -> None:
         self._limits[method] = [retry_after] * times
 
-    def of(self, method: str) -> list[SlackCall]:
-        return [c for c in self.calls if c.method == method]
+    def refuse(self, method: str, error: str, **match: Any) -> None:
+        """Answer ``error`` (HTTP 200, ``ok: false``, as Slack does) to every call of ``method`` whose
+        args contain ``match``."""
+        self._refusals.append((method, error, match))
+
+    def slow(self, method: str, seconds: float) -> None:
+        self._delays[method] = seconds
+
+    def of(self, method: str, **match: Any) -> list[SlackCall]:
+        """The calls of ``method`` whose args contain ``match``."""
+        return [
+            c for c in self.calls if c.method == method and all(c.args.get(k) == v for k, v in match.items())
+        ]
 
     async def wait_for(
         self, method: str, count: int = 1, timeout: float = 10, **match: Any
@@ -49,7 +65,7 @@ class FakeSlack:
         """The calls of ``method`` whose args contain ``match``, once there are ``count`` of them."""
         deadline = time.monotonic() + timeout
         while True:
-            found = [c for c in self.of(method) if all(c.args.get(k) == v for k, v in match.items())]
+            found = self.of(method, **match)
             if len(found) >= count:
                 return found
             if time.monotonic() > deadline:
@@ -73,6 +89,14 @@ class FakeSlack:
                 headers={"Retry-After": str(int(retry_after))},
             )
         args = await _args(request)
+        delay = self._delays.get(method)
+        if delay:
+            await asyncio.sleep(delay)
+        for refused, error, match in self._refusals:
+            if refused == method and all(args.get(k) == v for k, v in match.items()):
+                self.refused.append(SlackCall(method, args))
+                self.changed.set()
+                return JSONResponse({"ok": False, "error": error})
         self.calls.append(SlackCall(method, args))
         self.changed.set()
         return JSONResponse(self._answer(method, args))
