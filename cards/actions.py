@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
+from bot.domain.lifecycle import CardStatus as CardStatus  # the card's states, shown by renderers
+
 
 class ActionId(StrEnum):
     CLAIM = "claim"
@@ -23,13 +25,6 @@ class Outcome(StrEnum):
     NO_ANSWER = "no_answer"
     SPAM = "spam"
     QUALIFIED_LEAD = "qualified_lead"
-
-
-class CardStatus(StrEnum):
-    OPEN = "open"
-    CLAIMED = "claimed"
-    CALLBACK = "callback"
-    RESOLVED = "resolved"
 
 
 _BLOCK_ID = re.compile(r"^card-(\d+)-r\d+-")

@@ -15,6 +15,8 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.escalation import EscalationPolicy
+from bot.domain.lifecycle import Actor, CardStatus, Change, status_after
+from bot.domain.lifecycle import refusal as lifecycle_refusal
 from bot.domain.org import StaffMember
 from bot.i18n import t
 from bot.services.directory import Org
@@ -23,7 +25,7 @@ from bot.services.opening import direct_row
 from bot.services.outbox import EPHEMERAL, add_row, announce_change, enqueue
 from bot.services.runtime import Runtime
 from bot.store.models import AuditEvent, Callback, Card
-from cards.actions import CardStatus, Outcome
+from cards.actions import Outcome
 from cards.build import card_title, format_when, outcome_label
 
 
@@ -116,34 +118,34 @@ class CardHandling:
             raise _Refused("ephemeral.not_staff", org=org.config.organization.name)
         return _Scope(session, org, card, staff, self.rt.clock.now(), who.channel)
 
+    def _allow(self, s: _Scope, change: Change) -> CardStatus:
+        """The lifecycle's verdict on ``change`` for the card as read: the state it leads to, or a
+        refusal that names the card's holder."""
+        status = CardStatus(s.card.status)
+        actor = Actor(s.staff.id, "manager" in s.staff.roles)
+        refused = lifecycle_refusal(change, status, s.card.claimed_by, actor)
+        if refused is not None:
+            raise _Refused(refused.key, status=refused.status, name=s.org.name_of(refused.holder) or "")
+        return status_after(change, status)
+
     async def _claim(self, s: _Scope) -> None:
-        if s.card.status != CardStatus.OPEN:
-            self._refuse_taken(s)
         values = {
-            "status": CardStatus.CLAIMED.value,
+            "status": self._allow(s, Change.CLAIM).value,
             "claimed_by": s.staff.id,
             "claimed_at": s.now,
             "escalate_at": None,
         }
         if not await self._swap(s, values, expect_status=CardStatus.OPEN):
             await s.session.refresh(s.card)
-            self._refuse_taken(s)
+            self._allow(s, Change.CLAIM)
+            raise _Refused("ephemeral.not_allowed", status=s.card.status)
         await self._record(s, "claimed", {}, t(s.org.locale, "thread.claimed", name=s.staff.name))
 
-    def _refuse_taken(self, s: _Scope) -> None:
-        if s.card.status in (CardStatus.CLAIMED, CardStatus.CALLBACK) and s.card.claimed_by:
-            raise _Refused("ephemeral.already_claimed", name=s.org.name_of(s.card.claimed_by))
-        raise _Refused("ephemeral.not_allowed", status=s.card.status)
-
     async def _release(self, s: _Scope) -> None:
-        if s.card.status not in (CardStatus.CLAIMED, CardStatus.CALLBACK):
-            raise _Refused("ephemeral.not_allowed", status=s.card.status)
-        is_manager = "manager" in s.staff.roles
-        if s.card.claimed_by not in (s.staff.id, None) and not is_manager:
-            raise _Refused("ephemeral.not_claimer", name=s.org.name_of(s.card.claimed_by))
+        status = self._allow(s, Change.RELEASE)
         policy = EscalationPolicy.from_snapshot(s.card.escalation_policy)
         values: dict[str, Any] = {
-            "status": CardStatus.OPEN.value,
+            "status": status.value,
             "claimed_by": None,
             "claimed_at": None,
             "callback_at": None,
@@ -158,10 +160,8 @@ class CardHandling:
         await self._record(s, "released", {}, t(s.org.locale, "thread.released", name=s.staff.name))
 
     async def _resolve(self, s: _Scope, outcome: Outcome, note: str) -> None:
-        if s.card.status == CardStatus.RESOLVED:
-            raise _Refused("ephemeral.not_allowed", status=s.card.status)
         values = {
-            "status": CardStatus.RESOLVED.value,
+            "status": self._allow(s, Change.RESOLVE).value,
             "outcome": outcome.value,
             "resolved_at": s.now,
             "resolved_by": s.staff.id,
@@ -178,6 +178,7 @@ class CardHandling:
     async def _note(self, s: _Scope, note: str) -> None:
         if not note:
             return
+        self._allow(s, Change.NOTE)
         await self._must_swap(s, {})
         await self._record(
             s, "note", {"note": note}, t(s.org.locale, "thread.note", name=s.staff.name, note=note)
@@ -187,9 +188,7 @@ class CardHandling:
         target = self._staff(s, to_user_ref)
         if target is None:
             raise _Refused("ephemeral.unknown_staff")
-        if s.card.status == CardStatus.RESOLVED:
-            raise _Refused("ephemeral.not_allowed", status=s.card.status)
-        status = CardStatus.CALLBACK if s.card.status == CardStatus.CALLBACK else CardStatus.CLAIMED
+        status = self._allow(s, Change.REASSIGN)
         values = {"status": status.value, "claimed_by": target.id, "claimed_at": s.now, "escalate_at": None}
         await self._must_swap(s, values)
         data: dict[str, Any] = {"to": target.id}
@@ -207,15 +206,14 @@ class CardHandling:
         add_row(s.session, direct_row(self.rt, s.org, target.id, text, s.card.id, s.now))
 
     async def _callback(self, s: _Scope, due_at: datetime, assignee_ref: str | None, note: str) -> None:
-        if s.card.status == CardStatus.RESOLVED:
-            raise _Refused("ephemeral.not_allowed", status=s.card.status)
+        status = self._allow(s, Change.CALLBACK)
         if due_at <= s.now:
             raise _Refused("ephemeral.callback_past")
         assignee = self._staff(s, assignee_ref) if assignee_ref else s.staff
         if assignee is None:
             raise _Refused("ephemeral.unknown_staff")
         values = {
-            "status": CardStatus.CALLBACK.value,
+            "status": status.value,
             "claimed_by": assignee.id,
             "claimed_at": s.now,
             "callback_at": due_at,
