@@ -165,34 +165,38 @@ class CallIntake:
         return {"card_id": await open_card(session, self.rt, org, new, self.rt.clock.now())}
 
     async def _attach_recording(self, session: AsyncSession, org: Org, card: Card, url: str) -> None:
-        now = self.rt.clock.now()
-        card.recording_url, card.version = url, card.version + 1
-        if card.source == "missed":
-            card.source = "voicemail"
-        session.add(card)
-        session.add(
-            AuditEvent(
-                org_id=org.id, card_id=card.id, at=now, actor="caller", kind="recording", data={"url": url}
-            )
-        )
-        await announce_change(session, card, t(org.locale, "thread.recording", url=url), now)
+        card.recording_url = url
+        line = t(org.locale, "thread.recording", url=url)
+        await self._left_by_caller(session, org, card, "voicemail", "recording", {"url": url}, line)
 
     async def _attach_speech(self, session: AsyncSession, org: Org, card: Card, speech: str) -> None:
         """What the caller said, reported after the hang-up had already opened a missed-call card
         (Twilio's status and gather webhooks can race): it goes on that card instead of being lost.
         The card keeps its route; the speech is in its text and thread for whoever handles it."""
-        now = self.rt.clock.now()
-        card.summary, card.version = speech, card.version + 1
+        card.summary = speech
         card.caller_name = card.caller_name or name_from_speech(speech)
+        line = t(org.locale, "thread.speech", text=speech)
+        await self._left_by_caller(session, org, card, "call", "speech", {"text": speech}, line)
+
+    async def _left_by_caller(
+        self,
+        session: AsyncSession,
+        org: Org,
+        card: Card,
+        source: str,
+        kind: str,
+        data: dict[str, Any],
+        line: str,
+    ) -> None:
+        """Something the caller left that reached us after their card was opened (already set on
+        ``card``): a new version of the card, an audit event and a line in its thread."""
+        now = self.rt.clock.now()
+        card.version += 1
         if card.source == "missed":
-            card.source = "call"
+            card.source = source
         session.add(card)
-        session.add(
-            AuditEvent(
-                org_id=org.id, card_id=card.id, at=now, actor="caller", kind="speech", data={"text": speech}
-            )
-        )
-        await announce_change(session, card, t(org.locale, "thread.speech", text=speech), now)
+        session.add(AuditEvent(org_id=org.id, card_id=card.id, at=now, actor="caller", kind=kind, data=data))
+        await announce_change(session, card, line, now)
 
     def _triage(self, org: Org, call: CallInfo, text: str, at: datetime) -> TriageDecision:
         return triage(org.config, org.calendar, caller_number=call.from_number, text=text, at=at)
