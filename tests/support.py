@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,10 +20,12 @@ from sqlalchemy import text
 from sqlmodel import select
 from twilio.request_validator import RequestValidator
 
-from bot.app import create_app
+from bot.app import Services, create_app
 from bot.config import load_config
+from bot.services.sync import sync_config
 from bot.settings import Settings
 from bot.store.db import create_engine, session_factory
+from bot.store.migrate import upgrade_async
 from bot.store.models import AuditEvent, Card, OutboxMessage
 from tests.fakes.server import LoopbackServer, free_port
 
@@ -100,6 +104,23 @@ def settings_for(db: Database, public_url: str, slack_url: str | None, **extra: 
         }
     env |= extra
     return Settings(**env)
+
+
+@asynccontextmanager
+async def services_only(db: Database, clock: FakeClock, slack_url: str | None) -> AsyncIterator[Services]:
+    """The app's use cases on a migrated, synced database, with no server and no worker running:
+    every delivery round is the test's own."""
+    app = create_app(
+        settings_for(db, "http://127.0.0.1:9", slack_url),
+        configs=[load_config(FIXTURES / "clinic.yaml")],
+        clock=clock,
+        connect_args=db.connect_args,
+    )
+    await upgrade_async(db.url, connect_args=db.connect_args)
+    found: Services = app.state.services
+    await sync_config(found.runtime)
+    yield found
+    await found.runtime.sessions.kw["bind"].dispose()  # no lifespan ran, so nobody else closes it
 
 
 class Centralita:

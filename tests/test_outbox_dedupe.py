@@ -7,25 +7,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.app import Services, create_app
-from bot.config import load_config
+from bot.app import Services
 from bot.services.outbox import DIRECT, enqueue_rows, outbox_row
-from bot.store.migrate import upgrade_async
-from tests.support import FIXTURES, Database, FakeClock, settings_for
+from tests.support import Database, FakeClock, services_only
 
 
 @pytest.fixture
 async def services(db: Database, clock: FakeClock) -> AsyncIterator[Services]:
-    app = create_app(
-        settings_for(db, "http://127.0.0.1:9", None),
-        configs=[load_config(FIXTURES / "clinic.yaml")],
-        clock=clock,
-        connect_args=db.connect_args,
-    )
-    await upgrade_async(db.url, connect_args=db.connect_args)
-    found: Services = app.state.services
-    yield found
-    await found.runtime.sessions.kw["bind"].dispose()  # no lifespan ran, so nobody else closes it
+    async with services_only(db, clock, None) as found:
+        yield found
 
 
 def _dm(services: Services, text: str, dedupe: str | None) -> dict[str, object]:

@@ -8,15 +8,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import text, update
 from sqlmodel import col, select
 
-from bot.app import Services, create_app
-from bot.config import load_config
+from bot.app import Services
 from bot.services.calls import CallInfo
 from bot.services.delivery import MAX_ATTEMPTS, Delivery
 from bot.services.outbox import (
@@ -28,47 +26,29 @@ from bot.services.outbox import (
     thread_rows,
     wall_now,
 )
-from bot.services.sync import sync_config
-from bot.store.migrate import upgrade_async
 from bot.store.models import Card, CardPost, OutboxMessage
 from jobs.delivery import WakeUp
 from tests.fakes.slack_api import FakeSlack
 from tests.support import (
     CLINIC_NUMBER,
-    FIXTURES,
     Database,
     FakeClock,
     eventually,
     new_call_sid,
-    settings_for,
+    services_only,
 )
-
-
-@asynccontextmanager
-async def _services(db: Database, clock: FakeClock, slack_url: str | None) -> AsyncIterator[Services]:
-    app = create_app(
-        settings_for(db, "http://127.0.0.1:9", slack_url),
-        configs=[load_config(FIXTURES / "clinic.yaml")],
-        clock=clock,
-        connect_args=db.connect_args,
-    )
-    await upgrade_async(db.url, connect_args=db.connect_args)
-    found: Services = app.state.services
-    await sync_config(found.runtime)
-    yield found
-    await found.runtime.sessions.kw["bind"].dispose()  # no lifespan ran, so nobody else closes it
 
 
 @pytest.fixture
 async def services(db: Database, clock: FakeClock) -> AsyncIterator[Services]:
-    async with _services(db, clock, None) as found:
+    async with services_only(db, clock, None) as found:
         yield found
 
 
 @pytest.fixture
 async def on_slack(db: Database, clock: FakeClock, slack: FakeSlack) -> AsyncIterator[Services]:
     """The same, with cards on the loopback Slack."""
-    async with _services(db, clock, slack.url) as found:  # type: ignore[attr-defined]
+    async with services_only(db, clock, slack.url) as found:  # type: ignore[attr-defined]
         yield found
 
 
@@ -113,21 +93,13 @@ async def test_a_cards_later_rows_wait_while_an_earlier_one_waits_for_its_retry(
     await _lines(services, held, "first", "second")
     await _lines(services, free, "one", "two")
     first = (await _rows(db, held.id or 0))[0]
-    async with services.runtime.unit_of_work() as session:  # the first line waits on a Retry-After
-        await session.exec(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id) == first.id)
-            .values(next_attempt_at=wall_now() + timedelta(hours=1))
-        )
+    await _due_at(services, wall_now() + timedelta(hours=1), first.id)  # waits on a Retry-After
 
     await services.delivery.deliver_due()
     assert [r.status for r in await _rows(db, held.id or 0)] == ["pending", "pending"]
     assert [r.status for r in await _rows(db, free.id or 0)] == ["sent", "sent"]
 
-    async with services.runtime.unit_of_work() as session:  # the retry falls due
-        await session.exec(
-            update(OutboxMessage).where(col(OutboxMessage.id) == first.id).values(next_attempt_at=wall_now())
-        )
+    await _due_at(services, wall_now(), first.id)  # the retry falls due
     await services.delivery.deliver_due()
     rows = await _rows(db, held.id or 0)
     assert [r.status for r in rows] == ["sent", "sent"]
@@ -181,11 +153,11 @@ async def test_a_new_cards_post_handed_to_a_worker_that_died_is_sent_when_its_le
     assert post.external_ref is not None
 
 
-async def _due_now(services: Services, *row_ids: int | None) -> None:
-    """The rows' retries fall due (their backoff has passed)."""
+async def _due_at(services: Services, when: datetime, *row_ids: int | None) -> None:
+    """The rows' next attempt is at ``when`` (now: their backoff has passed; later: a Retry-After)."""
     async with services.runtime.unit_of_work() as session:
         await session.exec(
-            update(OutboxMessage).where(col(OutboxMessage.id).in_(row_ids)).values(next_attempt_at=wall_now())
+            update(OutboxMessage).where(col(OutboxMessage.id).in_(row_ids)).values(next_attempt_at=when)
         )
 
 
@@ -203,12 +175,7 @@ async def test_a_full_batch_of_held_back_rows_does_not_stall_the_other_cards(
     await _lines(services, held, *(f"line {n}" for n in range(services.delivery.batch + 5)))
     await _lines(services, free, "one")
     first = (await _rows(db, held.id or 0))[0]
-    async with services.runtime.unit_of_work() as session:  # the first line waits on a Retry-After
-        await session.exec(
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id) == first.id)
-            .values(next_attempt_at=wall_now() + timedelta(hours=1))
-        )
+    await _due_at(services, wall_now() + timedelta(hours=1), first.id)  # waits on a Retry-After
 
     await services.delivery.deliver_due()
     assert [r.status for r in await _rows(db, free.id or 0)] == ["sent"]
@@ -247,7 +214,7 @@ async def test_a_slack_error_not_known_to_be_temporary_is_given_up_after_a_few_a
         [line] = await _rows(db, card.id or 0)
         assert (line.status, line.attempts) == ("pending", attempt)
         assert slack.of("chat.postMessage", channel="U0LUIS") == []  # the DM waits its turn
-        await _due_now(services, line.id)
+        await _due_at(services, wall_now(), line.id)
     await services.delivery.deliver_due()
     [line] = await _rows(db, card.id or 0)
     assert (line.status, line.attempts) == ("dead", MAX_ATTEMPTS)

@@ -69,6 +69,15 @@ async def _callbacks(db: Database) -> list[Callback]:
     return await db.query(select(Callback).order_by(Callback.id))
 
 
+def _callback_values(when: datetime) -> dict[str, Any]:
+    """The callback modal's fields: ``when``, for Ana, with a note."""
+    return {
+        "when": {"when": {"type": "datetimepicker", "selected_date_time": int(when.timestamp())}},
+        "assignee": {"assignee": {"type": "users_select", "selected_user": "U0ANA"}},
+        "note": {"note": {"type": "plain_text_input", "value": "Confirmar la cita"}},
+    }
+
+
 def _select_outcome(card_id: int, outcome: str) -> dict[str, Any]:
     return {
         "type": "static_select",
@@ -263,15 +272,8 @@ async def test_schedule_callback_refuses_the_past_then_reminds_the_assignee_once
         assert view["callback_id"] == "schedule_callback_modal"
         metadata = view["private_metadata"]
 
-        def values(when: datetime) -> dict[str, Any]:
-            return {
-                "when": {"when": {"type": "datetimepicker", "selected_date_time": int(when.timestamp())}},
-                "assignee": {"assignee": {"type": "users_select", "selected_user": "U0ANA"}},
-                "note": {"note": {"type": "plain_text_input", "value": "Confirmar la cita"}},
-            }
-
         past = await app.submit(
-            "schedule_callback_modal", "U0LUIS", values(clock.now() - timedelta(hours=1)), metadata
+            "schedule_callback_modal", "U0LUIS", _callback_values(clock.now() - timedelta(hours=1)), metadata
         )
         assert past.status_code == 200
         body = past.json()
@@ -279,7 +281,7 @@ async def test_schedule_callback_refuses_the_past_then_reminds_the_assignee_once
         assert await _callbacks(db) == [] and (await _card(db)).status == "open"
 
         due = (clock.now() + timedelta(hours=2)).replace(microsecond=0)
-        future = await app.submit("schedule_callback_modal", "U0LUIS", values(due), metadata)
+        future = await app.submit("schedule_callback_modal", "U0LUIS", _callback_values(due), metadata)
         assert future.status_code == 200 and "errors" not in future.text
         [update] = await slack.wait_for("chat.update", ts=ts)
         assert "Devolución programada: Ana García, hoy 12:00" in _text(update.args["blocks"])
@@ -390,13 +392,8 @@ async def test_reassigning_a_card_with_a_callback_moves_the_reminder_to_the_new_
         assert response.status_code == 200
         [opened] = await slack.wait_for("views.open", trigger_id=trigger)
         due = (clock.now() + timedelta(hours=2)).replace(microsecond=0)
-        values = {
-            "when": {"when": {"type": "datetimepicker", "selected_date_time": int(due.timestamp())}},
-            "assignee": {"assignee": {"type": "users_select", "selected_user": "U0ANA"}},
-            "note": {"note": {"type": "plain_text_input", "value": "Confirmar la cita"}},
-        }
         submitted = await app.submit(
-            "schedule_callback_modal", "U0ANA", values, opened.args["view"]["private_metadata"]
+            "schedule_callback_modal", "U0ANA", _callback_values(due), opened.args["view"]["private_metadata"]
         )
         assert submitted.status_code == 200 and "errors" not in submitted.text
         await slack.wait_for("chat.update", ts=ts)
