@@ -214,11 +214,17 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
 
 def _failure_notice(client: AsyncWebClient, deps: SlackDeps, user: str, channel: str | None) -> Tell:
     """An ephemeral "that did not work, try again" in the channel of the click (a DM without one),
-    sent straight to Slack: the outbox lives in the database, which may be what failed."""
-    text = t(_org_of(deps, user).locale, "ephemeral.failed")
-    if channel:
-        return lambda: client.chat_postEphemeral(channel=channel, user=user, text=text)
-    return lambda: client.chat_postMessage(channel=user, text=text)
+    sent straight to Slack: the outbox lives in the database, which may be what failed. Nothing is
+    looked up unless it is needed."""
+
+    async def tell() -> None:
+        text = t(_org_of(deps, user).locale, "ephemeral.failed")
+        if channel:
+            await client.chat_postEphemeral(channel=channel, user=user, text=text)
+        else:
+            await client.chat_postMessage(channel=user, text=text)
+
+    return tell
 
 
 def _org_of(deps: SlackDeps, user: str) -> Org:
