@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.domain.lifecycle import Actor, Change, refusal
 from bot.i18n import CATALOGUES
-from cards.actions import CardStatus, Outcome
+from cards.actions import ActionId, CardStatus, Outcome
 from cards.blockkit import render_blocks
 from cards.build import build_card
 from cards.model import CardFacts
@@ -142,6 +143,27 @@ def test_golden_cards_say_what_each_state_means() -> None:
         "resolve",
     ]
     assert {b["block_id"] for b in opened} >= {"card-42-r1-head", "card-42-r1-actions"}
+
+
+CHANGE_OF_ACTION = {
+    ActionId.CLAIM: Change.CLAIM,
+    ActionId.RELEASE: Change.RELEASE,
+    ActionId.RESOLVE: Change.RESOLVE,
+    ActionId.SCHEDULE_CALLBACK: Change.CALLBACK,
+    ActionId.REASSIGN: Change.REASSIGN,
+    ActionId.ADD_NOTE: Change.NOTE,
+}
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_a_card_offers_only_changes_its_state_allows(state: str) -> None:
+    """The buttons of each state against the lifecycle's rules (for the card's holder, who may do
+    the most): a button whose change the state refuses would only ever earn an ephemeral refusal."""
+    facts = STATES[state]
+    holder = Actor("ana")
+    offered = [action.id for action in build_card(facts, NOW).actions]
+    refused = {a: refusal(CHANGE_OF_ACTION[a], facts.status, "ana", holder) for a in offered}
+    assert {a: r for a, r in refused.items() if r is not None} == {}
 
 
 def _placeholders(template: str) -> set[str]:

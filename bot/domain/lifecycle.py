@@ -1,8 +1,8 @@
 """A card's lifecycle: open → claimed → resolved, with release, reassign, note and callback.
 
 Pure rules: which change a person may make to a card in a given state, and the state it leaves the
-card in. ``bot.services.handling`` applies them inside a compare-and-set; the card renderer shows the
-buttons of the changes a state allows.
+card in. ``bot.services.handling`` applies them before its compare-and-set. The renderer's buttons per
+state (``cards.build``) are checked against them in ``tests/test_cards_render.py``.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ HELD = frozenset({CardStatus.CLAIMED, CardStatus.CALLBACK})
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a change is refused: a catalogue key (``ephemeral.*``) and its values. ``holder`` is the
-    staff id the text names (the edge turns it into a name)."""
+    """Why a change is refused: a catalogue key (``ephemeral.*``), the card's state, and ``holder``,
+    the staff id the text names (the edge turns it into a name)."""
 
     key: str
     status: CardStatus
