@@ -2,39 +2,37 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.i18n import t
 from bot.services.opening import direct_row
 from bot.services.outbox import add_row
 from bot.services.runtime import Runtime
+from bot.services.served import Served
 from bot.store.models import AuditEvent, Callback, Card
-
-log = logging.getLogger("centralita.callbacks")
 
 
 class CallbackReminders:
     def __init__(self, rt: Runtime, *, batch: int = 100) -> None:
         self.rt = rt
         self.batch = batch
-        # Only the organisations served: the callbacks of one removed from the configuration are
-        # left as they are (said once, see _warn_unserved), and never fill a batch nor block others.
-        self._served = col(Callback.org_id).in_(rt.directory.ids)
-        self._warned = False
+        self._served = Served(
+            rt,
+            col(Callback.org_id),
+            "%d callback(s) of organisation %r, no longer configured, will not be reminded",
+        )
 
     async def sweep(self, now: datetime | None = None) -> int:
         """Remind every callback that is due; each one exactly once."""
         now = now or self.rt.clock.now()
-        if not self._warned:
-            await self._warn_unserved()
+        await self._served.warn_once(col(Callback.status) == "scheduled")
         async with self.rt.unit_of_work() as session:
             query = (
                 select(Callback)
-                .where(col(Callback.status) == "scheduled", col(Callback.due_at) <= now, self._served)
+                .where(col(Callback.status) == "scheduled", col(Callback.due_at) <= now, self._served.filter)
                 .order_by(col(Callback.due_at))
                 .limit(self.batch)
             )
@@ -70,20 +68,3 @@ class CallbackReminders:
                 )
                 reminded += 1
         return reminded
-
-    async def _warn_unserved(self) -> None:
-        """Once per process (the organisations served do not change while it runs): a warning for
-        the scheduled callbacks of organisations that are not configured any more."""
-        self._warned = True
-        query = (
-            select(Callback.org_id, func.count())
-            .where(col(Callback.status) == "scheduled", ~self._served)
-            .group_by(col(Callback.org_id))
-        )
-        async with self.rt.sessions() as session:
-            for org_id, count in (await session.exec(query)).all():
-                log.warning(
-                    "%d callback(s) of organisation %r, no longer configured, will not be reminded",
-                    count,
-                    org_id,
-                )

@@ -26,6 +26,7 @@ from bot.services.facts import card_facts
 from bot.services.opening import direct_row
 from bot.services.outbox import enqueue_rows, pending_renders, posts_by_card, render_rows, thread_rows
 from bot.services.runtime import Runtime
+from bot.services.served import Served
 from bot.store.models import AuditEvent, Card
 from bot.store.types import UTCDateTime
 from cards.actions import CardStatus
@@ -59,17 +60,17 @@ class Escalation:
     def __init__(self, rt: Runtime, *, batch: int = 500) -> None:
         self.rt = rt
         self.batch = batch
-        # Only the organisations served: the cards of one removed from the configuration are left
-        # as they are (said once, see _warn_unserved), and never fill a batch nor block the others.
-        self._served = col(Card.org_id).in_(rt.directory.ids)
+        self._served = Served(
+            rt,
+            col(Card.org_id),
+            "%d open card(s) of organisation %r, no longer configured, will not escalate",
+        )
         self._due_sql = self._due_statement()
-        self._next_due_sql = select(func.min(Card.escalate_at)).where(*_PENDING, self._served)
-        self._warned = False
+        self._next_due_sql = select(func.min(Card.escalate_at)).where(*_PENDING, self._served.filter)
 
     async def sweep(self, now: datetime | None = None) -> int:
         """Fire every due step; returns how many due cards were looked at."""
-        if not self._warned:
-            await self._warn_unserved()
+        await self._served.warn_once(*_PENDING)
         looked = 0
         while True:
             count = await self._sweep_batch(now or self.rt.clock.now())
@@ -86,19 +87,6 @@ class Escalation:
         if due is None:
             return None
         return max(0.0, (due - self.rt.clock.now()).total_seconds())
-
-    async def _warn_unserved(self) -> None:
-        """Once per process (the organisations served do not change while it runs): a warning for
-        the pending cards of organisations that are not configured any more."""
-        self._warned = True
-        query = select(Card.org_id, func.count()).where(*_PENDING, ~self._served).group_by(col(Card.org_id))
-        async with self.rt.sessions() as session:
-            for org_id, count in (await session.exec(query)).all():
-                log.warning(
-                    "%d open card(s) of organisation %r, no longer configured, will not escalate",
-                    count,
-                    org_id,
-                )
 
     async def _sweep_batch(self, now: datetime) -> int:
         """One transaction for up to ``batch`` due cards, in a handful of statements whatever their
@@ -126,7 +114,7 @@ class Escalation:
             .where(
                 col(Card.escalate_at) <= bindparam("now", type_=UTCDateTime),
                 col(Card.status) == CardStatus.OPEN.value,
-                self._served,
+                self._served.filter,
             )
             .order_by(col(Card.escalate_at))
             .limit(self.batch)
