@@ -78,6 +78,15 @@ class Database:
         rows = await self.query(text(f"SELECT count(*) FROM {table}"))
         return int(rows[0][0])
 
+    async def add(self, *rows: Any) -> None:
+        """Model objects written straight into the database, as another process would."""
+        engine = create_engine(self.url, connect_args=self.connect_args)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                session.add_all(rows)
+        finally:
+            await engine.dispose()
+
     async def run(self, sql: str) -> None:
         """A statement that returns nothing (DDL, to break the database under a running server)."""
         engine = create_engine(self.url, connect_args=self.connect_args)

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.store.models import Callback
+from bot.services.outbox import CARD, outbox_row, wall_now
+from bot.store.models import Callback, CardPost, OutboxMessage
 from tests.fakes.slack_api import FakeSlack
 from tests.support import (
     FIXTURES,
@@ -92,3 +93,27 @@ async def test_the_rows_of_a_removed_organisation_are_left_alone_and_block_nobod
         warnings.count("1 callback(s) of organisation 'default', no longer configured, will not be reminded")
         == 1
     )
+
+
+async def test_a_pending_render_of_a_removed_organisations_card_is_given_up(
+    db: Database, slack: FakeSlack, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Its card cannot be rendered without its organisation: the row goes dead at once instead of
+    being retried for ever."""
+    async with Centralita(db, clock, slack.url) as app:
+        card_id = await _card(app, slack, "+34600111222", "Hola, soy María Ruiz, quería una consulta")
+        await outbox_settled(db)
+    [post] = await db.query(select(CardPost).where(CardPost.card_id == card_id))
+    render = outbox_row(
+        org_id="default", card_id=card_id, channel="slack", kind=CARD, target=str(post.id), now=wall_now()
+    )
+    await db.add(OutboxMessage(**render))
+
+    renamed = tmp_path / "renamed.yaml"
+    text = (FIXTURES / "clinic.yaml").read_text(encoding="utf-8")
+    renamed.write_text(text.replace("organization:\n", "organization:\n  id: otra\n"), encoding="utf-8")
+    async with Centralita(db, clock, slack.url, config=str(renamed)):
+        await outbox_settled(db)
+    [render] = [r for r in await db.outbox() if r.card_id == card_id and r.status != "sent"]
+    assert (render.status, render.attempts) == ("dead", 1)
+    assert render.last_error == "organisation 'default' is no longer configured"

@@ -345,7 +345,14 @@ class Delivery:
         if handed is not None:
             return handed
         card = batch.cards.get(card_id)
-        return card_facts(card, self.rt.directory.get(card.org_id)) if card is not None else None
+        if card is None:
+            return None
+        try:
+            org = self.rt.directory.get(card.org_id)
+        except KeyError:  # removed from the configuration: its cards cannot be rendered any more
+            reason = f"organisation {card.org_id!r} is no longer configured"
+            raise DeliveryError(reason, permanent=True) from None
+        return card_facts(card, org)
 
     def _first_post_ref(self, batch: _Batch, card_id: int | None, channel: str) -> PostRef | None:
         """The card's first post on ``channel``, to link a direct message to it."""
