@@ -17,6 +17,10 @@ from adapters.console.publisher import ConsolePublisher
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
+from adapters.teams.auth import TeamsAuth
+from adapters.teams.bot import CentralitaBot
+from adapters.teams.gateway import TeamsGateway
+from adapters.teams.routes import teams_router
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
 from bot.config import load_config
@@ -24,6 +28,7 @@ from bot.domain.org import OrgConfig
 from bot.ports import ChannelPublisher, Clock, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
+from bot.services.conversations import Conversations
 from bot.services.delivery import Delivery
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
@@ -53,6 +58,7 @@ class Services:
     escalation: Escalation
     reminders: CallbackReminders
     delivery: Delivery
+    conversations: Conversations
 
 
 def create_app(
@@ -84,6 +90,7 @@ def create_app(
         postgres=is_postgres(engine),
     )
     services = _services(runtime, slack_client)
+    teams = TeamsGateway(_teams_auth(settings))
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     after_ack = AfterAck()
@@ -101,6 +108,7 @@ def create_app(
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
         log.info("Centralita ready: cards go to %s", runtime.card_channel)
+        _log_teams_auth(teams)
         yield
         await after_ack.drain()
         await heartbeat.stop()
@@ -114,7 +122,30 @@ def create_app(
     _health_route(app, runtime, heartbeat)
     if api:
         _channel_routes(app, settings, services, slack_client, configs, after_ack)
+        app.include_router(teams_router(teams, CentralitaBot(services.conversations)))
     return app
+
+
+def _teams_auth(settings: Settings) -> TeamsAuth:
+    password = settings.microsoft_app_password
+    return TeamsAuth(
+        app_id=settings.microsoft_app_id,
+        password=password.get_secret_value() if password else None,
+        tenant_id=settings.microsoft_app_tenant_id,
+        app_type=settings.microsoft_app_type,
+        openid_metadata_url=settings.microsoft_openid_metadata_url,
+        login_url=settings.microsoft_login_url,
+    )
+
+
+def _log_teams_auth(teams: TeamsGateway) -> None:
+    if teams.auth.enabled:
+        log.info("Teams: requests to /api/messages are authenticated (app id %s)", teams.auth.app_id)
+    else:
+        log.warning(
+            "Teams: MICROSOFT_APP_ID is not set, so authentication is OFF: /api/messages accepts "
+            "unauthenticated activities (local use only)"
+        )
 
 
 def _slack_client(settings: Settings) -> AsyncWebClient:
@@ -134,6 +165,7 @@ def _services(runtime: Runtime, slack_client: AsyncWebClient | None) -> Services
         escalation=Escalation(runtime),
         reminders=CallbackReminders(runtime),
         delivery=Delivery(runtime, publishers),
+        conversations=Conversations(runtime),
     )
 
 
