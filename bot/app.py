@@ -28,6 +28,7 @@ from bot.domain.org import OrgConfig
 from bot.ports import ChannelPublisher, Clock, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
+from bot.services.channels import Channels
 from bot.services.conversations import Conversations
 from bot.services.delivery import Delivery
 from bot.services.directory import Directory
@@ -86,7 +87,7 @@ def create_app(
         directory=Directory(configs),
         clock=clock or SystemClock(),
         signal=wake,
-        card_channel="slack" if slack_client else "console",
+        channels=Channels.of(["slack"] if slack_client else []),
         postgres=is_postgres(engine),
     )
     services = _services(runtime, slack_client)
@@ -107,7 +108,7 @@ def create_app(
             gc.collect()
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
-        log.info("Centralita ready: cards go to %s", runtime.card_channel)
+        log.info("Centralita ready: cards go to %s", runtime.channels.describe())
         _log_teams_auth(teams)
         yield
         await after_ack.drain()
@@ -194,7 +195,7 @@ def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat) -> None:
     async def healthz() -> JSONResponse:
         body: dict[str, Any] = {
             "scheduler": "running" if heartbeat.running else "stopped",
-            "channel": runtime.card_channel,
+            "channel": runtime.channels.describe(),
         }
         try:
             body["outbox"] = await database_health(runtime)
