@@ -17,9 +17,11 @@ from adapters.console.publisher import ConsolePublisher
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
+from adapters.teams.actions import TeamsActions
 from adapters.teams.auth import TeamsAuth
 from adapters.teams.bot import CentralitaBot
 from adapters.teams.gateway import TeamsGateway
+from adapters.teams.publisher import TeamsPublisher
 from adapters.teams.routes import teams_router
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
@@ -28,6 +30,7 @@ from bot.domain.org import OrgConfig
 from bot.ports import ChannelPublisher, Clock, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
+from bot.services.card_views import CardViews
 from bot.services.channels import Channels
 from bot.services.conversations import Conversations
 from bot.services.delivery import Delivery
@@ -82,16 +85,16 @@ def create_app(
     engine = create_engine(settings.async_database_url, connect_args=connect_args)
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
+    teams = TeamsGateway(_teams_auth(settings)) if _teams_wanted(settings, configs) else None
     runtime = Runtime(
         sessions=session_factory(engine),
         directory=Directory(configs),
         clock=clock or SystemClock(),
         signal=wake,
-        channels=Channels.of(["slack"] if slack_client else []),
+        channels=Channels.of(name for name, on in (("slack", slack_client), ("teams", teams)) if on),
         postgres=is_postgres(engine),
     )
-    services = _services(runtime, slack_client)
-    teams = TeamsGateway(_teams_auth(settings))
+    services = _services(runtime, slack_client, teams)
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     after_ack = AfterAck()
@@ -109,7 +112,8 @@ def create_app(
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
         log.info("Centralita ready: cards go to %s", runtime.channels.describe())
-        _log_teams_auth(teams)
+        if teams is not None:
+            _log_teams_auth(teams)
         yield
         await after_ack.drain()
         await heartbeat.stop()
@@ -123,8 +127,15 @@ def create_app(
     _health_route(app, runtime, heartbeat)
     if api:
         _channel_routes(app, settings, services, slack_client, configs, after_ack)
-        app.include_router(teams_router(teams, CentralitaBot(services.conversations)))
+        if teams is not None:
+            app.include_router(teams_router(teams, _teams_bot(services, configs)))
     return app
+
+
+def _teams_bot(services: Services, configs: list[OrgConfig]) -> CentralitaBot:
+    runtime = services.runtime
+    actions = TeamsActions(services.handling, CardViews(runtime), services.recados, runtime.directory)
+    return CentralitaBot(services.conversations, actions, configs[0].reception.command.lstrip("/"))
 
 
 def _teams_auth(settings: Settings) -> TeamsAuth:
@@ -154,10 +165,22 @@ def _slack_client(settings: Settings) -> AsyncWebClient:
     return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
 
 
-def _services(runtime: Runtime, slack_client: AsyncWebClient | None) -> Services:
+def _teams_wanted(settings: Settings, configs: list[OrgConfig]) -> bool:
+    """Teams is on with an app id, or (authentication off, for local use) when the configuration
+    names a Teams channel or user."""
+    named = any(t.teams_channel for c in configs for t in c.teams) or any(
+        s.teams_user for c in configs for s in c.staff
+    )
+    return settings.teams_auth_enabled or named
+
+
+def _services(runtime: Runtime, slack_client: AsyncWebClient | None, teams: TeamsGateway | None) -> Services:
     publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
     if slack_client is not None:
         publishers["slack"] = SlackPublisher(slack_client)
+    conversations = Conversations(runtime)
+    if teams is not None:
+        publishers["teams"] = TeamsPublisher(teams, conversations, runtime.directory.default.timezone)
     return Services(
         runtime=runtime,
         intake=CallIntake(runtime),
@@ -166,7 +189,7 @@ def _services(runtime: Runtime, slack_client: AsyncWebClient | None) -> Services
         escalation=Escalation(runtime),
         reminders=CallbackReminders(runtime),
         delivery=Delivery(runtime, publishers),
-        conversations=Conversations(runtime),
+        conversations=conversations,
     )
 
 

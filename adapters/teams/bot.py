@@ -1,31 +1,68 @@
-"""The Teams bot's turns: remember where it was let in; (later) card actions and ``recado``."""
+"""The Teams bot's turns: remember where it was let in, answer card actions and ``recado`` messages."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
-from botbuilder.core import TurnContext
+from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import ActivityTypes
 
-from adapters.teams.parse import seen_conversations, team_id_of
+from adapters.teams.actions import TeamsActions, message_answer
+from adapters.teams.parse import BadActivity, card_action, message_text, seen_conversations, team_id_of
 from bot.services.conversations import Conversations
 
 log = logging.getLogger("centralita.teams")
 _REMEMBERED = frozenset(
     {ActivityTypes.conversation_update, ActivityTypes.installation_update, ActivityTypes.message}
 )
+CARD_ACTION = "adaptiveCard/action"
 
 
 class CentralitaBot(TeamsActivityHandler):  # type: ignore[misc]
-    def __init__(self, conversations: Conversations) -> None:
+    def __init__(
+        self, conversations: Conversations, actions: TeamsActions, recado_word: str = "recado"
+    ) -> None:
         self.conversations = conversations
+        self.actions = actions
+        self.recado = re.compile(rf"^/?{re.escape(recado_word)}\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         if turn_context.activity.type in _REMEMBERED:
             await self._remember(turn_context)
         await super().on_turn(turn_context)
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        if turn_context.activity.name != CARD_ACTION:
+            return await super().on_invoke_activity(turn_context)
+        try:
+            action = card_action(turn_context.activity)
+        except BadActivity as error:
+            return InvokeResponse(
+                status=400,
+                body={
+                    "statusCode": 400,
+                    "type": "application/vnd.microsoft.error",
+                    "value": {"code": "BadRequest", "message": str(error)},
+                },
+            )
+        if action.verb == "recado":
+            text = " ".join(str(action.data.get(k) or "") for k in ("recado_text",)).strip()
+            return InvokeResponse(
+                status=200, body=message_answer(await self.actions.recado(action.user, text))
+            )
+        return InvokeResponse(status=200, body=await self.actions.card_action(action))
+
+    async def on_message_activity(self, turn_context: TurnContext) -> None:
+        activity = turn_context.activity
+        match = self.recado.match(message_text(activity))
+        if match is None:
+            return
+        user = getattr(activity.from_property, "aad_object_id", None)
+        answer = await self.actions.recado(user, match.group(1).strip())
+        await turn_context.send_activity(answer)
 
     async def _remember(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
 from bot.services.conversations import ConversationSeen
+from cards.adaptive import CARD_KEY
 
 CHANNEL = "teams"
 _THREAD_SUFFIX = re.compile(r";messageid=\d+$")
@@ -132,3 +133,29 @@ def _dict(value: object) -> dict[str, Any]:
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+@dataclass(frozen=True)
+class CardAction:
+    """An ``Action.Execute`` on a card: the verb, the card id its data carries (None: it carries
+    none), the data with the form's answers merged in, and who clicked (their AAD object id)."""
+
+    verb: str
+    card_id: int | None
+    data: dict[str, Any]
+    user: str | None
+
+
+def card_action(activity: Activity) -> CardAction:
+    """Raises: BadActivity when the invoke is not an ``Action.Execute``."""
+    value = activity.value if isinstance(activity.value, dict) else {}
+    action = _dict(value.get("action"))
+    if action.get("type") != "Action.Execute" or not isinstance(action.get("verb"), str):
+        raise BadActivity("not an Action.Execute invoke")
+    data = _dict(action.get("data"))
+    raw = data.get(CARD_KEY)
+    card_id = raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+    if isinstance(raw, str) and raw.isdigit():
+        card_id = int(raw)
+    user = activity.from_property
+    return CardAction(action["verb"], card_id, data, _str(getattr(user, "aad_object_id", None)))

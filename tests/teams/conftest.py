@@ -19,7 +19,9 @@ async def identity(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIter
     tls = make_tls(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", str(tls.ca))
     fake = FakeIdentity()
-    async with LoopbackServer(fake.app, ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key), timeout_graceful_shutdown=1) as url:
+    async with LoopbackServer(
+        fake.app, ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key), timeout_graceful_shutdown=1
+    ) as url:
         fake.url = url
         yield fake
 

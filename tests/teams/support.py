@@ -20,7 +20,9 @@ def _user(aad: str, name: str = "Ana García") -> dict[str, Any]:
     return {"id": f"29:{aad}", "name": name, "aadObjectId": aad}
 
 
-def team_installed(service_url: str, *, team_id: str = TEAM_ID, team_name: str = "Recepción") -> dict[str, Any]:
+def team_installed(
+    service_url: str, *, team_id: str = TEAM_ID, team_name: str = "Recepción"
+) -> dict[str, Any]:
     """The conversationUpdate Teams sends when the app is added to a team (into its General channel)."""
     return {
         "type": "conversationUpdate",
@@ -29,7 +31,12 @@ def team_installed(service_url: str, *, team_id: str = TEAM_ID, team_name: str =
         "serviceUrl": service_url,
         "from": _user(ANA_AAD),
         "recipient": BOT,
-        "conversation": {"id": team_id, "conversationType": "channel", "isGroup": True, "tenantId": TENANT_ID},
+        "conversation": {
+            "id": team_id,
+            "conversationType": "channel",
+            "isGroup": True,
+            "tenantId": TENANT_ID,
+        },
         "membersAdded": [{"id": BOT["id"]}],
         "channelData": {
             "eventType": "teamMemberAdded",
@@ -39,7 +46,9 @@ def team_installed(service_url: str, *, team_id: str = TEAM_ID, team_name: str =
     }
 
 
-def personal_message(service_url: str, text: str, *, aad: str = ANA_AAD, name: str = "Ana García") -> dict[str, Any]:
+def personal_message(
+    service_url: str, text: str, *, aad: str = ANA_AAD, name: str = "Ana García"
+) -> dict[str, Any]:
     """A 1:1 message to the bot."""
     return {
         "type": "message",
@@ -65,3 +74,36 @@ async def post_activity(
 
 def signed(identity: FakeIdentity, activity: dict[str, Any]) -> str:
     return identity.channel_token(activity["serviceUrl"])
+
+
+def card_invoke(
+    service_url: str,
+    verb: str,
+    card_id: int,
+    *,
+    aad: str = ANA_AAD,
+    conversation: str = "19:channel-urgencias@thread.tacv2;messageid=1",
+    reply_to: str | None = None,
+    **inputs: Any,
+) -> dict[str, Any]:
+    """An ``Action.Execute`` click on a card, as Teams sends it (the form's answers merged in data)."""
+    return {
+        "type": "invoke",
+        "name": "adaptiveCard/action",
+        "id": "f:" + uuid.uuid4().hex,
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "from": _user(aad),
+        "recipient": BOT,
+        "conversation": {"id": conversation, "conversationType": "channel", "tenantId": TENANT_ID},
+        "replyToId": reply_to,
+        "value": {
+            "action": {"type": "Action.Execute", "verb": verb, "data": {"card_id": card_id, **inputs}},
+            "trigger": "manual",
+        },
+        "channelData": {
+            "tenant": {"id": TENANT_ID},
+            "channel": {"id": OTHER_CHANNEL},
+            "team": {"id": TEAM_ID},
+        },
+    }

@@ -48,9 +48,13 @@ def test_every_action_is_an_execute_whose_verb_is_the_action_id_and_whose_data_i
     assert all(a["data"] == {"card_id": 42} for a in _executes(card))
     shown = {a["title"]: a["card"] for a in card["actions"] if a["type"] == "Action.ShowCard"}  # type: ignore[index]
     assert set(shown) == {"Programar devolución", "Añadir nota", "Reasignar a…", "Cerrar con resultado…"}
-    resolve_inputs = [i["id"] for i in shown["Cerrar con resultado…"]["body"] if i["type"].startswith("Input.")]
+    resolve_inputs = [
+        i["id"] for i in shown["Cerrar con resultado…"]["body"] if i["type"].startswith("Input.")
+    ]
     assert resolve_inputs == ["outcome", "note"]
-    callback_inputs = [i["id"] for i in shown["Programar devolución"]["body"] if i["type"].startswith("Input.")]
+    callback_inputs = [
+        i["id"] for i in shown["Programar devolución"]["body"] if i["type"].startswith("Input.")
+    ]
     assert callback_inputs == ["when_date", "when_time", "assignee", "note"]
 
 
@@ -61,7 +65,9 @@ def test_a_notice_for_the_clicker_comes_first_and_the_card_stays_valid() -> None
 
 
 def test_a_direct_message_is_a_small_valid_card_with_its_buttons() -> None:
-    view = DirectView(Text.of("Escalada: Urgente · Cliente — Juan Pérez"), 42, (action_view(ActionId.CLAIM, 42, "es"),))
+    view = DirectView(
+        Text.of("Escalada: Urgente · Cliente — Juan Pérez"), 42, (action_view(ActionId.CLAIM, 42, "es"),)
+    )
     card = render_direct(view, "Europe/Madrid")
     assert_valid_card(card)
     assert [a["verb"] for a in _executes(card)] == ["claim"]

@@ -28,7 +28,9 @@ async def test_an_installation_with_a_valid_token_is_stored_with_the_team_channe
         activity = team_installed(connector.url)
         answer = await post_activity(app.http, activity, identity.channel_token(connector.url))
     assert answer.status_code == 201, answer.text
-    rows = await db.query_text("SELECT conversation_id, kind, team_name, name FROM channelconversation ORDER BY name")
+    rows = await db.query_text(
+        "SELECT conversation_id, kind, team_name, name FROM channelconversation ORDER BY name"
+    )
     assert rows == [
         (TEAM_ID, "channel", "Recepción", "General"),
         ("19:channel-urgencias@thread.tacv2", "channel", "Recepción", "Urgencias"),
@@ -40,7 +42,17 @@ async def test_an_installation_with_a_valid_token_is_stored_with_the_team_channe
 
 @pytest.mark.parametrize(
     "case",
-    ["none", "garbage", "expired", "forged", "unknown_key", "audience", "issuer", "service_url", "not_bearer"],
+    [
+        "none",
+        "garbage",
+        "expired",
+        "forged",
+        "unknown_key",
+        "audience",
+        "issuer",
+        "service_url",
+        "not_bearer",
+    ],
 )
 async def test_a_request_without_a_valid_token_is_refused_and_stores_nothing(
     db: Database, clock: FakeClock, identity: FakeIdentity, connector: FakeConnector, case: str
