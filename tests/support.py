@@ -152,6 +152,8 @@ class Centralita:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = settings_for(db, self.url, slack_url, **settings)
+        self.hooks = (slack_url or "http://127.0.0.1:9/api/").replace("/api/", "/hooks/")
+        """Where the response URLs of this server's slash commands point (the Slack stand-in)."""
         self.app: FastAPI = create_app(
             self.settings, configs=[load_config(FIXTURES / config)], clock=clock, connect_args=db.connect_args
         )
@@ -159,6 +161,7 @@ class Centralita:
         self.http = httpx.AsyncClient(base_url=self.url, timeout=15)
         self.twilio = RequestValidator(TWILIO_TOKEN)
         self.slack = SignatureVerifier(SLACK_SECRET)
+        self._commands = 0
 
     async def __aenter__(self) -> Centralita:
         await self.server.__aenter__()
@@ -220,7 +223,9 @@ class Centralita:
         return await self.click(button("claim", card_id), user)
 
     async def command(self, text: str, user: str, channel: str = "C0RECEP") -> httpx.Response:
-        return await self.slack_post(command_body(text, user, channel))
+        """A slash command whose response URL is the Slack stand-in's ``/hooks/cmd-<n>``."""
+        self._commands += 1
+        return await self.slack_post(command_body(text, user, channel, f"{self.hooks}cmd-{self._commands}"))
 
     async def submit(
         self, callback_id: str, user: str, values: dict[str, Any], metadata: str
@@ -228,7 +233,9 @@ class Centralita:
         return await self.slack_post(submission_body(callback_id, user, values, metadata))
 
 
-def command_body(text: str, user: str, channel: str = "C0RECEP") -> str:
+def command_body(
+    text: str, user: str, channel: str = "C0RECEP", response_url: str = "https://hooks.slack.invalid/cmd"
+) -> str:
     """A ``/recado`` slash command as Slack sends it (form-encoded)."""
     form = {
         "token": "x",
@@ -241,7 +248,7 @@ def command_body(text: str, user: str, channel: str = "C0RECEP") -> str:
         "command": "/recado",
         "text": text,
         "api_app_id": "A0APP",
-        "response_url": "https://hooks.slack.invalid/cmd",
+        "response_url": response_url,
         "trigger_id": "trigger-" + uuid.uuid4().hex,
     }
     return urlencode(form)
