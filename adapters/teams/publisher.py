@@ -110,8 +110,7 @@ class TeamsPublisher:
         found: dict[str, str] = {}
 
         async def send(turn: TurnContext) -> None:
-            response = await turn.send_activity(activity)
-            found["ref"] = _ref(turn.activity.conversation.id, response.id if response else "")
+            found["ref"] = await _post(turn, activity)
 
         await self._call(
             self.gateway.adapter.create_conversation(
@@ -124,8 +123,7 @@ class TeamsPublisher:
         found: dict[str, str] = {}
 
         async def send(turn: TurnContext) -> None:
-            response = await turn.send_activity(activity)
-            found["ref"] = _ref(turn.activity.conversation.id, response.id if response else "")
+            found["ref"] = await _post(turn, activity)
 
         await self._turn(reference, send)
         return found["ref"]
@@ -182,6 +180,14 @@ def _seconds(value: object) -> float | None:
         return float(str(value)) if value is not None else None
     except ValueError:
         return None
+
+
+async def _post(turn: TurnContext, activity: Activity) -> MessageRef:
+    """Send into the turn's conversation as a new message: a proactive turn's activity carries a
+    made-up id, which the SDK would otherwise send as the ``replyToId`` of what we post."""
+    turn.activity.id = None
+    response = await turn.send_activity(activity)
+    return _ref(turn.activity.conversation.id, response.id if response else "")
 
 
 def _card_activity(card: dict[str, Any]) -> Activity:

@@ -107,7 +107,7 @@ async def test_with_no_app_id_auth_is_off_and_the_log_says_so(
 ) -> None:
     connector.check_token = None
     caplog.set_level(logging.INFO, logger="centralita")
-    async with Centralita(db, clock, None) as app:
+    async with Centralita(db, clock, None, config="clinic_teams.yaml") as app:
         answer = await post_activity(app.http, personal_message(connector.url, "hola"), None)
     assert answer.status_code == 201, answer.text
     assert "authentication is OFF" in caplog.text
