@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
+from bot.cli_teams import add_teams_commands
 from bot.config import ConfigError, check_references, load_config
 from bot.domain.hours import BusinessCalendar
 from bot.domain.org import OrgConfig
@@ -88,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--to", default=None, help="the called number (default: the organisation's first)")
     call.add_argument("--url", default="http://127.0.0.1:8000")
     call.set_defaults(run=_simulate_call)
+    add_teams_commands(sub)
     return parser
 
 
