@@ -7,11 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.teams.forms import recado_draft
 from adapters.teams.parse import CHANNEL, CardAction
 from bot.domain.recado import parse_recado
 from bot.i18n import t
 from bot.services.card_views import CardViews, CurrentCard
-from bot.services.directory import Directory
+from bot.services.directory import Directory, Org
 from bot.services.handling import CardHandling, Requester
 from bot.services.recados import RecadoResult, Recados
 from cards.actions import ActionId, ActionRequest
@@ -69,15 +70,29 @@ class TeamsActions:
     def _answer(current: CurrentCard, notice: str | None) -> dict[str, Any]:
         return card_answer(render_card(current.view, current.org.timezone, notice))
 
-    async def recado(self, user: str | None, text: str) -> str:
-        """The answer to a ``recado …`` message: where it went, or why it could not be posted."""
-        who = Requester(CHANNEL, user or "")
-        found = self.directory.by_staff(CHANNEL, who.user_ref) if user else None
+    def recado_author(self, user: str | None) -> Org | str:
+        """The organisation of a staff member who may post messages, or why they may not."""
+        found = self.directory.by_staff(CHANNEL, user) if user else None
         if found is None:
             org = self.directory.default
             return t(org.locale, "teams.not_staff", org=org.config.organization.name)
-        author = self.recados.author(who)
-        if isinstance(author, RecadoResult):
-            return author.message
-        result = await self.recados.post(who, parse_recado(text, author[0].config))
+        author = self.recados.author(Requester(CHANNEL, user or ""))
+        return author.message if isinstance(author, RecadoResult) else author[0]
+
+    async def recado(self, user: str | None, text: str) -> str:
+        """The answer to a ``recado …`` message: where it went, or why it could not be posted."""
+        org = self.recado_author(user)
+        if isinstance(org, str):
+            return org
+        result = await self.recados.post(Requester(CHANNEL, user or ""), parse_recado(text, org.config))
         return result.message
+
+    async def recado_form_sent(self, user: str | None, data: dict[str, Any]) -> str:
+        """The answer to the ``recado`` form: where the message went, or what to fix."""
+        org = self.recado_author(user)
+        if isinstance(org, str):
+            return org
+        draft = recado_draft(data, org.config)
+        if isinstance(draft, str):
+            return draft
+        return (await self.recados.post(Requester(CHANNEL, user or ""), draft)).message

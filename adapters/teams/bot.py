@@ -6,11 +6,12 @@ import asyncio
 import logging
 import re
 
-from botbuilder.core import InvokeResponse, TurnContext
+from botbuilder.core import CardFactory, InvokeResponse, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler, TeamsInfo
 from botbuilder.schema import ActivityTypes
 
 from adapters.teams.actions import TeamsActions, message_answer
+from adapters.teams.forms import RECADO_VERB, recado_form
 from adapters.teams.parse import BadActivity, card_action, message_text, seen_conversations, team_id_of
 from bot.services.conversations import Conversations
 
@@ -48,11 +49,9 @@ class CentralitaBot(TeamsActivityHandler):  # type: ignore[misc]
                     "value": {"code": "BadRequest", "message": str(error)},
                 },
             )
-        if action.verb == "recado":
-            text = " ".join(str(action.data.get(k) or "") for k in ("recado_text",)).strip()
-            return InvokeResponse(
-                status=200, body=message_answer(await self.actions.recado(action.user, text))
-            )
+        if action.verb == RECADO_VERB:
+            answer = await self.actions.recado_form_sent(action.user, action.data)
+            return InvokeResponse(status=200, body=message_answer(answer))
         return InvokeResponse(status=200, body=await self.actions.card_action(action))
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
@@ -61,8 +60,17 @@ class CentralitaBot(TeamsActivityHandler):  # type: ignore[misc]
         if match is None:
             return
         user = getattr(activity.from_property, "aad_object_id", None)
-        answer = await self.actions.recado(user, match.group(1).strip())
-        await turn_context.send_activity(answer)
+        text = match.group(1).strip()
+        if text:
+            await turn_context.send_activity(await self.actions.recado(user, text))
+            return
+        org = self.actions.recado_author(user)
+        if isinstance(org, str):
+            await turn_context.send_activity(org)
+            return
+        await turn_context.send_activity(
+            MessageFactory.attachment(CardFactory.adaptive_card(recado_form(org.config)))
+        )
 
     async def _remember(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity

@@ -272,3 +272,43 @@ async def test_a_recado_from_someone_who_is_not_staff_says_to_ask_an_administrat
     [reply] = await connector.wait_for("reply")
     assert "administrador" in reply.body["text"]
     assert await db.count("card") == 0
+
+
+async def test_recado_alone_answers_a_form_whose_answers_open_a_card(
+    app: Centralita, connector: FakeConnector, db: Database, identity: FakeIdentity
+) -> None:
+    message = personal_message(
+        connector.url, "<at>Centralita</at> recado", aad="aad-0000-rocio", name="Rocío Díaz"
+    )
+    assert (await _send(app, identity, message)).status_code == 201
+    [reply] = await connector.wait_for("reply")
+    assert reply.card is not None
+    assert_valid_card(reply.card)
+    ids = [b.get("id") for b in reply.card["body"] if b["type"].startswith("Input.")]
+    assert ids == ["name", "phone", "to", "urgent", "reason"]
+    form = card_invoke(
+        connector.url,
+        "recado",
+        0,
+        aad="aad-0000-rocio",
+        conversation="a:personal-aad-0000-rocio",
+        name="Juan Pérez",
+        phone="600 111 222",
+        to="team:recepcion",
+        urgent="urgent",
+        reason="Quiere presupuesto",
+    )
+    answer = await _send(app, identity, form)
+    assert answer.json()["type"] == "application/vnd.microsoft.activity.message"
+    cards = await eventually(db.cards)
+    assert cards[0].caller_number == "+34600111222" and cards[0].priority == "urgent"
+    assert cards[0].created_by == "rocio"
+
+
+async def test_a_recado_form_without_a_reason_says_so_and_opens_nothing(
+    app: Centralita, connector: FakeConnector, db: Database, identity: FakeIdentity
+) -> None:
+    form = card_invoke(connector.url, "recado", 0, aad="aad-0000-rocio", name="Juan", reason="  ")
+    answer = await _send(app, identity, form)
+    assert answer.json()["value"] == "Este campo es obligatorio."
+    assert await db.count("card") == 0
