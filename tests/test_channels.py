@@ -131,7 +131,7 @@ async def test_a_team_escalation_mentions_each_person_in_each_channels_own_form(
         slack_lines = await _slack_thread_lines(slack)
         # Luis has no Slack user: Slack shows his name, and mentions Ana.
         assert slack_lines[0] == (
-            "Escalada (nivel 1): <@U0ANA>, Luis Martín, esta tarjeta sigue sin reclamar."
+            "Escalada (nivel 1): <@U0ANA> Luis Martín, esta tarjeta sigue sin reclamar."
         )
 
 

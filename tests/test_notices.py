@@ -48,8 +48,8 @@ def test_mentions_stay_people_until_a_channel_writes_them() -> None:
     notice = Notice("thread.escalated_team", text={"level": "1"}, mentions={"mentions": ("ana", "luis")})
     text = render_notice(notice, _reader("en"))
     assert text.people() == (Person("ana", "Ana García", "U0ANA"), Person("luis", "Luis Martín"))
-    assert mrkdwn_of(text) == "Escalated (level 1): <@U0ANA>, Luis Martín, this card is still unclaimed."
-    assert text.plain() == "Escalated (level 1): Ana García, Luis Martín, this card is still unclaimed."
+    assert mrkdwn_of(text) == "Escalated (level 1): <@U0ANA> Luis Martín, this card is still unclaimed."
+    assert text.plain() == "Escalated (level 1): Ana García Luis Martín, this card is still unclaimed."
 
 
 def test_a_value_cannot_forge_a_mention() -> None:
