@@ -73,8 +73,10 @@ def create_app(
     connect_args: dict[str, Any] | None = None,
     api: bool = True,
     tune_gc: bool = False,
+    publishers: dict[str, ChannelPublisher] | None = None,
 ) -> FastAPI:
-    """Build the whole server. ``configs``, ``clock`` and ``connect_args`` exist for tests and benchmarks.
+    """Build the whole server. ``configs``, ``clock``, ``connect_args`` and ``publishers`` (more
+    channels, by name: a test's stand-in for a channel's port) exist for tests and benchmarks.
 
     ``tune_gc`` (for a server process, not tests): once started, everything loaded so far (libraries,
     configuration, compiled SQL) moves out of the garbage collector's sight, so its full collections
@@ -86,15 +88,19 @@ def create_app(
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
     teams = TeamsGateway(_teams_auth(settings)) if _teams_wanted(settings, configs) else None
+    channels = _publishers(slack_client) | (publishers or {})
     runtime = Runtime(
         sessions=session_factory(engine),
         directory=Directory(configs),
         clock=clock or SystemClock(),
         signal=wake,
-        channels=Channels.of(name for name, on in (("slack", slack_client), ("teams", teams)) if on),
+        channels=Channels.of([*channels, "teams"] if teams else channels),
         postgres=is_postgres(engine),
     )
-    services = _services(runtime, slack_client, teams)
+    conversations = Conversations(runtime)
+    if teams is not None:  # the Teams publisher reads the stored conversations, so it comes after
+        channels.setdefault("teams", TeamsPublisher(teams, conversations, runtime.directory.default.timezone))
+    services = _services(runtime, channels, conversations)
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     after_ack = AfterAck()
@@ -174,13 +180,18 @@ def _teams_wanted(settings: Settings, configs: list[OrgConfig]) -> bool:
     return settings.teams_auth_enabled or named
 
 
-def _services(runtime: Runtime, slack_client: AsyncWebClient | None, teams: TeamsGateway | None) -> Services:
+def _publishers(slack_client: AsyncWebClient | None) -> dict[str, ChannelPublisher]:
+    """Every channel this deployment delivers to: the console always, each chat channel whose
+    credentials are set (Teams is added once the runtime exists, see ``create_app``)."""
     publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
     if slack_client is not None:
         publishers["slack"] = SlackPublisher(slack_client)
-    conversations = Conversations(runtime)
-    if teams is not None:
-        publishers["teams"] = TeamsPublisher(teams, conversations, runtime.directory.default.timezone)
+    return publishers
+
+
+def _services(
+    runtime: Runtime, publishers: dict[str, ChannelPublisher], conversations: Conversations
+) -> Services:
     return Services(
         runtime=runtime,
         intake=CallIntake(runtime),

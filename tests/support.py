@@ -146,6 +146,7 @@ class Centralita:
         slack_url: str | None,
         config: str = "clinic.yaml",
         port: int | None = None,
+        publishers: dict[str, Any] | None = None,
         **settings: Any,
     ) -> None:
         self.db, self.clock = db, clock
@@ -155,7 +156,11 @@ class Centralita:
         self.hooks = (slack_url or "http://127.0.0.1:9/api/").replace("/api/", "/hooks/")
         """Where the response URLs of this server's slash commands point (the Slack stand-in)."""
         self.app: FastAPI = create_app(
-            self.settings, configs=[load_config(FIXTURES / config)], clock=clock, connect_args=db.connect_args
+            self.settings,
+            configs=[load_config(FIXTURES / config)],
+            clock=clock,
+            connect_args=db.connect_args,
+            publishers=publishers,
         )
         self.server = LoopbackServer(self.app, self.port)
         self.http = httpx.AsyncClient(base_url=self.url, timeout=15)

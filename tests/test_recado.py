@@ -199,3 +199,13 @@ async def test_an_expired_response_url_falls_back_to_an_ephemeral_message(
             "C0RECEP",
             "Recado publicado para Ana García.",
         )
+
+
+async def test_slack_mentions_name_the_addressee(db: Database, slack: FakeSlack, clock: FakeClock) -> None:
+    async with Centralita(db, clock, slack.url) as app:
+        await app.command("Carmen 600555666 <@U0LUIS|luis>: cambiar la cita", "U0ROCIO")
+        await app.command("Pepe 600777888 <#C0VENTAS|ventas>: presupuesto", "U0ROCIO")
+        await slack.wait_for("response_url", count=2)
+        first, second = await db.cards()
+        assert (first.addressee_id, first.summary) == ("luis", "cambiar la cita")
+        assert (second.team_id, second.addressee_id, second.summary) == ("ventas", None, "presupuesto")

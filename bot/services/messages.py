@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.i18n import t
-from bot.ports import PrivateTo
+from bot.ports import DeliveryError, PrivateTo
 from bot.services.directory import Org
 from cards.actions import ActionId
 from cards.build import card_title, direct_actions
@@ -22,11 +22,16 @@ def text_of(
     org: Org, channel: str, payload: Mapping[str, Any], facts: CardFacts | None, now: datetime
 ) -> Text:
     """The text of a stored thread line, DM or notice, for its reader (``payload["staff"]``, else
-    the organisation). Rows written before notices were stored carry their finished ``text``."""
+    the organisation). Rows written before notices were stored carry their finished ``text``.
+
+    Raises: DeliveryError (permanent) when the notice cannot be written: retrying cannot help."""
     if "notice" not in payload:
         return Text.of(str(payload.get("text", "")))
     reader = reader_for(org, channel, payload.get("staff"), facts, now)
-    return render_notice(Notice.from_payload(payload["notice"]), reader)
+    try:
+        return render_notice(Notice.from_payload(payload["notice"]), reader)
+    except (KeyError, ValueError) as error:  # a value it needs is gone (its card), or never was
+        raise DeliveryError(f"the message cannot be written: {error!r}", permanent=True) from error
 
 
 def direct_view(
