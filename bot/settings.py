@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "secret", "todo"}
@@ -49,6 +49,22 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("microsoft_app_type")
+    @classmethod
+    def _app_type(cls, value: str) -> str:
+        if value not in ("SingleTenant", "MultiTenant"):
+            raise ValueError(f"'{value}' must be SingleTenant or MultiTenant")
+        return value
+
+    @model_validator(mode="after")
+    def _tenant_for_single_tenant(self) -> Settings:
+        single = self.microsoft_app_type == "SingleTenant"
+        if self.microsoft_app_id and single and not self.microsoft_app_tenant_id:
+            raise ValueError(
+                "MICROSOFT_APP_TENANT_ID is required for a SingleTenant app (MICROSOFT_APP_ID is set)"
+            )
+        return self
 
     @field_validator("microsoft_login_url")
     @classmethod

@@ -123,3 +123,14 @@ def test_the_login_authority_must_be_https(login_url: str) -> None:
 
     with pytest.raises(ValidationError, match="must start with https"):
         Settings(MICROSOFT_LOGIN_URL=login_url)
+
+
+def test_a_single_tenant_app_needs_its_tenant_and_the_type_is_checked() -> None:
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    with pytest.raises(ValidationError, match="MICROSOFT_APP_TENANT_ID is required"):
+        Settings(MICROSOFT_APP_ID="x", MICROSOFT_APP_TENANT_ID="")
+    with pytest.raises(ValidationError, match="SingleTenant or MultiTenant"):
+        Settings(MICROSOFT_APP_TYPE="UserAssignedMSI")
