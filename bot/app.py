@@ -87,18 +87,18 @@ def create_app(
     engine = create_engine(settings.async_database_url, connect_args=connect_args)
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
-    teams = TeamsGateway(_teams_auth(settings)) if _teams_wanted(settings, configs) else None
+    teams = TeamsGateway(_teams_auth(settings))
     channels = _publishers(slack_client) | (publishers or {})
     runtime = Runtime(
         sessions=session_factory(engine),
         directory=Directory(configs),
         clock=clock or SystemClock(),
         signal=wake,
-        channels=Channels.of([*channels, "teams"] if teams else channels),
+        channels=Channels.of([*channels, "teams"] if teams.auth.enabled else channels),
         postgres=is_postgres(engine),
     )
     conversations = Conversations(runtime)
-    if teams is not None:  # the Teams publisher reads the stored conversations, so it comes after
+    if teams.auth.enabled:  # the Teams publisher reads the stored conversations, so it comes after
         channels.setdefault("teams", TeamsPublisher(teams, conversations, runtime.directory.default.timezone))
     services = _services(runtime, channels, conversations)
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
@@ -118,8 +118,7 @@ def create_app(
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
         log.info("Centralita ready: cards go to %s", runtime.channels.describe())
-        if teams is not None:
-            _log_teams_auth(teams)
+        _log_teams_auth(teams)
         yield
         await after_ack.drain()
         await heartbeat.stop()
@@ -133,8 +132,7 @@ def create_app(
     _health_route(app, runtime, heartbeat)
     if api:
         _channel_routes(app, settings, services, slack_client, configs, after_ack)
-        if teams is not None:
-            app.include_router(teams_router(teams, _teams_bot(services, configs)))
+        app.include_router(teams_router(teams, _teams_bot(services, configs)))
     return app
 
 
@@ -162,22 +160,13 @@ def _log_teams_auth(teams: TeamsGateway) -> None:
     else:
         log.warning(
             "Teams: MICROSOFT_APP_ID is not set, so authentication is OFF: /api/messages accepts "
-            "unauthenticated activities (local use only)"
+            "unauthenticated activities (local use only), and no card is posted to Teams"
         )
 
 
 def _slack_client(settings: Settings) -> AsyncWebClient:
     assert settings.slack_bot_token is not None
     return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
-
-
-def _teams_wanted(settings: Settings, configs: list[OrgConfig]) -> bool:
-    """Teams is on with an app id, or (authentication off, for local use) when the configuration
-    names a Teams channel or user."""
-    named = any(t.teams_channel for c in configs for t in c.teams) or any(
-        s.teams_user for c in configs for s in c.staff
-    )
-    return settings.teams_auth_enabled or named
 
 
 def _publishers(slack_client: AsyncWebClient | None) -> dict[str, ChannelPublisher]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.i18n import t
 from tests.fakes.bot_connector import ConnectorCall, FakeConnector
 from tests.fakes.identity import FakeIdentity, auth_env
 from tests.fakes.slack_api import FakeSlack
@@ -138,7 +139,9 @@ async def test_concurrent_claims_from_slack_and_teams_have_one_winner(
         assert "Reclamada por Ana García" in shown
         await slack.wait_for("chat.postEphemeral", user="U0LUIS")
     else:
-        assert "Luis Martín ya la ha reclamado" in shown
+        assert teams_answer.json()["value"]["body"][0]["text"] == t(
+            "es", "ephemeral.already_claimed", name="Luis Martín"
+        )
 
 
 async def _claimed_by(db: Database, card_id: int) -> str | None:
