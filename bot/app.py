@@ -28,14 +28,18 @@ from bot.services.delivery import Delivery
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
-from bot.services.health import database_health
+from bot.services.health import database_health, spool_health
 from bot.services.recados import Recados
+from bot.services.replay import Replay
 from bot.services.runtime import Runtime
+from bot.services.spooled import DatabaseState, SpooledIntake
 from bot.services.sync import sync_config
 from bot.settings import Settings
 from bot.store.db import create_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
+from bot.store.spool import Spool
 from jobs.delivery import DeliveryWorker, WakeUp
+from jobs.replay import SpoolReplayer
 from jobs.scheduler import Heartbeat
 
 log = logging.getLogger("centralita")
@@ -53,6 +57,9 @@ class Services:
     escalation: Escalation
     reminders: CallbackReminders
     delivery: Delivery
+    webhooks: SpooledIntake
+    """The voice use cases as the webhooks call them: into the spool while the database is down."""
+    replay: Replay
 
 
 def create_app(
@@ -83,9 +90,11 @@ def create_app(
         card_channel="slack" if slack_client else "console",
         postgres=is_postgres(engine),
     )
-    services = _services(runtime, slack_client)
+    spool = Spool(settings.spool_dir)
+    services = _services(runtime, slack_client, spool)
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
+    replayer = SpoolReplayer(services.replay)
     after_ack = AfterAck()
 
     @asynccontextmanager
@@ -96,6 +105,7 @@ def create_app(
             await open_session(slack_client)
         heartbeat.start()
         worker.start()
+        replayer.start()  # its first pass replays what a previous process left in the spool
         if tune_gc:
             gc.collect()
             gc.freeze()
@@ -103,6 +113,8 @@ def create_app(
         log.info("Centralita ready: cards go to %s", runtime.card_channel)
         yield
         await after_ack.drain()
+        await replayer.stop()
+        spool.close()
         await heartbeat.stop()
         await worker.stop()
         if slack_client is not None:
@@ -111,7 +123,7 @@ def create_app(
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services, app.state.heartbeat = services, heartbeat
-    _health_route(app, runtime, heartbeat)
+    _health_route(app, runtime, heartbeat, spool)
     if api:
         _channel_routes(app, settings, services, slack_client, configs, after_ack)
     return app
@@ -122,13 +134,16 @@ def _slack_client(settings: Settings) -> AsyncWebClient:
     return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
 
 
-def _services(runtime: Runtime, slack_client: AsyncWebClient | None) -> Services:
+def _services(runtime: Runtime, slack_client: AsyncWebClient | None, spool: Spool) -> Services:
     publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
     if slack_client is not None:
         publishers["slack"] = SlackPublisher(slack_client)
+    intake, database = CallIntake(runtime), DatabaseState()
     return Services(
         runtime=runtime,
-        intake=CallIntake(runtime),
+        intake=intake,
+        webhooks=SpooledIntake(intake, spool, database),
+        replay=Replay(intake, spool, database),
         handling=CardHandling(runtime),
         recados=Recados(runtime),
         escalation=Escalation(runtime),
@@ -147,7 +162,7 @@ def _channel_routes(
 ) -> None:
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     verifier = TwilioVerifier(token, settings.public_url)
-    app.include_router(voice_router(services.intake, verifier, settings.public_url))
+    app.include_router(voice_router(services.webhooks, verifier, settings.public_url))
     if slack_client is not None and settings.slack_signing_secret is not None:
         runtime = services.runtime
         deps = SlackDeps(services.handling, services.recados, runtime.directory, runtime.clock, after_ack)
@@ -157,7 +172,7 @@ def _channel_routes(
         app.include_router(slack_router(bolt))
 
 
-def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat) -> None:
+def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat, spool: Spool) -> None:
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         body: dict[str, Any] = {
@@ -169,6 +184,13 @@ def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat) -> None:
             body["database"] = "ok"
         except Exception as error:  # any database failure is reported, not raised
             body["database"] = f"unreachable: {type(error).__name__}"
-        healthy = body["database"] == "ok" and heartbeat.running
-        body["status"] = "ok" if healthy else "degraded"
-        return JSONResponse(body, status_code=200 if healthy else 503)
+        body["spool"], spooled = spool_health(spool)
+        reasons = [
+            *([] if body["database"] == "ok" else ["database unreachable"]),
+            *([f"{spooled} webhooks spooled, waiting for the database"] if spooled else []),
+            *([] if heartbeat.running else ["scheduler stopped"]),
+        ]
+        body["status"] = "degraded" if reasons else "ok"
+        if reasons:
+            body["reason"] = "; ".join(reasons)
+        return JSONResponse(body, status_code=503 if reasons else 200)

@@ -118,4 +118,7 @@ MESSAGES: dict[str, str] = {
     "time.today": "today {time}",
     "time.tomorrow": "tomorrow {time}",
     "time.date": "{date} {time}",
+    # voice while the database is down (h8-outage)
+    "voice.outage": "We cannot take your call in person right now. Leave your name, your number and the reason for your call after the tone and we will call you back as soon as possible.",
+    "voice.call_back_later": "Sorry, we cannot take your call right now. Please call back later. Goodbye.",
 }

@@ -126,4 +126,7 @@ MESSAGES: dict[str, str] = {
     "time.today": "hoy {time}",
     "time.tomorrow": "mañana {time}",
     "time.date": "{date} {time}",
+    # voice while the database is down (h8-outage)
+    "voice.outage": "Ahora mismo no podemos atenderle en persona. Deje su nombre, su teléfono y el motivo de su llamada después de la señal y le llamaremos lo antes posible.",
+    "voice.call_back_later": "Lo sentimos, ahora mismo no podemos atender su llamada. Por favor, vuelva a llamar más tarde. Adiós.",
 }
