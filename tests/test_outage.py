@@ -5,19 +5,35 @@ back every call has exactly one card, replayed again or not, and the spool is em
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from subprocess import PIPE
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
 import pytest
 from sqlmodel import select
+from twilio.request_validator import RequestValidator
 
 from bot.store.models import Card
+from tests.fakes.server import free_port
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.tcp_proxy import TcpProxy
-from tests.support import CLINIC_NUMBER, Centralita, Database, FakeClock, eventually, new_call_sid
+from tests.support import (
+    CLINIC_NUMBER,
+    FIXTURES,
+    TWILIO_TOKEN,
+    Centralita,
+    Database,
+    FakeClock,
+    eventually,
+    new_call_sid,
+)
 
 RECORDING = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE"
 
@@ -70,7 +86,9 @@ async def test_an_outage_costs_no_call_and_no_card_is_made_twice(
         taken = verbs((await app.twilio_post("/twilio/voice/gather", {**speaker, "SpeechResult": said})).text)
         assert [verb for verb, _ in taken] == ["Say", "Hangup"]
         assert taken[0][1]["language"] == "es-ES"
-        assert (await app.twilio_post("/twilio/voice/status", {**speaker, "CallStatus": "completed"})).status_code == 204
+        assert (
+            await app.twilio_post("/twilio/voice/status", {**speaker, "CallStatus": "completed"})
+        ).status_code == 204
 
         voicemail = {"CallSid": new_call_sid(), "From": "+34911222333", "To": CLINIC_NUMBER}
         answer = await app.twilio_post("/twilio/voice", voicemail)
@@ -85,11 +103,19 @@ async def test_an_outage_costs_no_call_and_no_card_is_made_twice(
         done = verbs((await app.twilio_post("/twilio/voice/voicemail", left)).text)
         assert [verb for verb, _ in done] == ["Say", "Hangup"]
         assert (await app.twilio_post("/twilio/voice/recording", left)).status_code == 204
-        assert (await app.twilio_post("/twilio/voice/status", {**voicemail, "CallStatus": "completed"})).status_code == 204
+        assert (
+            await app.twilio_post("/twilio/voice/status", {**voicemail, "CallStatus": "completed"})
+        ).status_code == 204
 
         silent = {"CallSid": new_call_sid(), "From": "+34600111222", "To": CLINIC_NUMBER}
-        assert [v for v, _ in verbs((await app.twilio_post("/twilio/voice", silent)).text)] == ["Say", "Say", "Record"]
-        assert (await app.twilio_post("/twilio/voice/status", {**silent, "CallStatus": "no-answer"})).status_code == 204
+        assert [v for v, _ in verbs((await app.twilio_post("/twilio/voice", silent)).text)] == [
+            "Say",
+            "Say",
+            "Record",
+        ]
+        assert (
+            await app.twilio_post("/twilio/voice/status", {**silent, "CallStatus": "no-answer"})
+        ).status_code == 204
 
         blocked = {"CallSid": new_call_sid(), "From": "+34699999999", "To": CLINIC_NUMBER}
         assert [v for v, _ in verbs((await app.twilio_post("/twilio/voice", blocked)).text)] == ["Reject"]
@@ -149,8 +175,163 @@ async def _posted(slack: FakeSlack, count: int) -> bool:
 
 
 async def _empty(spool: Path) -> bool:
-    return not list(spool.glob("*.jsonl"))
+    return not _spool_files(spool)
 
 
-def _summary(lines: list[str]) -> list[str]:
-    return [json.loads(line)["kind"] for line in lines]
+def _spool_files(spool: Path) -> list[Path]:
+    return list(spool.glob("*.jsonl"))
+
+
+class ServeProcess:
+    """A real ``centralita serve`` in its own process, on PostgreSQL through the proxy (psycopg,
+    whose URL can carry the test schema as ``options``)."""
+
+    def __init__(self, db: Database, proxy: TcpProxy, spool: Path, workdir: Path) -> None:
+        schema = db.connect_args["server_settings"]["search_path"]
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": f"postgresql+psycopg://root@127.0.0.1:{proxy.port}/test?options=-csearch_path%3D{schema}",
+            "CENTRALITA_CONFIG": str(FIXTURES / "clinic.yaml"),
+            "CENTRALITA_PUBLIC_URL": self.url,
+            "CENTRALITA_SPOOL_DIR": str(spool),
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        }
+        for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
+            self.env.pop(name, None)
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def _spawn(self) -> None:
+        command = [str(Path(sys.executable).parent / "centralita"), "serve", "--port", str(self.port)]
+        with (self.workdir / f"serve-{self.port}.log").open("wb") as log:
+            self.process = subprocess.Popen(command, cwd=self.workdir, env=self.env, stdout=log, stderr=log)
+
+    async def start(self, http: httpx.AsyncClient) -> None:
+        self._spawn()
+
+        async def ready() -> bool:
+            assert self.process is not None and self.process.poll() is None, "centralita serve exited"
+            try:
+                return (await http.get(f"{self.url}/healthz")).status_code == 200
+            except httpx.TransportError:
+                return False
+
+        await eventually(ready, timeout=60, interval=0.2)
+
+    async def post(self, http: httpx.AsyncClient, path: str, params: dict[str, str]) -> httpx.Response:
+        signature = RequestValidator(TWILIO_TOKEN).compute_signature(self.url + path, params)
+        return await http.post(self.url + path, data=params, headers={"X-Twilio-Signature": signature})
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+async def test_a_process_killed_during_an_outage_leaves_its_spool_to_the_next_start(
+    postgres: Database, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    async with TcpProxy(postgres_port(postgres)) as proxy, httpx.AsyncClient(timeout=15) as http:
+        first, second = (ServeProcess(postgres, proxy, spool, tmp_path) for _ in range(2))
+        try:
+            await first.start(http)
+            proxy.cut()
+            calls = [
+                {"CallSid": new_call_sid(), "From": f"+3461234567{i}", "To": CLINIC_NUMBER} for i in range(3)
+            ]
+            for index, call in enumerate(calls):
+                answer = await first.post(http, "/twilio/voice", call)
+                assert [verb for verb, _ in verbs(answer.text)] == ["Say", "Say", "Record"]
+                recorded = {**call, "RecordingUrl": f"{RECORDING}{index}"}
+                done = await first.post(http, "/twilio/voice/voicemail", recorded)
+                assert [verb for verb, _ in verbs(done.text)] == ["Say", "Hangup"]
+                ended = await first.post(http, "/twilio/voice/status", {**call, "CallStatus": "completed"})
+                assert ended.status_code == 204
+            assert len(spooled_lines(spool)) == 9
+            first.kill()
+            proxy.restore()
+            assert await postgres.count("card") == 0 and len(spooled_lines(spool)) == 9
+
+            await second.start(http)
+
+            async def replayed() -> bool:
+                return not spooled_lines(spool) and await postgres.count("card") == 3
+
+            await eventually(replayed, timeout=20)
+            by_call = await cards_by_call(postgres)
+            assert sorted(by_call) == sorted(call["CallSid"] for call in calls)
+            assert [len(cards) for cards in by_call.values()] == [1, 1, 1]
+            assert {cards[0].recording_url for cards in by_call.values()} == {
+                f"{RECORDING}{i}" for i in range(3)
+            }
+            assert (await http.get(f"{second.url}/healthz")).status_code == 200
+        finally:
+            first.stop()
+            second.stop()
+
+
+HOLD_LOCK = """
+import sqlite3, sys
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+async def test_a_sqlite_file_locked_by_another_process_is_an_outage_too(
+    slack: FakeSlack, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Another process holds the write lock: the first webhook waits a few seconds, the others not
+    at all; when the lock is gone the spool is replayed, and the first webhook's own late write and
+    its replay make one call, one card."""
+    db, spool = Database(f"sqlite+aiosqlite:///{tmp_path}/centralita.db"), tmp_path / "spool"
+    async with Centralita(db, clock, slack.url, CENTRALITA_SPOOL_DIR=str(spool)) as app:
+        holder = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", HOLD_LOCK, f"{tmp_path}/centralita.db", stdin=PIPE, stdout=PIPE
+        )
+        try:
+            assert holder.stdout is not None and await holder.stdout.readline() == b"locked\n"
+            call = {"CallSid": new_call_sid(), "From": "+34911222333", "To": CLINIC_NUMBER}
+            answer = verbs((await app.twilio_post("/twilio/voice", call)).text)
+            assert [verb for verb, _ in answer] == ["Say", "Say", "Record"]
+            left = {**call, "RecordingUrl": RECORDING + "7"}
+            assert [v for v, _ in verbs((await app.twilio_post("/twilio/voice/voicemail", left)).text)] == [
+                "Say",
+                "Hangup",
+            ]
+            assert (
+                await app.twilio_post("/twilio/voice/status", {**call, "CallStatus": "completed"})
+            ).status_code == 204
+            health = await app.http.get("/healthz")
+            assert health.status_code == 503
+            assert "3 webhooks spooled, waiting for the database" in health.json()["reason"]
+        finally:
+            holder.kill()
+            await holder.wait()
+
+        async def recovered() -> bool:
+            return (await app.http.get("/healthz")).status_code == 200 and await db.count("card") == 1
+
+        await eventually(recovered, timeout=40)
+        [card] = await db.cards()
+        assert (card.call_sid, card.source, card.recording_url) == (
+            call["CallSid"],
+            "voicemail",
+            RECORDING + "7",
+        )
+        assert await db.count("call") == 1 and not spooled_lines(spool)
+        await eventually(lambda: _posted(slack, 1), timeout=10)
+        await asyncio.sleep(0.5)
+        assert len(_card_posts(slack)) == 1

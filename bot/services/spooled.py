@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.services.calls import TERMINAL, CallInfo, CallIntake, CallStart, Saved
 from bot.services.directory import Org
@@ -21,6 +21,7 @@ from bot.store.db import is_unreachable
 from bot.store.spool import Spool
 
 log = logging.getLogger("centralita.spool")
+T = TypeVar("T")
 LIVE_WAIT_SECONDS = 5.0
 """How long a webhook waits for the database before it spools what it brought (Twilio waits 15 s
 for the answer). The database work is not cancelled: if it completes later, the replay finds it done."""
@@ -62,7 +63,6 @@ class SpooledIntake:
     ) -> None:
         self.intake, self.spool, self.state, self.wait = intake, spool, state, wait
         self.directory = intake.rt.directory
-        self._late: set[asyncio.Task[Any]] = set()
 
     async def start(self, call: CallInfo) -> CallStart | None:
         at = self.intake.rt.clock.now()
@@ -115,30 +115,13 @@ class SpooledIntake:
     ) -> Saved:
         if not self.state.down:
             try:
-                await self._within_wait(work())
+                await within(work(), self.wait)
                 return "stored"
             except Exception as error:
                 if not is_unreachable(error):
                     raise
                 self.state.mark_down(self.intake.rt.clock.now(), error)
         return self._spool(entry(kind, call, at, data))
-
-    async def _within_wait(self, work: Awaitable[object]) -> None:
-        """Await ``work``, at most ``self.wait`` seconds (then TimeoutError). It is not cancelled
-        (a transaction cancelled halfway can strand its connection): it runs on, and is logged."""
-        task = asyncio.ensure_future(work)
-        done, _ = await asyncio.wait({task}, timeout=self.wait)
-        if done:
-            task.result()
-            return
-        self._late.add(task)
-        task.add_done_callback(self._late_done)
-        raise TimeoutError(f"the database did not answer within {self.wait:g}s")
-
-    def _late_done(self, task: asyncio.Task[Any]) -> None:
-        self._late.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.debug("a webhook's late database work failed: %r", task.exception())
 
     def _spool(self, record: dict[str, Any]) -> Saved:
         try:
@@ -149,6 +132,28 @@ class SpooledIntake:
             )
             return "lost"
         return "spooled"
+
+
+_late: set[asyncio.Task[Any]] = set()
+
+
+async def within(work: Awaitable[T], seconds: float) -> T:
+    """``work``'s result, if it comes within ``seconds``; else TimeoutError. The work is not
+    cancelled (a transaction cancelled halfway can strand its connection): it runs on in the
+    background, and how it ends is only logged."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if done:
+        return task.result()
+    _late.add(task)
+    task.add_done_callback(_late_done)
+    raise TimeoutError(f"the database did not answer within {seconds:g}s")
+
+
+def _late_done(task: asyncio.Task[Any]) -> None:
+    _late.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("late database work failed: %r", task.exception())
 
 
 def entry(kind: str, call: CallInfo, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
