@@ -99,10 +99,13 @@ def create_app(
     replayer = SpoolReplayer(services.replay)
     after_ack = AfterAck()
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def prepare_database() -> None:
         await upgrade_async(settings.async_database_url, connect_args=connect_args)
         await sync_config(runtime)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await services.replay.prepare(prepare_database)  # later, if the database is unreachable now
         if slack_client is not None:
             await open_session(slack_client)
         heartbeat.start()

@@ -166,6 +166,53 @@ async def test_an_outage_costs_no_call_and_no_card_is_made_twice(
     assert len(per_job) == len(set(per_job)), per_job
 
 
+async def test_a_server_started_while_the_database_is_unreachable_answers_and_catches_up(
+    postgres: Database, slack: FakeSlack, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The schema is not even there yet: migrations and the config sync run when the database
+    answers, then the spool is replayed."""
+    spool = tmp_path / "spool"
+    async with TcpProxy(postgres_port(postgres)) as proxy:
+        proxy.cut()
+        async with Centralita(
+            through(postgres, proxy), clock, slack.url, CENTRALITA_SPOOL_DIR=str(spool)
+        ) as app:
+            health = await app.http.get("/healthz")
+            assert health.status_code == 503 and "database unreachable" in health.json()["reason"]
+            call = {"CallSid": new_call_sid(), "From": "+34911222333", "To": CLINIC_NUMBER}
+            answer = verbs((await app.twilio_post("/twilio/voice", call)).text)
+            assert [verb for verb, _ in answer] == ["Say", "Say", "Record"]
+            left = {**call, "RecordingUrl": RECORDING + "5"}
+            assert [v for v, _ in verbs((await app.twilio_post("/twilio/voice/voicemail", left)).text)] == [
+                "Say",
+                "Hangup",
+            ]
+            assert (
+                await app.twilio_post("/twilio/voice/status", {**call, "CallStatus": "completed"})
+            ).status_code == 204
+
+            proxy.restore()
+
+            async def recovered() -> bool:
+                return (await app.http.get("/healthz")).status_code == 200 and bool(
+                    await _cards_or_none(postgres)
+                )
+
+            await eventually(recovered, timeout=20)
+            [card] = await postgres.cards()
+            assert (card.call_sid, card.recording_url) == (call["CallSid"], RECORDING + "5")
+            await eventually(lambda: _posted(slack, 1), timeout=10)
+            assert await postgres.count("staff") == 4, "the configuration was synced once it could be"
+
+
+async def _cards_or_none(db: Database) -> list[Card]:
+    """The cards, or none while the table does not exist yet."""
+    try:
+        return await db.cards()
+    except Exception:
+        return []
+
+
 def _card_posts(slack: FakeSlack) -> list[object]:
     return [c for c in slack.of("chat.postMessage") if "thread_ts" not in c.args and "blocks" in c.args]
 

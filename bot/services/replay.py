@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,11 +30,37 @@ class Unreachable(Exception):
 class Replay:
     def __init__(self, intake: CallIntake, spool: Spool, state: DatabaseState) -> None:
         self.intake, self.spool, self.state = intake, spool, state
+        self._prepare: Callable[[], Awaitable[None]] | None = None
+
+    async def prepare(self, work: Callable[[], Awaitable[None]]) -> None:
+        """What must run on the database before anything is written to it (migrations, config
+        sync): now, or, when the database is unreachable at start, before the first replay (the
+        server starts anyway, and its webhooks go to the spool meanwhile).
+
+        Raises: any error of ``work`` other than an unreachable database."""
+        self._prepare = work
+        if not await self._prepared():
+            log.warning("the server starts without its database; it is prepared when it answers")
+
+    async def _prepared(self) -> bool:
+        if self._prepare is None:
+            return True
+        try:
+            await self._prepare()
+        except Exception as error:
+            if not is_unreachable(error):
+                raise
+            self.state.mark_down(self.intake.rt.clock.now(), error)
+            return False
+        self._prepare = None
+        return True
 
     async def run(self) -> int:
         """One pass over every spool file nobody holds (this process's own file is sealed first);
         the number of lines replayed. When all went in and nothing new was spooled meanwhile, the
         database is taken as reachable again."""
+        if not await self._prepared():
+            return 0
         self.spool.seal()
         replayed = 0
         for path in self.spool.files():
