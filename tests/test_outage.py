@@ -205,6 +205,24 @@ async def test_a_server_started_while_the_database_is_unreachable_answers_and_ca
             assert await postgres.count("staff") == 4, "the configuration was synced once it could be"
 
 
+async def test_when_even_the_spool_cannot_be_written_the_caller_is_asked_to_call_back_later(
+    postgres: Database, slack: FakeSlack, clock: FakeClock, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    spool.write_text("a file where the spool directory should be\n")  # mkdir fails, even as root
+    async with (
+        TcpProxy(postgres_port(postgres)) as proxy,
+        Centralita(through(postgres, proxy), clock, slack.url, CENTRALITA_SPOOL_DIR=str(spool)) as app,
+    ):
+        proxy.cut()
+        call = {"CallSid": new_call_sid(), "From": "+34911222333", "To": CLINIC_NUMBER}
+        answer = await app.twilio_post("/twilio/voice", call)
+        assert [verb for verb, _ in verbs(answer.text)] == ["Say", "Hangup"]
+        assert "vuelva a llamar más tarde" in answer.text
+        ended = await app.twilio_post("/twilio/voice/status", {**call, "CallStatus": "completed"})
+        assert ended.status_code == 503 and "spool" in ended.json()["detail"]
+
+
 async def _cards_or_none(db: Database) -> list[Card]:
     """The cards, or none while the table does not exist yet."""
     try:
