@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 
 from adapters.twilio import parse, twiml
 from adapters.twilio.signature import TwilioVerifier
-from bot.services.calls import Saved
+from bot.services.calls import CallStart, Saved
 from bot.services.directory import Org
 from bot.services.spooled import Reply, SpooledIntake
 
@@ -76,11 +76,7 @@ def voice_router(intake: SpooledIntake, verifier: TwilioVerifier, public_url: st
             return _xml(twiml.unknown_number())
         if start.rejected:
             return _xml(twiml.reject())
-        if start.saved == "lost":
-            return _xml(documents.get(start.org, "call_back_later"))
-        if not start.in_hours:
-            return _xml(documents.get(start.org, "after_hours"))
-        return _xml(documents.get(start.org, "outage" if start.saved == "spooled" else "ask_reason"))
+        return _xml(documents.get(start.org, _first_moment(start)))
 
     @post("/gather")
     async def gathered(request: Request) -> Response:
@@ -115,6 +111,17 @@ def voice_router(intake: SpooledIntake, verifier: TwilioVerifier, public_url: st
         return _stored(await intake.ended(call, parse.call_status(form)))  # type: ignore[arg-type]
 
     return router
+
+
+def _first_moment(start: CallStart) -> str:
+    """What a caller hears first: the speech prompt in hours; the voicemail after hours, or while
+    the database is unreachable (what they leave is spooled); "call back later" if even the spool
+    could not be written."""
+    if start.saved == "lost":
+        return "call_back_later"
+    if not start.in_hours:
+        return "after_hours"
+    return "outage" if start.saved == "spooled" else "ask_reason"
 
 
 async def _answer(work: Awaitable[Reply | None], documents: Documents, goodbye_key: str) -> Response:
