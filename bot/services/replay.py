@@ -21,6 +21,8 @@ from bot.store.db import is_unreachable
 from bot.store.spool import FAILED, ClaimedFile, Spool
 
 log = logging.getLogger("centralita.spool")
+ROUNDS = 5
+"""Rounds of one replay: each replays what was spooled while the previous one ran."""
 
 
 class Unreachable(Exception):
@@ -56,12 +58,27 @@ class Replay:
         return True
 
     async def run(self) -> int:
-        """One pass over every spool file nobody holds (this process's own file is sealed first);
-        the number of lines replayed. When all went in and nothing new was spooled meanwhile, the
-        database is taken as reachable again."""
+        """Replay every spool file nobody holds (this process's own file is sealed first); the
+        number of lines replayed. Webhooks keep coming to the spool until the database is taken as
+        reachable again, so what came meanwhile is replayed too, for a few rounds; when all went in
+        and nothing new was spooled since, webhooks go straight to the database again."""
         if not await self._prepared():
             return 0
-        self.spool.seal()
+        replayed = 0
+        for _ in range(ROUNDS):
+            self.spool.seal()
+            done = await self._files()
+            if done is None:
+                return replayed  # still unreachable
+            replayed += done
+            if not self.spool.unsealed:
+                break
+        if self.state.down and (replayed or await self._reachable()) and not self.spool.unsealed:
+            self.state.mark_up()  # no await since the last look: nothing was spooled in between
+        return replayed
+
+    async def _files(self) -> int | None:
+        """One round over the files nobody holds; None when the database is still unreachable."""
         replayed = 0
         for path in self.spool.files():
             claimed = ClaimedFile.take(path)
@@ -70,11 +87,9 @@ class Replay:
             try:
                 replayed += await self._file(claimed)
             except Unreachable:
-                return replayed
+                return None
             finally:
                 claimed.release()
-        if self.state.down and (replayed or await self._reachable()) and not self.spool.unsealed:
-            self.state.mark_up()
         return replayed
 
     async def _file(self, claimed: ClaimedFile) -> int:
