@@ -21,7 +21,6 @@ import contextlib
 import errno
 import fcntl
 import json
-import logging
 import os
 import socket
 import time
@@ -29,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("centralita.spool")
 SUFFIX = ".jsonl"
 FAILED = "failed.txt"
 
@@ -48,8 +46,12 @@ class Spool:
         """
         line = json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n"
         fd = self._fd if self._fd is not None else self._open_own()
-        os.write(fd, line.encode("utf-8"))
-        os.fsync(fd)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        except OSError:
+            self.seal()  # a line cut short stays last in its file (the replay sets it aside)
+            raise
         self._lines += 1
 
     @property
