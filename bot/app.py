@@ -68,13 +68,10 @@ class Services:
     escalation: Escalation
     reminders: CallbackReminders
     delivery: Delivery
-<<<<<<< HEAD
-    conversations: Conversations
-=======
     webhooks: SpooledIntake
     """The voice use cases as the webhooks call them: into the spool while the database is down."""
     replay: Replay
->>>>>>> main
+    conversations: Conversations
 
 
 def create_app(
@@ -109,15 +106,11 @@ def create_app(
         channels=Channels.of([*channels, "teams"] if teams.auth.enabled else channels),
         postgres=is_postgres(engine),
     )
-<<<<<<< HEAD
     conversations = Conversations(runtime)
     if teams.auth.enabled:  # the Teams publisher reads the stored conversations, so it comes after
         channels.setdefault("teams", TeamsPublisher(teams, conversations, runtime.directory.default.timezone))
-    services = _services(runtime, channels, conversations)
-=======
     spool = Spool(settings.spool_dir)
-    services = _services(runtime, channels, spool)
->>>>>>> main
+    services = _services(runtime, channels, spool, conversations)
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     replayer = SpoolReplayer(services.replay)
@@ -202,14 +195,10 @@ def _publishers(slack_client: AsyncWebClient | None) -> dict[str, ChannelPublish
     return publishers
 
 
-<<<<<<< HEAD
 def _services(
-    runtime: Runtime, publishers: dict[str, ChannelPublisher], conversations: Conversations
+    runtime: Runtime, publishers: dict[str, ChannelPublisher], spool: Spool, conversations: Conversations
 ) -> Services:
-=======
-def _services(runtime: Runtime, publishers: dict[str, ChannelPublisher], spool: Spool) -> Services:
     intake, database = CallIntake(runtime), DatabaseState()
->>>>>>> main
     return Services(
         runtime=runtime,
         intake=intake,
