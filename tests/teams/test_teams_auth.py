@@ -90,15 +90,26 @@ async def test_a_request_is_refused_when_the_signing_keys_cannot_be_fetched(
     assert await db.count("channelconversation") == 0
 
 
-@pytest.mark.parametrize("body", ["{not json", '["a list"]', '{"type": "message"}'])
-async def test_a_malformed_activity_with_a_valid_token_is_a_400(
-    db: Database, clock: FakeClock, identity: FakeIdentity, connector: FakeConnector, body: str
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ("{not json", 400),  # nothing to check the token against
+        ('["a list"]', 401),  # no serviceUrl: the token's claim cannot match it
+        ('{"type": "message"}', 401),
+        ('{"type": "message", "channelId": "msteams", "serviceUrl": "SERVICE"}', 400),  # verified, but no conversation
+        ('{"type": "message", "channelId": "msteams", "serviceUrl": "SERVICE", "conversation": "x"}', 400),
+    ],
+)
+async def test_a_malformed_activity_is_refused_and_stores_nothing(
+    db: Database, clock: FakeClock, identity: FakeIdentity, connector: FakeConnector, body: str, status: int
 ) -> None:
     token = identity.channel_token(connector.url)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     async with _teams_server(db, clock, identity) as app:
-        answer = await app.http.post("/api/messages", content=body, headers=headers)
-    assert answer.status_code in (400, 401), answer.text
+        answer = await app.http.post(
+            "/api/messages", content=body.replace("SERVICE", connector.url), headers=headers
+        )
+    assert answer.status_code == status, answer.text
     assert await db.count("channelconversation") == 0
 
 
