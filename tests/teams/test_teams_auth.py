@@ -96,7 +96,10 @@ async def test_a_request_is_refused_when_the_signing_keys_cannot_be_fetched(
         ("{not json", 400),  # nothing to check the token against
         ('["a list"]', 401),  # no serviceUrl: the token's claim cannot match it
         ('{"type": "message"}', 401),
-        ('{"type": "message", "channelId": "msteams", "serviceUrl": "SERVICE"}', 400),  # verified, but no conversation
+        (
+            '{"type": "message", "channelId": "msteams", "serviceUrl": "SERVICE"}',
+            400,
+        ),  # verified, but no conversation
         ('{"type": "message", "channelId": "msteams", "serviceUrl": "SERVICE", "conversation": "x"}', 400),
     ],
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from bot.i18n import t
 from tests.fakes.bot_connector import ConnectorCall, FakeConnector
 from tests.fakes.identity import FakeIdentity, auth_env
 from tests.fakes.slack_api import FakeSlack
-from tests.support import Centralita, Database, FakeClock, eventually, outbox_settled
+from tests.support import FIXTURES, Centralita, Database, FakeClock, eventually, outbox_settled
 from tests.teams.cardschema import assert_valid_card
 from tests.teams.support import (
     OTHER_CHANNEL,
@@ -228,7 +229,12 @@ async def test_a_verb_the_card_does_not_know_answers_the_current_card_and_why(
 
 
 async def test_an_escalation_reaches_a_teams_user_with_a_working_claim_button(
-    app: Centralita, connector: FakeConnector, db: Database, identity: FakeIdentity, clock: FakeClock
+    app: Centralita,
+    connector: FakeConnector,
+    db: Database,
+    identity: FakeIdentity,
+    clock: FakeClock,
+    slack: FakeSlack,
 ) -> None:
     await app.call("+34911222333", "Es urgente, me duele mucho")
     await _teams_card(connector)
@@ -248,6 +254,35 @@ async def test_an_escalation_reaches_a_teams_user_with_a_working_claim_button(
     answer = await _send(app, identity, invoke)
     assert "Reclamada por Luis Martín" in _text_of(answer.json()["value"])
     assert await _claimed_by(db, card_id) == "luis"
+    await slack.wait_for("chat.postMessage", channel="U0LUIS")  # no `via`: every channel he is on
+
+
+async def test_an_escalation_step_via_teams_reaches_people_on_teams_only(
+    db: Database,
+    clock: FakeClock,
+    identity: FakeIdentity,
+    connector: FakeConnector,
+    slack: FakeSlack,
+    tmp_path: Path,
+) -> None:
+    config = (FIXTURES / "clinic_teams.yaml").read_text(encoding="utf-8")
+    config = config.replace("{after: 2m, notify: oncall}", "{after: 2m, notify: oncall, via: [teams]}")
+    (tmp_path / "via.yaml").write_text(config, encoding="utf-8")
+    connector.team_channels[TEAM_ID] = [{"id": TEAM_ID}, {"id": OTHER_CHANNEL, "name": "Urgencias"}]
+    async with Centralita(
+        db, clock, slack.url, config=str(tmp_path / "via.yaml"), **auth_env(identity)
+    ) as app:  # type: ignore[attr-defined]
+        await _send(app, identity, team_installed(connector.url))
+        await app.call("+34911222333", "Es urgente, me duele mucho")
+        await _teams_card(connector)
+        clock.advance(timedelta(minutes=3))
+
+        async def escalated() -> list[ConnectorCall]:
+            return _dms(connector, LUIS_AAD)
+
+        await eventually(escalated)
+        await outbox_settled(db)
+    assert slack.of("chat.postMessage", channel="U0LUIS") == []
 
 
 async def test_a_recado_message_opens_a_card_and_is_answered(
