@@ -179,13 +179,23 @@ async def _refused(connector: FakeConnector) -> bool:
     return len(connector.refused) > 0
 
 
-async def test_a_429_is_retried_after_its_retry_after_and_a_blocked_bot_is_given_up(
-    app: Centralita, connector: FakeConnector, slack: FakeSlack, db: Database
+@pytest.mark.parametrize("status", [429, 412, 502, 504])
+async def test_a_refusal_teams_calls_temporary_is_retried_after_its_retry_after(
+    app: Centralita, connector: FakeConnector, db: Database, status: int
 ) -> None:
-    connector.fail(429, retry_after=0)
+    connector.fail(status, retry_after=0)
     await app.call("+34911222333", "Quiero pedir cita")
     await _teams_card(connector)
-    assert [c.method for c in connector.refused] == ["create"]
+    assert [(c.method, c.at < connector.of("create")[0].at) for c in connector.refused] == [("create", True)]
+    rows = await outbox_settled(db)
+    assert {r.status for r in rows} == {"sent"}
+
+
+async def test_a_blocked_bot_is_given_up_at_once_and_slack_is_not(
+    app: Centralita, connector: FakeConnector, slack: FakeSlack, db: Database
+) -> None:
+    await app.call("+34911222333", "Quiero pedir cita")
+    await _teams_card(connector)
     card_id = await _card_id(db)
     await outbox_settled(db)
     connector.fail(403, code="MessageWritesBlocked")
@@ -194,7 +204,7 @@ async def test_a_429_is_retried_after_its_retry_after_and_a_blocked_bot_is_given
     dead = await eventually(lambda: _given_up(db))
     assert [channel for channel, _ in dead] == ["teams"]
     assert "403" in dead[0][1]
-    assert len(connector.refused) == 2  # the 429, then the 403: given up at once, not retried
+    assert len(connector.refused) == 1  # given up at once, not retried
 
 
 async def _given_up(db: Database) -> list[tuple[Any, ...]]:
