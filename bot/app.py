@@ -151,10 +151,9 @@ def _channel_routes(
     if slack_client is not None and settings.slack_signing_secret is not None:
         runtime = services.runtime
         deps = SlackDeps(services.handling, services.recados, runtime.directory, runtime.clock, after_ack)
-        bolt = build_bolt(
-            slack_client, settings.slack_signing_secret.get_secret_value(), deps, configs[0].reception.command
-        )
-        app.include_router(slack_router(bolt))
+        secret = settings.slack_signing_secret.get_secret_value()
+        bolt = build_bolt(slack_client, secret, deps, configs[0].reception.command)
+        app.include_router(slack_router(bolt, secret))
 
 
 def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat) -> None:

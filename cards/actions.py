@@ -27,7 +27,15 @@ class Outcome(StrEnum):
     QUALIFIED_LEAD = "qualified_lead"
 
 
-_BLOCK_ID = re.compile(r"^card-(\d+)-r\d+-")
+_OUTCOMES = frozenset(outcome.value for outcome in Outcome)
+_BLOCK_ID = re.compile(r"card-([0-9]+)-r[0-9]+-")
+MAX_CARD_ID = 2**31 - 1
+"""The largest id a card can have: the databases' INTEGER (PostgreSQL's is 32 bits)."""
+
+
+class NoSuchCard(ValueError):
+    """A well-formed card id that no card can have (beyond ``MAX_CARD_ID``): the person is told
+    there is no such card, as for one that does not exist."""
 
 
 def button_value(card_id: int) -> str:
@@ -44,22 +52,31 @@ def block_id(card_id: int, revision: int, part: str) -> str:
     return f"card-{card_id}-r{revision}-{part}"
 
 
-def parse_button_value(value: str | None) -> int:
-    """Raises: ValueError when the value does not carry a card id."""
-    if value is None or not value.isdigit():
-        raise ValueError(f"not a card id: {value!r}")
+def parse_button_value(value: object) -> int:
+    """Raises: NoSuchCard for a number beyond any card's id; ValueError when the value does not
+    carry a card id."""
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+        raise ValueError(f"not a card id: {value!r:.40}")
+    if len(value) > len(str(MAX_CARD_ID)) or int(value) > MAX_CARD_ID:
+        raise NoSuchCard(f"no card can have the id {value:.40}")
     return int(value)
 
 
-def parse_option_value(value: str | None) -> tuple[int, Outcome]:
-    """Raises: ValueError when the value is not ``<card id>:<outcome>``."""
-    card, _, outcome = (value or "").partition(":")
+def parse_option_value(value: object) -> tuple[int, Outcome]:
+    """Raises: NoSuchCard (see ``parse_button_value``); ValueError when the value is not
+    ``<card id>:<outcome>``."""
+    if not isinstance(value, str):
+        raise ValueError(f"not a card option: {value!r:.40}")
+    card, _, outcome = value.partition(":")
+    if outcome not in _OUTCOMES:
+        raise ValueError(f"not an outcome: {outcome!r:.40}")
     return parse_button_value(card), Outcome(outcome)
 
 
-def parse_block_id(value: str | None) -> int:
-    """Raises: ValueError when the block id does not name a card."""
-    match = _BLOCK_ID.match(value or "")
+def parse_block_id(value: object) -> int:
+    """Raises: NoSuchCard (see ``parse_button_value``); ValueError when the block id does not name
+    a card."""
+    match = _BLOCK_ID.match(value) if isinstance(value, str) else None
     if not match:
-        raise ValueError(f"not a card block: {value!r}")
-    return int(match.group(1))
+        raise ValueError(f"not a card block: {value!r:.40}")
+    return parse_button_value(match.group(1))

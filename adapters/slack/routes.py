@@ -4,14 +4,16 @@ Every listener acknowledges first, decodes with a pure parser, then hands the us
 ``AfterAck``, so Slack gets its 200 as soon as the request is verified. (Bolt's own way,
 ``process_before_response=False``, polls for the ack every 10 ms; that alone cost most of a click's
 acknowledgement time.) Modals are opened right after the ack, while the trigger id is still valid.
-``/recado`` with text is the exception: its ack carries the result, so it writes first. Signatures
-are checked by Bolt.
+``/recado`` with text is the exception: its ack carries the result, so it writes first.
+
+The route checks Slack's signature on the raw body before anything is decoded (401 otherwise), then
+has Bolt decode and dispatch it (Bolt checks the signature again). A signed request that is not what
+our buttons, modals and command send is refused with 400 and one WARNING line.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -19,12 +21,23 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt import BoltResponse
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import modals
-from adapters.slack.parse import Click, modal_context, parse_click, read_modal_context, state_value
+from adapters.slack.inbound import SlackSignature, bolt_request
+from adapters.slack.parse import (
+    Click,
+    MalformedSlackRequest,
+    modal_context,
+    parse_click,
+    parse_command,
+    read_modal_context,
+    slack_user,
+    state_value,
+)
 from bot.domain.phones import normalize_phone, org_region
 from bot.domain.recado import RecadoDraft, parse_recado
 from bot.i18n import t
@@ -86,24 +99,45 @@ class SlackDeps:
 
 def build_bolt(client: AsyncWebClient, signing_secret: str, deps: SlackDeps, recado_command: str) -> AsyncApp:
     bolt = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True)
+    bolt.error(_refuse_malformed)
     _register_actions(bolt, deps)
     _register_modals(bolt, deps)
     _register_recado(bolt, deps, recado_command)
     return bolt
 
 
-def slack_router(bolt: AsyncApp) -> APIRouter:
-    handler = AsyncSlackRequestHandler(bolt)
+def slack_router(bolt: AsyncApp, signing_secret: str) -> APIRouter:
+    signature = SlackSignature(signing_secret)
     router = APIRouter()
 
     @router.post("/slack/events")
     async def slack_events(request: Request) -> Response:
+        body = await request.body()
+        refusal = signature.refusal(request.headers, body)
+        if refusal is not None:
+            return JSONResponse({"error": refusal}, status_code=401)
         try:
-            return await handler.handle(request)
-        except json.JSONDecodeError:  # Bolt decodes ``payload=`` before it checks the signature
-            return JSONResponse({"error": "malformed Slack payload"}, status_code=400)
+            verified = bolt_request(request, body)
+        except MalformedSlackRequest as error:
+            _warn_malformed(error)
+            return JSONResponse({"error": f"malformed Slack request: {error}"}, status_code=400)
+        return to_starlette_response(await bolt.async_dispatch(verified))
 
     return router
+
+
+async def _refuse_malformed(error: Exception) -> BoltResponse | None:
+    """Bolt's error handler: a listener's parse found the payload is not ours (400, one warning);
+    anything else is a bug, logged with its traceback (Bolt answers 500)."""
+    if isinstance(error, MalformedSlackRequest):
+        _warn_malformed(error)
+        return BoltResponse(status=400, body={"error": f"malformed Slack request: {error}"})
+    log.error("Slack listener failed", exc_info=error)
+    return None
+
+
+def _warn_malformed(error: MalformedSlackRequest) -> None:
+    log.warning("refused a signed Slack request that is not ours: %s", error)
 
 
 def _requester(click: Click) -> Requester:
@@ -114,12 +148,8 @@ def _register_actions(bolt: AsyncApp, deps: SlackDeps) -> None:
     async def on_click(
         ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
+        click = parse_click(body, action)  # pure and quick; a payload that is not ours is a 400
         await ack()
-        try:
-            click = parse_click(body, action)
-        except (KeyError, ValueError):
-            log.warning("ignored a Slack action that names no card: %s", action.get("action_id"))
-            return
         tell = _failure_notice(client, deps, click.user, click.channel)
         deps.after_ack.run(_dispatch_click(click, deps, client), click.action_id, tell)
 
@@ -129,7 +159,9 @@ def _register_actions(bolt: AsyncApp, deps: SlackDeps) -> None:
 
 async def _dispatch_click(click: Click, deps: SlackDeps, client: AsyncWebClient) -> None:
     who, handling = _requester(click), deps.handling
-    if click.action_id == ActionId.CLAIM:
+    if click.card_id is None:
+        await handling.no_such_card(who)
+    elif click.action_id == ActionId.CLAIM:
         await handling.claim(click.card_id, who)
     elif click.action_id == ActionId.RELEASE:
         await handling.release(click.card_id, who)
@@ -140,6 +172,7 @@ async def _dispatch_click(click: Click, deps: SlackDeps, client: AsyncWebClient)
 
 
 async def _open_card_modal(click: Click, deps: SlackDeps, client: AsyncWebClient) -> None:
+    assert click.card_id is not None
     found = deps.directory.by_staff("slack", click.user)
     locale = found[0].locale if found else deps.directory.default.locale
     metadata = modal_context(click.card_id, click.channel)
@@ -155,18 +188,20 @@ async def _open_card_modal(click: Click, deps: SlackDeps, client: AsyncWebClient
 def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
     @bolt.view(modals.NOTE)
     async def on_note(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        user, (card_id, channel), note = slack_user(body), read_modal_context(view), state_value(view, "note")
         await ack()
-        card_id, channel = read_modal_context(view)
-        if card_id is not None:
-            who = Requester("slack", body["user"]["id"], channel)
-            work = deps.handling.add_note(card_id, who, state_value(view, "note"))
-            deps.after_ack.run(work, "note", _failure_notice(client, deps, who.user_ref, channel))
+        who = Requester("slack", user, channel)
+        if card_id is None:
+            work = deps.handling.no_such_card(who)
+        else:
+            work = deps.handling.add_note(card_id, who, note)
+        deps.after_ack.run(work, "note", _failure_notice(client, deps, user, channel))
 
     @bolt.view(modals.RESOLVE)
     async def on_resolve(
         ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        user = body["user"]["id"]
+        user, (card_id, channel), note = slack_user(body), read_modal_context(view), state_value(view, "note")
         try:
             outcome = Outcome(state_value(view, "outcome") or "")
         except ValueError:
@@ -174,40 +209,40 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
             await ack(response_action="errors", errors={"outcome": error})
             return
         await ack()
-        card_id, channel = read_modal_context(view)
-        if card_id is not None:
-            who, note = Requester("slack", user, channel), state_value(view, "note") or ""
-            tell = _failure_notice(client, deps, user, channel)
-            deps.after_ack.run(deps.handling.resolve(card_id, who, outcome, note), "resolve", tell)
+        who, tell = Requester("slack", user, channel), _failure_notice(client, deps, user, channel)
+        if card_id is None:
+            deps.after_ack.run(deps.handling.no_such_card(who), "resolve", tell)
+        else:
+            deps.after_ack.run(deps.handling.resolve(card_id, who, outcome, note or ""), "resolve", tell)
 
     @bolt.view(modals.CALLBACK)
     async def on_callback(
         ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         card_id, channel = read_modal_context(view)
-        when, user = state_value(view, "when"), body["user"]["id"]
+        when, user = state_value(view, "when"), slack_user(body)
+        assignee, note = state_value(view, "assignee"), state_value(view, "note")
         locale = _org_of(deps, user).locale
         if when is None or when <= deps.clock.now():
             await ack(response_action="errors", errors={"when": t(locale, "ephemeral.callback_past")})
             return
         await ack()
-        if card_id is not None:
-            who = Requester("slack", user, channel)
-            work = deps.handling.schedule_callback(
-                card_id, who, when, state_value(view, "assignee"), state_value(view, "note")
-            )
-            deps.after_ack.run(work, "callback", _failure_notice(client, deps, user, channel))
+        who = Requester("slack", user, channel)
+        if card_id is None:
+            work = deps.handling.no_such_card(who)
+        else:
+            work = deps.handling.schedule_callback(card_id, who, when, assignee, note)
+        deps.after_ack.run(work, "callback", _failure_notice(client, deps, user, channel))
 
     @bolt.view(modals.RECADO)
     async def on_recado(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
-        user = body["user"]["id"]
+        user, (_, channel) = slack_user(body), read_modal_context(view)
         org = _org_of(deps, user)
         draft, errors = _draft_from_modal(view, org.locale, org_region(org.config.organization))
         if errors or draft is None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        _, channel = read_modal_context(view)
         work = deps.recados.post(Requester("slack", user, channel or user), draft)
         deps.after_ack.run(work, "recado", _failure_notice(client, deps, user, channel))
 
@@ -260,18 +295,19 @@ def _draft_from_modal(
 def _register_recado(bolt: AsyncApp, deps: SlackDeps, command: str) -> None:
     @bolt.command(command)
     async def on_recado(ack: Any, command: dict[str, Any], client: AsyncWebClient) -> None:
-        who = Requester("slack", command["user_id"], None)
+        typed = parse_command(command)
+        who = Requester("slack", typed.user, None)
         author = deps.recados.author(who)
         if isinstance(author, RecadoResult):
             await ack(author.message)
             return
         org, _ = author
-        text = (command.get("text") or "").strip()
+        text = typed.text
         if not text:
             await ack()
-            metadata = modal_context(None, command.get("channel_id"))
+            metadata = modal_context(None, typed.channel)
             modal = modals.recado_modal(org.config, metadata)
-            opening = client.views_open(trigger_id=command["trigger_id"], view=modal)
+            opening = client.views_open(trigger_id=typed.trigger_id, view=modal)
             deps.after_ack.run(opening, "recado-modal")
             return
         result = await deps.recados.post(who, parse_recado(text, org.config))

@@ -87,6 +87,13 @@ class CardHandling:
     ) -> ActionResult:
         return await self._act(card_id, who, lambda s: self._callback(s, due_at, assignee_ref, note.strip()))
 
+    async def no_such_card(self, who: Requester) -> ActionResult:
+        """A click or modal naming an id no card can have: told as for a card that does not exist."""
+        async with self.rt.unit_of_work() as session:
+            org = self._org_for(None, who)
+            self._ephemeral(session, org, who, t(org.locale, "ephemeral.card_missing"), None)
+        return ActionResult(False, "ephemeral.card_missing")
+
     async def _act(self, card_id: int, who: Requester, change: Any) -> ActionResult:
         async with self.rt.unit_of_work() as session:
             scope: _Scope | None = None
@@ -279,7 +286,9 @@ class CardHandling:
         )
         await announce_change(s.session, s.card, line, s.now)
 
-    def _ephemeral(self, session: AsyncSession, org: Org, who: Requester, text: str, card_id: int) -> None:
+    def _ephemeral(
+        self, session: AsyncSession, org: Org, who: Requester, text: str, card_id: int | None
+    ) -> None:
         if who.reply_to is None:
             return
         enqueue(
