@@ -19,6 +19,7 @@ from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
+from bot.body_limit import BodyLimit
 from bot.config import load_config
 from bot.domain.org import OrgConfig
 from bot.ports import ChannelPublisher, Clock, SystemClock
@@ -110,6 +111,7 @@ def create_app(
         await engine.dispose()
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(BodyLimit)  # 413 for bodies far bigger than any webhook's, before they are held
     app.state.services, app.state.heartbeat = services, heartbeat
     _health_route(app, runtime, heartbeat)
     if api:

@@ -14,7 +14,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from starlette.requests import Request
 
-from adapters.slack.parse import MalformedSlackRequest
+from adapters.slack.parse import MalformedSlackRequest, check_shape
 
 _TIMESTAMP_DIGITS = 12
 """A Unix time in seconds has 10 digits until the year 2286; far longer is not a time."""
@@ -47,7 +47,8 @@ class SlackSignature:
 def bolt_request(request: Request, body: bytes) -> AsyncBoltRequest:
     """The verified request as Bolt takes it.
 
-    Raises: MalformedSlackRequest when the body is not a Slack payload (a JSON object, or a form)."""
+    Raises: MalformedSlackRequest when the body is not a Slack payload (a JSON object, or a form)
+    or is not shaped like one where Bolt reads it before our listeners."""
     try:
         found = to_async_bolt_request(request, body)
     except (ValueError, TypeError, AttributeError, KeyError, IndexError) as error:
@@ -55,4 +56,5 @@ def bolt_request(request: Request, body: bytes) -> AsyncBoltRequest:
         raise MalformedSlackRequest(f"not a Slack payload ({type(error).__name__})") from error
     if not isinstance(found.body, dict):
         raise MalformedSlackRequest("not a Slack payload (not a JSON object)")
+    check_shape(found.body)
     return found

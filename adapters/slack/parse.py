@@ -24,6 +24,35 @@ class MalformedSlackRequest(ValueError):
     """A signed Slack request that is not what our buttons, modals and command send."""
 
 
+# The parts of a payload that Bolt (its matchers, its context) and our listeners read as objects,
+# and those that may be an object or an id.
+_OBJECTS = ("view", "container", "message", "previous_message", "state", "event", "item", "function_data")
+_OBJECTS_OR_IDS = ("user", "team", "channel", "enterprise")
+
+
+def check_shape(body: dict[str, Any], depth: int = 0) -> None:
+    """That ``body`` is shaped as Slack's payloads are where it is read before any listener runs.
+
+    Raises: MalformedSlackRequest where it is not (``actions: 5``, ``view: "x"``…)."""
+    for key in _OBJECTS + _OBJECTS_OR_IDS:
+        value = body.get(key)
+        if value is None or (key in _OBJECTS_OR_IDS and isinstance(value, str)):
+            continue
+        if depth < 2:
+            check_shape(_object(value, key), depth + 1)
+        else:
+            _object(value, key)
+    for key in ("actions", "authorizations"):
+        if key in body:
+            entries = body[key]
+            if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+                raise MalformedSlackRequest(f"{key} is not a list of objects")
+    if body.get("type") == "block_actions":
+        actions = body.get("actions")
+        if not actions or not isinstance(actions[0].get("action_id"), str):
+            raise MalformedSlackRequest("the click names no action")
+
+
 @dataclass(frozen=True)
 class Click:
     action_id: str

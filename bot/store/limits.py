@@ -15,7 +15,7 @@ from typing import Any
 
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from sqlalchemy import Connection, String, inspect, text
+from sqlalchemy import Connection, String, TypeDecorator, inspect, text
 from sqlmodel import SQLModel
 
 _ALEMBIC = "alembic_version"
@@ -79,6 +79,8 @@ def _clean_refused(connection: Connection, table: str, column: str, length: int 
 def column_length(model: type[SQLModel], column: str) -> int | None:
     """The most characters ``model``'s ``column`` holds; None when it has no limit."""
     kind = model.__table__.c[column].type  # type: ignore[attr-defined]
+    if isinstance(kind, TypeDecorator):  # SQLModel's AutoString wraps a String
+        kind = kind.impl_instance
     return kind.length if isinstance(kind, String) else None
 
 
