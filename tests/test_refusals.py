@@ -187,9 +187,9 @@ async def test_malformed_slack_requests_are_refused_without_a_server_error(
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
         assert unsigned.status_code in (400, 401)
-        nothing_we_handle = await app.slack_post(
-            urlencode({"payload": json.dumps({"type": "block_actions"})})
-        )
+        no_action = await app.slack_post(urlencode({"payload": json.dumps({"type": "block_actions"})}))
+        assert no_action.status_code == 400
+        nothing_we_handle = await app.slack_post(urlencode({"payload": json.dumps({"type": "shortcut"})}))
         assert nothing_we_handle.status_code == 404
         await asyncio.sleep(0.2)
         await _nothing_stored(db)
