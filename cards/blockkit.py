@@ -8,6 +8,9 @@ from cards.actions import block_id
 from cards.model import ActionView, CardView
 
 Block = dict[str, Any]
+# Slack refuses the whole message (invalid_blocks) for a section text over 3,000 characters or a
+# field over 2,000: a caller's name or message that long is cut rather than the card lost.
+TEXT_CHARS, FIELD_CHARS = 3000, 2000
 
 
 def render_blocks(view: CardView) -> list[Block]:
@@ -39,7 +42,8 @@ def _head(view: CardView) -> Block:
         "text": _mrkdwn(f"*{escape(view.title)}*\n*{escape(view.headline)}*"),
     }
     if view.fields:
-        block["fields"] = [_mrkdwn(f"*{escape(f.label)}*\n{escape(f.value)}") for f in view.fields[:10]]
+        fields = view.fields[:10]
+        block["fields"] = [_mrkdwn(f"*{escape(f.label)}*\n{escape(f.value)}", FIELD_CHARS) for f in fields]
     return block
 
 
@@ -92,5 +96,5 @@ def _element(action: ActionView) -> Block:
     return button
 
 
-def _mrkdwn(text: str) -> Block:
-    return {"type": "mrkdwn", "text": text[:3000]}
+def _mrkdwn(text: str, limit: int = TEXT_CHARS) -> Block:
+    return {"type": "mrkdwn", "text": text[:limit]}
