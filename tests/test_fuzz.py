@@ -2,7 +2,8 @@
 
 Table-driven: ``ENDPOINTS`` lists each endpoint with the platform that signs its requests, and each
 platform (``Signer``) knows how to sign a body with its SDK, how to fail to, and which bodies are
-hostile for it. Adding an endpoint is one line; a new platform is one ``Signer``.
+hostile for it. Adding an endpoint is one line (``Endpoint("POST", "/twilio/messaging", TWILIO)``);
+a new platform (Teams' ``/api/messages``, signed with a Bot Framework JWT) is one ``Signer``.
 
 What must hold: no 5xx; no traceback in the logs; an unsigned request stores nothing (every table
 counted) and is refused with 401/403 (413 when its body is over the size limit); a signed one gets a
