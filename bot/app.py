@@ -25,6 +25,7 @@ from bot.domain.org import OrgConfig
 from bot.ports import ChannelPublisher, Clock, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
+from bot.services.channels import Channels
 from bot.services.delivery import Delivery
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
@@ -64,8 +65,10 @@ def create_app(
     connect_args: dict[str, Any] | None = None,
     api: bool = True,
     tune_gc: bool = False,
+    publishers: dict[str, ChannelPublisher] | None = None,
 ) -> FastAPI:
-    """Build the whole server. ``configs``, ``clock`` and ``connect_args`` exist for tests and benchmarks.
+    """Build the whole server. ``configs``, ``clock``, ``connect_args`` and ``publishers`` (more
+    channels, by name: a test's stand-in for a channel's port) exist for tests and benchmarks.
 
     ``tune_gc`` (for a server process, not tests): once started, everything loaded so far (libraries,
     configuration, compiled SQL) moves out of the garbage collector's sight, so its full collections
@@ -76,15 +79,16 @@ def create_app(
     engine = create_engine(settings.async_database_url, connect_args=connect_args)
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
+    channels = _publishers(slack_client) | (publishers or {})
     runtime = Runtime(
         sessions=session_factory(engine),
         directory=Directory(configs),
         clock=clock or SystemClock(),
         signal=wake,
-        card_channel="slack" if slack_client else "console",
+        channels=Channels.of(channels),
         postgres=is_postgres(engine),
     )
-    services = _services(runtime, slack_client)
+    services = _services(runtime, channels)
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     after_ack = AfterAck()
@@ -101,7 +105,7 @@ def create_app(
             gc.collect()
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
-        log.info("Centralita ready: cards go to %s", runtime.card_channel)
+        log.info("Centralita ready: cards go to %s", runtime.channels.describe())
         yield
         await after_ack.drain()
         await heartbeat.stop()
@@ -124,10 +128,16 @@ def _slack_client(settings: Settings) -> AsyncWebClient:
     return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
 
 
-def _services(runtime: Runtime, slack_client: AsyncWebClient | None) -> Services:
+def _publishers(slack_client: AsyncWebClient | None) -> dict[str, ChannelPublisher]:
+    """Every channel this deployment delivers to: the console always, each chat channel whose
+    credentials are set."""
     publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
     if slack_client is not None:
         publishers["slack"] = SlackPublisher(slack_client)
+    return publishers
+
+
+def _services(runtime: Runtime, publishers: dict[str, ChannelPublisher]) -> Services:
     return Services(
         runtime=runtime,
         intake=CallIntake(runtime),
@@ -163,7 +173,7 @@ def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat) -> None:
     async def healthz() -> JSONResponse:
         body: dict[str, Any] = {
             "scheduler": "running" if heartbeat.running else "stopped",
-            "channel": runtime.card_channel,
+            "channel": runtime.channels.describe(),
         }
         try:
             body["outbox"] = await database_health(runtime)

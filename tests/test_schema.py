@@ -109,7 +109,7 @@ def _without_checks(engine: sa.Engine, table: str) -> None:
 async def test_an_older_sqlite_database_is_cleaned_when_it_gets_its_checks(tmp_path: Path) -> None:
     """Rows SQLite took before the checks existed (a NUL, a caller cut to nothing) are cleaned, not lost."""
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/c.db")
-    await asyncio.to_thread(command.upgrade, alembic_config(db.url), "0001")
+    await asyncio.to_thread(command.upgrade, alembic_config(db.url), "0005")
     engine = _engine(db)
     try:
         _without_checks(engine, "call")  # as main's databases were before these checks
@@ -118,7 +118,7 @@ async def test_an_older_sqlite_database_is_cleaned_when_it_gets_its_checks(tmp_p
         with engine.connect() as connection:
             row = connection.execute(sa.text("SELECT from_number, status FROM call")).one()
         assert tuple(row) == ("+34600111222", "completed")
-        await asyncio.to_thread(command.downgrade, alembic_config(db.url), "0001")
+        await asyncio.to_thread(command.downgrade, alembic_config(db.url), "0005")
         await upgrade_async(db.url)
     finally:
         engine.dispose()

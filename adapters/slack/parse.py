@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.domain.org import OrgConfig
 from bot.domain.text import clean_text
-from cards.actions import NoSuchCard, Outcome, parse_block_id, parse_button_value, parse_option_value
+from cards.actions import NoSuchCard, Outcome, parse_button_value, parse_option_value
+from cards.blockkit import parse_block_id
+from cards.model import FormView
 
 # Slack's ids (users U…/W…, channels C…/G…/D…): capitals and digits, a dozen characters today.
 _SLACK_ID = re.compile(r"[A-Z][A-Z0-9]{1,63}")
+_SLACK_MENTION = re.compile(r"<([@#])(\w+)(?:\|([^>]*))?>")
 
 
 class MalformedSlackRequest(ValueError):
@@ -115,8 +119,27 @@ def slack_id(value: Any, what: str) -> str:
     return value
 
 
-def modal_context(card_id: int | None, channel: str | None) -> str:
-    return json.dumps({"card": card_id, "channel": channel})
+def neutral_mentions(text: str, config: OrgConfig) -> str:
+    """Slack's mentions written the neutral way the domain reads (``@staff_id``, ``@team_id``):
+    ``<@U0ANA|ana>`` of a staff member, ``<#C0RECEP|recepcion>`` of a team's channel. A mention of
+    anyone else keeps its label (or its id)."""
+
+    def neutral(match: re.Match[str]) -> str:
+        sigil, ref, label = match.groups()
+        if sigil == "@":
+            staff = config.staff_by_identity("slack", ref)
+            return f"@{staff.id}" if staff else (label or ref)
+        team = next((t for t in config.teams if t.slack_channel == ref), None)
+        return f"@{team.id}" if team else f"#{label or ref}"
+
+    return _SLACK_MENTION.sub(neutral, text)
+
+
+def modal_context(card_id: int | None, channel: str | None, reply_url: str | None = None) -> str:
+    data: dict[str, Any] = {"card": card_id, "channel": channel}
+    if reply_url:
+        data["reply_url"] = reply_url
+    return json.dumps(data)
 
 
 def read_modal_context(view: dict[str, Any]) -> tuple[int | None, str | None]:
@@ -124,11 +147,7 @@ def read_modal_context(view: dict[str, Any]) -> tuple[int | None, str | None]:
     it is an id no card can have.
 
     Raises: MalformedSlackRequest when the modal's private metadata is not ours."""
-    try:
-        data = json.loads(view.get("private_metadata") or "{}")
-    except (TypeError, ValueError) as error:
-        raise MalformedSlackRequest("the modal's private metadata is not ours") from error
-    data = _object(data, "the modal's private metadata")
+    data = _modal_data(view)
     card, channel = data.get("card"), data.get("channel")
     if card is not None and (not isinstance(card, int) or isinstance(card, bool)):
         raise MalformedSlackRequest(f"the modal's card is not a card id: {card!r:.40}")
@@ -137,6 +156,31 @@ def read_modal_context(view: dict[str, Any]) -> tuple[int | None, str | None]:
     except NoSuchCard:
         card_id = None
     return card_id, (slack_id(channel, "the modal's channel") if channel is not None else None)
+
+
+def modal_reply_url(view: dict[str, Any]) -> str | None:
+    """The response URL of the command that opened the modal, where it has one.
+
+    Raises: MalformedSlackRequest when the modal's private metadata is not ours."""
+    url = _modal_data(view).get("reply_url")
+    if url is not None and not isinstance(url, str):
+        raise MalformedSlackRequest("the modal's reply URL is not text")
+    return url or None
+
+
+def _modal_data(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        data = json.loads(view.get("private_metadata") or "{}")
+    except (TypeError, ValueError) as error:
+        raise MalformedSlackRequest("the modal's private metadata is not ours") from error
+    return _object(data, "the modal's private metadata")
+
+
+def form_values(view: dict[str, Any], form: FormView) -> dict[str, Any]:
+    """A submitted modal's answers, by the name of each of the form's inputs.
+
+    Raises: MalformedSlackRequest when an answer is not of its input's kind."""
+    return {field.name: state_value(view, field.name) for field in form.inputs}
 
 
 def state_value(view: dict[str, Any], block: str) -> Any:
@@ -167,18 +211,24 @@ class Command:
     channel: str | None
     text: str
     trigger_id: str | None
+    reply_url: str | None
 
 
 def parse_command(command: dict[str, Any]) -> Command:
     """A slash command's fields, its text cleaned.
 
     Raises: MalformedSlackRequest when it names no user."""
-    channel, trigger = command.get("channel_id"), command.get("trigger_id")
+    channel, trigger, reply_url = (
+        command.get("channel_id"),
+        command.get("trigger_id"),
+        command.get("response_url"),
+    )
     return Command(
         slack_id(command.get("user_id"), "user id"),
         slack_id(channel, "channel id") if channel else None,
         _text(command.get("text") or "", "text").strip(),
         trigger if isinstance(trigger, str) else None,
+        reply_url if isinstance(reply_url, str) and reply_url else None,
     )
 
 

@@ -118,4 +118,8 @@ MESSAGES: dict[str, str] = {
     "time.today": "today {time}",
     "time.tomorrow": "tomorrow {time}",
     "time.date": "{date} {time}",
+    # channel-neutral core (issue 9): forms, direct-message actions, recado answers
+    "modal.reassign.title": "Reassign",
+    "card.action.call_now": "Call now",
+    "card.action.callback_done": "Done",
 }

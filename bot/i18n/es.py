@@ -126,4 +126,8 @@ MESSAGES: dict[str, str] = {
     "time.today": "hoy {time}",
     "time.tomorrow": "mañana {time}",
     "time.date": "{date} {time}",
+    # channel-neutral core (issue 9): forms, direct-message actions, recado answers
+    "modal.reassign.title": "Reasignar",
+    "card.action.call_now": "Llamar ahora",
+    "card.action.callback_done": "Hecho",
 }

@@ -1,7 +1,7 @@
 """callers' addresses sized for SIP URIs and client identities
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0005
 Create Date: 2026-12-01 22:00:00
 
 ``call.from_number`` and ``call.to_number`` were VARCHAR(32): a SIP caller's ``From`` made
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0002"
-down_revision: str | None = "0001"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
