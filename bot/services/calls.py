@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, case, update
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +41,7 @@ _END_CALL = (
     .returning(_CALL_TABLE.c.card_id, _CALL_TABLE.c.status)
 )
 TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+Saved = Literal["stored", "spooled", "lost"]
 
 
 @dataclass(frozen=True)
@@ -55,34 +56,50 @@ class CallStart:
     org: Org
     in_hours: bool
     rejected: bool
+    saved: Saved = "stored"
+    """``stored`` in the database, ``spooled`` (the database was unreachable; see
+    ``bot.services.spooled``) or ``lost`` (neither could be written)."""
 
 
 class CallIntake:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
-    async def start(self, call: CallInfo) -> CallStart | None:
-        """A call came in. None when the called number belongs to no organisation."""
+    def opening(self, call: CallInfo, at: datetime) -> CallStart | None:
+        """How a call that comes in at ``at`` is answered, from the configuration alone (no database):
+        None when the called number belongs to no organisation."""
         org = self.rt.directory.by_number(call.to_number)
         if org is None:
             return None
-        now = self.rt.clock.now()
+        decision = self._triage(org, call, "", at)
+        return CallStart(org, decision.in_hours, decision.action == "reject")
+
+    async def start(self, call: CallInfo, *, at: datetime | None = None) -> CallStart | None:
+        """A call came in (at ``at``, else now). None when the called number belongs to no
+        organisation."""
+        org = self.rt.directory.by_number(call.to_number)
+        if org is None:
+            return None
+        now = at or self.rt.clock.now()
         decision = self._triage(org, call, "", now)
         rejected = decision.action == "reject"
         values = self._call_values(org, call, now, decision, "rejected" if rejected else "answered")
         await self.rt.execute_alone(insert_ignore_statement(self._dialect, Call), values)
         return CallStart(org, decision.in_hours, rejected)
 
-    async def message(self, call: CallInfo, speech: str) -> Org | None:
+    async def message(self, call: CallInfo, speech: str, *, at: datetime | None = None) -> Org | None:
         """The caller said who they are and why: one card (a retried webhook finds the same one)."""
-        return await self._card_for(call, speech.strip(), source="call")
+        return await self._card_for(call, speech.strip(), source="call", at=at)
 
-    async def voicemail(self, call: CallInfo, recording_url: str) -> Org | None:
+    async def voicemail(
+        self, call: CallInfo, recording_url: str, *, at: datetime | None = None
+    ) -> Org | None:
         """A recording is there: it goes on the call's card, which is opened if there is none yet."""
-        return await self._card_for(call, "", source="voicemail", recording_url=recording_url)
+        return await self._card_for(call, "", source="voicemail", recording_url=recording_url, at=at)
 
-    async def ended(self, call: CallInfo, status: str) -> None:
-        """The call is over; one that left nothing behind becomes a missed-call card."""
+    async def ended(self, call: CallInfo, status: str, *, at: datetime | None = None) -> None:
+        """The call is over (at ``at``, else now); one that left nothing behind becomes a missed-call
+        card."""
         if status not in TERMINAL:
             return
         org = self.rt.directory.by_number(call.to_number)
@@ -91,13 +108,13 @@ class CallIntake:
 
         # The common case in one statement of its own: the call is known and has its card (or was
         # rejected). Otherwise, one transaction registers the call if need be and opens its card.
-        values = {"sid": call.call_sid, "outcome": status, "ended": self.rt.clock.now()}
+        values = {"sid": call.call_sid, "outcome": status, "ended": at or self.rt.clock.now()}
         known = next(iter(await self.rt.execute_alone(_END_CALL, values)), None)
         if known is not None and (known.card_id is not None or known.status == "rejected"):
             return
 
         async def work(session: AsyncSession) -> None:
-            now = self.rt.clock.now()
+            now = at or self.rt.clock.now()
             row = await self._call_row(session, org, call, now)
             rejected = row.status == "rejected"
             changes: dict[str, Any] = {"ended_at": now, "status": "rejected" if rejected else status}
@@ -108,14 +125,20 @@ class CallIntake:
         await self._retrying_conflicts(work)
 
     async def _card_for(
-        self, call: CallInfo, speech: str, *, source: str, recording_url: str | None = None
+        self,
+        call: CallInfo,
+        speech: str,
+        *,
+        source: str,
+        recording_url: str | None = None,
+        at: datetime | None = None,
     ) -> Org | None:
         org = self.rt.directory.by_number(call.to_number)
         if org is None:
             return None
 
         async def work(session: AsyncSession) -> None:
-            row = await self._call_row(session, org, call, self.rt.clock.now())
+            row = await self._call_row(session, org, call, at or self.rt.clock.now())
             if row.card_id is None:  # the call's card is written in the same transaction as its card_id
                 changes = await self._open(session, org, call, row.started_at, speech, source, recording_url)
                 await execute(session, _UPDATE_CALL, {"call_id": row.id, **changes})
