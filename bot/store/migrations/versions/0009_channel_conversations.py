@@ -1,7 +1,7 @@
 """channel conversations: where a chat platform (Teams) let the bot in, with its reference
 
 Revision ID: 0009
-Revises: 0005
+Revises: 0002
 Create Date: 2026-12-01 22:10:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import bot.store.types
 
 revision: str = "0009"
-down_revision: str | None = "0005"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
