@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.console.publisher import ConsolePublisher
+from adapters.slack.auth import AuthStatus, SlackAuth
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
@@ -21,6 +22,7 @@ from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
 from bot.config import load_config
 from bot.domain.org import OrgConfig
+from bot.errors import UserError
 from bot.ports import ChannelPublisher, Clock, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
@@ -28,13 +30,14 @@ from bot.services.delivery import Delivery
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
-from bot.services.health import database_health
+from bot.services.health import HealthLimits, database_health, delivery_problems
 from bot.services.recados import Recados
 from bot.services.runtime import Runtime
 from bot.services.sync import sync_config
 from bot.settings import Settings
 from bot.store.db import create_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
+from bot.store.probe import database_problem
 from jobs.delivery import DeliveryWorker, WakeUp
 from jobs.scheduler import Heartbeat
 
@@ -42,6 +45,12 @@ log = logging.getLogger("centralita")
 # Python's defaults are (700, 10, 10); with them the collector ran every few hundred allocations
 # during a burst of calls. Measured with `make bench` (d): about a tenth less CPU per call.
 GC_THRESHOLDS = (20_000, 50, 100)
+SLACK_CHECK_WAIT = 3.0
+"""How long the start waits for Slack's answer to ``auth.test`` before it goes on without it."""
+
+
+class StartupProblem(UserError):
+    """Something the operator must fix before the server can start; the message says what."""
 
 
 @dataclass
@@ -63,18 +72,27 @@ def create_app(
     connect_args: dict[str, Any] | None = None,
     api: bool = True,
     tune_gc: bool = False,
+    slack_auth: SlackAuth | None = None,
 ) -> FastAPI:
     """Build the whole server. ``configs``, ``clock`` and ``connect_args`` exist for tests and benchmarks.
 
     ``tune_gc`` (for a server process, not tests): once started, everything loaded so far (libraries,
     configuration, compiled SQL) moves out of the garbage collector's sight, so its full collections
     stop walking tens of thousands of objects that live as long as the process; and collections run
-    less often (``GC_THRESHOLDS``): a webhook allocates thousands of short-lived objects."""
+    less often (``GC_THRESHOLDS``): a webhook allocates thousands of short-lived objects.
+
+    ``slack_auth``: the token already checked by ``preflight``; without it the start checks it.
+
+    Raises:
+        StartupProblem: (when the app starts) Slack refused the token and ``CENTRALITA_SLACK_CHECK``
+        is ``strict``."""
     settings = settings or Settings()
     configs = configs or [load_config(settings.config_path)]
     engine = create_engine(settings.async_database_url, connect_args=connect_args)
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
+    if slack_client is not None and slack_auth is None:
+        slack_auth = SlackAuth(str(slack_client.token))
     runtime = Runtime(
         sessions=session_factory(engine),
         directory=Directory(configs),
@@ -92,8 +110,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await upgrade_async(settings.async_database_url, connect_args=connect_args)
         await sync_config(runtime)
-        if slack_client is not None:
+        if slack_client is not None and slack_auth is not None:
             await open_session(slack_client)
+            await _check_slack(slack_auth, slack_client, settings)
         heartbeat.start()
         worker.start()
         if tune_gc:
@@ -106,15 +125,70 @@ def create_app(
         await heartbeat.stop()
         await worker.stop()
         if slack_client is not None:
+            if slack_auth is not None:
+                await slack_auth.close()
             await close_session(slack_client)
         await engine.dispose()
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services, app.state.heartbeat = services, heartbeat
-    _health_route(app, runtime, heartbeat)
+    _health_route(app, runtime, heartbeat, _limits(settings), slack_auth)
     if api:
-        _channel_routes(app, settings, services, slack_client, configs, after_ack)
+        _channel_routes(app, settings, services, slack_client, slack_auth, configs, after_ack)
     return app
+
+
+async def preflight(settings: Settings) -> SlackAuth | None:
+    """What ``serve`` and ``worker`` check before they start: the database answers, and Slack takes
+    the bot token. The checked token is handed to ``create_app`` (Slack is asked once).
+
+    Raises:
+        StartupProblem: saying what is wrong and what to do.
+    """
+    problem = await database_problem(settings.async_database_url)
+    if problem is not None:
+        raise StartupProblem(f"{problem}\n  Is the database running? Check DATABASE_URL.")
+    if not settings.slack_enabled:
+        return None
+    client = _slack_client(settings)
+    auth = SlackAuth(str(client.token))
+    try:
+        await _check_slack(auth, client, settings)
+    finally:
+        await auth.close()  # the server asks again in the background if Slack did not answer
+    return auth
+
+
+async def _check_slack(auth: SlackAuth, client: AsyncWebClient, settings: Settings) -> None:
+    """Ask Slack who the token is (once; in the background while Slack does not answer), and say
+    what that means.
+
+    Raises:
+        StartupProblem: Slack refused the token and the check is ``strict``.
+    """
+    if auth.status.state == "ok":
+        return
+    wait = 0.0 if auth.status.state == "unreachable" else SLACK_CHECK_WAIT
+    status = await auth.check(client, wait)
+    if status.state == "refused":
+        message = _refused_token(status)
+        if settings.slack_check == "strict":
+            raise StartupProblem(message)
+        log.error("%s\nStarting anyway (CENTRALITA_SLACK_CHECK=warn): /healthz says degraded", message)
+    elif status.state == "unreachable" and wait:
+        log.warning("Slack did not confirm the bot token (%s); starting anyway", status.problem)
+
+
+def _refused_token(status: AuthStatus) -> str:
+    return (
+        f"Slack refused SLACK_BOT_TOKEN ({status.problem}): copy the Bot User OAuth Token (xoxb-…) from"
+        " your app's OAuth & Permissions page at https://api.slack.com/apps, and reinstall the app if it"
+        " was revoked"
+    )
+
+
+def _limits(settings: Settings) -> HealthLimits:
+    return HealthLimits(settings.health_pending_seconds, settings.health_dead_seconds)
 
 
 def _slack_client(settings: Settings) -> AsyncWebClient:
@@ -142,33 +216,48 @@ def _channel_routes(
     settings: Settings,
     services: Services,
     slack_client: AsyncWebClient | None,
+    slack_auth: SlackAuth | None,
     configs: list[OrgConfig],
     after_ack: AfterAck,
 ) -> None:
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     verifier = TwilioVerifier(token, settings.public_url)
     app.include_router(voice_router(services.intake, verifier, settings.public_url))
-    if slack_client is not None and settings.slack_signing_secret is not None:
+    if slack_client is not None and slack_auth is not None and settings.slack_signing_secret is not None:
         runtime = services.runtime
         deps = SlackDeps(services.handling, services.recados, runtime.directory, runtime.clock, after_ack)
-        bolt = build_bolt(
-            slack_client, settings.slack_signing_secret.get_secret_value(), deps, configs[0].reception.command
-        )
+        secret = settings.slack_signing_secret.get_secret_value()
+        bolt = build_bolt(slack_client, secret, slack_auth, deps, configs[0].reception.command)
         app.include_router(slack_router(bolt))
 
 
-def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat) -> None:
+def _health_route(
+    app: FastAPI, runtime: Runtime, heartbeat: Heartbeat, limits: HealthLimits, slack_auth: SlackAuth | None
+) -> None:
+    """503 when this process cannot do its work (database, scheduler); 200 with ``degraded`` and
+    the reasons in ``problems`` when it works but what it sends does not arrive (Slack)."""
+
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         body: dict[str, Any] = {
             "scheduler": "running" if heartbeat.running else "stopped",
             "channel": runtime.card_channel,
         }
+        problems: list[str] = []
+        if slack_auth is not None:
+            body["slack"] = slack_auth.status.state
+            if slack_auth.status.state != "ok":
+                problems.append(f"slack auth.test: {slack_auth.status.state} ({slack_auth.status.problem})")
         try:
-            body["outbox"] = await database_health(runtime)
+            body["outbox"] = await database_health(runtime, limits)
             body["database"] = "ok"
+            problems += delivery_problems(body["outbox"], limits)
         except Exception as error:  # any database failure is reported, not raised
             body["database"] = f"unreachable: {type(error).__name__}"
-        healthy = body["database"] == "ok" and heartbeat.running
-        body["status"] = "ok" if healthy else "degraded"
-        return JSONResponse(body, status_code=200 if healthy else 503)
+            problems.append(f"database {body['database']}")
+        if not heartbeat.running:
+            problems.append("the scheduler is stopped: no escalations, reminders or deliveries")
+        serving = body["database"] == "ok" and heartbeat.running
+        body["status"] = "ok" if serving and not problems else "degraded"
+        body["problems"] = problems
+        return JSONResponse(body, status_code=200 if serving else 503)

@@ -19,6 +19,7 @@ from bot.config import ConfigError, check_references, load_config
 from bot.domain.hours import BusinessCalendar
 from bot.domain.org import OrgConfig
 from bot.domain.triage import TriageDecision, triage
+from bot.errors import UserError
 from bot.i18n import t
 from bot.settings import Settings
 from bot.store.migrate import upgrade
@@ -30,12 +31,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _setup_logging(Settings().log_level)
         return int(args.run(args) or 0)
-    except ConfigError as error:
+    except (ConfigError, UserError) as error:
         print(error, file=sys.stderr)
         return 2
     except ValidationError as error:
         print(_settings_problem(error), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a user should see one line; a developer asks for the traceback
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            raise
+        print(f"centralita: {type(error).__name__}: {error}", file=sys.stderr)
+        print("  (CENTRALITA_LOG_LEVEL=DEBUG shows the details)", file=sys.stderr)
+        return 1
 
 
 def _setup_logging(level: str) -> None:
@@ -51,8 +60,9 @@ def _settings_problem(error: ValidationError) -> str:
     """Environment variables that are wrong, one per line, by their names."""
     lines = ["The environment is not valid:"]
     for detail in error.errors():
-        name = ".".join(str(p) for p in detail["loc"]) or "(settings)"
-        lines.append(f"  {name}: {detail['msg'].removeprefix('Value error, ')}")
+        reason = detail["msg"].removeprefix("Value error, ")
+        name = ".".join(str(p) for p in detail["loc"])
+        lines.append(f"  {name}: {reason}" if name else f"  {reason}")
     return "\n".join(lines)
 
 
@@ -94,17 +104,19 @@ def _parser() -> argparse.ArgumentParser:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot.app import create_app
+    from bot.app import create_app, preflight
 
-    app = create_app(tune_gc=True)
+    settings = Settings()
+    app = create_app(settings, tune_gc=True, slack_auth=asyncio.run(preflight(settings)))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True)
     return 0
 
 
 def _worker(_: argparse.Namespace) -> int:
-    from bot.app import create_app
+    from bot.app import create_app, preflight
 
-    app = create_app(api=False, tune_gc=True)
+    settings = Settings()
+    app = create_app(settings, api=False, tune_gc=True, slack_auth=asyncio.run(preflight(settings)))
 
     async def run() -> None:
         async with app.router.lifespan_context(app):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+_DATABASES = {"sqlite", "postgresql", "postgres"}
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "secret", "todo"}
 
 
@@ -27,6 +29,17 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    slack_check: Literal["strict", "warn"] = Field(
+        default="strict", validation_alias="CENTRALITA_SLACK_CHECK"
+    )
+    """What a bot token Slack refuses at start does: ``strict`` refuses to start, ``warn`` starts
+    degraded (an ERROR line, ``/healthz`` degraded) so that calls are still answered."""
+    health_pending_seconds: float = Field(
+        default=300, gt=0, validation_alias="CENTRALITA_HEALTH_PENDING_SECONDS"
+    )
+    """``/healthz`` is degraded while the oldest pending delivery is older than this."""
+    health_dead_seconds: float = Field(default=3600, gt=0, validation_alias="CENTRALITA_HEALTH_DEAD_SECONDS")
+    """``/healthz`` is degraded while a delivery was given up within this many seconds."""
 
     twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: SecretStr | None = Field(default=None, validation_alias="TWILIO_AUTH_TOKEN")
@@ -54,6 +67,30 @@ class Settings(BaseSettings):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"'{value}' must start with http:// or https://")
+        return value
+
+    @model_validator(mode="after")
+    def _slack_pair(self) -> Settings:
+        """Half a Slack configuration is a mistake, not a wish for the console."""
+        token, secret = self.slack_bot_token is not None, self.slack_signing_secret is not None
+        if token != secret:
+            names = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+            given, missing = names if token else names[::-1]
+            raise ValueError(
+                f"{missing} is not set but {given} is: Slack needs both (Signing Secret: Basic"
+                " Information; Bot User OAuth Token: OAuth & Permissions), or neither for the console"
+            )
+        return self
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        scheme = value.partition("://")[0].partition("+")[0]
+        if scheme not in _DATABASES:
+            raise ValueError(
+                f"'{scheme}' databases are not supported; use sqlite:///./centralita.db or"
+                " postgresql://user:password@host/dbname"
+            )
         return value
 
     @property

@@ -21,9 +21,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import modals
+from adapters.slack.auth import SlackAuth
 from adapters.slack.parse import Click, modal_context, parse_click, read_modal_context, state_value
 from bot.domain.phones import normalize_phone, org_region
 from bot.domain.recado import RecadoDraft, parse_recado
@@ -84,12 +86,37 @@ class SlackDeps:
     after_ack: AfterAck = field(default_factory=AfterAck)
 
 
-def build_bolt(client: AsyncWebClient, signing_secret: str, deps: SlackDeps, recado_command: str) -> AsyncApp:
-    bolt = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True)
+def build_bolt(
+    client: AsyncWebClient, signing_secret: str, auth: SlackAuth, deps: SlackDeps, recado_command: str
+) -> AsyncApp:
+    """Bolt with our client (one pooled session) and ``auth.authorizer()``, which never calls Slack."""
+    _quiet_bolt_start()
+    bolt = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        authorize=auth.authorizer(),
+        process_before_response=True,
+    )
     _register_actions(bolt, deps)
     _register_modals(bolt, deps)
     _register_recado(bolt, deps, recado_command)
     return bolt
+
+
+class _ExpectedWarnings(logging.Filter):
+    """Drops the two warnings Bolt prints at every start because we give it a client and an
+    ``authorize`` on purpose ("`token` will be unused", "`token` … will be ignored")."""
+
+    MESSAGES = frozenset({warning_client_prioritized_and_token_skipped(), warning_token_skipped()})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in self.MESSAGES
+
+
+def _quiet_bolt_start() -> None:
+    bolt_log = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _ExpectedWarnings) for f in bolt_log.filters):
+        bolt_log.addFilter(_ExpectedWarnings())
 
 
 def slack_router(bolt: AsyncApp) -> APIRouter:

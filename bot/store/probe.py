@@ -1,0 +1,37 @@
+"""Is the database there? One connection and ``SELECT 1``, for the start of ``serve`` and ``worker``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from bot.store.db import create_engine
+
+PROBE_TIMEOUT = 10.0
+
+
+async def database_problem(url: str, *, connect_args: dict[str, Any] | None = None) -> str | None:
+    """None when the database answers; else one line saying which database and what went wrong."""
+    engine = create_engine(url, connect_args={"timeout": PROBE_TIMEOUT, **(connect_args or {})})
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception as error:  # whatever the driver raises, the installer needs its message
+        return f"cannot reach the database at {shown(url)}: {_reason(error)}"
+    finally:
+        await engine.dispose()
+    return None
+
+
+def shown(url: str) -> str:
+    """The URL without its password, in the form people write it."""
+    plain = make_url(url).set(drivername=make_url(url).get_backend_name())
+    return plain.render_as_string(hide_password=True)
+
+
+def _reason(error: Exception) -> str:
+    cause = getattr(error, "orig", None) or error
+    text_ = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+    return text_[:300]
