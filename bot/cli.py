@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 from pydantic import ValidationError
@@ -23,6 +24,7 @@ from bot.errors import UserError
 from bot.i18n import t
 from bot.settings import Settings
 from bot.store.migrate import upgrade
+from bot.store.probe import database_problem
 from cards.build import category_label, priority_label
 
 
@@ -79,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="configuration").add_subparsers(required=True, metavar="ACTION")
     check = config.add_parser("check", help="validate a configuration file")
     check.add_argument("file", nargs="?")
+    check.add_argument("--strict", action="store_true", help="fail (exit 1) when there are warnings")
     check.set_defaults(run=_config_check)
     db = sub.add_parser("db", help="database").add_subparsers(required=True, metavar="ACTION")
     db.add_parser("upgrade", help="apply pending migrations").set_defaults(run=_db_upgrade)
@@ -132,12 +135,21 @@ def _config_check(args: argparse.Namespace) -> int:
     warnings = check_references(config)
     for warning in warnings:
         print(f"warning: {warning}")
-    print(f"{path}: OK ({len(config.staff)} staff, {len(config.teams)} teams, {len(config.triage)} rules)")
+    counts = f"{len(config.staff)} staff, {len(config.teams)} teams, {len(config.triage)} rules"
+    if args.strict and warnings:
+        print(
+            f"{path}: {len(warnings)} warnings, which --strict counts as errors ({counts})", file=sys.stderr
+        )
+        return 1
+    print(f"{path}: OK ({counts})")
     return 0
 
 
 def _db_upgrade(_: argparse.Namespace) -> int:
     settings = Settings()
+    problem = asyncio.run(database_problem(settings.async_database_url))
+    if problem is not None:
+        raise UserError(f"{problem}\n  Is the database running? Check DATABASE_URL.")
     upgrade(settings.async_database_url)
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
     print(f"database at head: {shown}")
@@ -146,15 +158,31 @@ def _db_upgrade(_: argparse.Namespace) -> int:
 
 def _triage_test(args: argparse.Namespace) -> int:
     config = load_config(args.config or Settings().config_path)
-    at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
-    if at.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        at = at.replace(tzinfo=ZoneInfo(config.organization.timezone))
+    at = local_time(args.at, config.organization.timezone) if args.at else datetime.now(UTC)
     calendar = BusinessCalendar.from_config(config.organization)
     decision = triage(config, calendar, caller_number=args.caller, text=args.text, at=at)
     print(explain(config, decision))
     return 0
+
+
+def local_time(text: str, timezone: str) -> datetime:
+    """``--at``: ``2026-12-02 10:00`` (or with a ``T``, seconds, an offset), or ``10:00`` for today,
+    in the organisation's time zone unless an offset is given.
+
+    Raises:
+        UserError: the text is not one of those forms.
+    """
+    zone = ZoneInfo(timezone)
+    try:
+        if len(text.strip()) <= 5 and ":" in text:
+            clock = datetime.strptime(text.strip(), "%H:%M").time()
+            return datetime.combine(datetime.now(zone).date(), clock, tzinfo=zone)
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(
+            f'--at \'{text}\' is not a date and time; write it like "2026-12-02 10:00" or "10:00" (today)'
+        ) from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=zone)
 
 
 def explain(config: OrgConfig, decision: TriageDecision) -> str:
@@ -238,10 +266,25 @@ class TwilioCaller:
         return 0
 
     async def _post(self, client: httpx.AsyncClient, path: str, params: dict[str, str]) -> str:
+        """Raises: UserError when the server is not there or does not take the request."""
         signature = self.validator.compute_signature(self.public_url + path, params)
-        response = await client.post(self.url + path, data=params, headers={"X-Twilio-Signature": signature})
+        try:
+            response = await client.post(
+                self.url + path, data=params, headers={"X-Twilio-Signature": signature}
+            )
+        except httpx.TransportError as error:
+            raise UserError(
+                f"cannot reach the server at {self.url} ({type(error).__name__}): is `centralita serve`"
+                " running there? (--url)"
+            ) from None
         print(f"POST {path} → {response.status_code}\n{response.text}")
-        response.raise_for_status()
+        if response.status_code == 403:
+            raise UserError(
+                "the server refused the Twilio signature (403): export the server's TWILIO_AUTH_TOKEN and"
+                f" CENTRALITA_PUBLIC_URL (signed for {self.public_url})"
+            )
+        if response.is_error:
+            raise UserError(f"the server answered {response.status_code} to POST {path}")
         return response.text
 
 
