@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
+DEFAULTS_FILE = "CENTRALITA_DEFAULTS_FILE"
+"""An env file of defaults below everything else (``make run`` points it at ``examples/dev.env``)."""
 _DATABASES = {"sqlite", "postgresql", "postgres"}
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "secret", "todo"}
 
@@ -49,6 +57,22 @@ class Settings(BaseSettings):
     microsoft_app_password: SecretStr | None = Field(default=None, validation_alias="MICROSOFT_APP_PASSWORD")
     microsoft_app_tenant_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_TENANT_ID")
     microsoft_app_type: str = Field(default="SingleTenant", validation_alias="MICROSOFT_APP_TYPE")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then ``.env``, then the defaults file if one is named."""
+        sources = [init_settings, env_settings, dotenv_settings, file_secret_settings]
+        defaults = os.environ.get(DEFAULTS_FILE)
+        if defaults:
+            sources.append(DotEnvSettingsSource(settings_cls, env_file=defaults))
+        return tuple(sources)
 
     @field_validator("slack_bot_token", "slack_signing_secret", "twilio_auth_token", mode="before")
     @classmethod
