@@ -6,15 +6,12 @@ import argparse
 import asyncio
 import logging
 import sys
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-import httpx
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
-from twilio.request_validator import RequestValidator
 
 from bot.config import ConfigError, check_references, load_config
 from bot.domain.hours import BusinessCalendar
@@ -100,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--say", default="")
     call.add_argument("--to", default=None, help="the called number (default: the organisation's first)")
     call.add_argument("--url", default="http://127.0.0.1:8000")
+    call.add_argument(
+        "--at",
+        default=None,
+        help='play it as if at this local time ("2026-12-02 10:00"), on a throwaway server',
+    )
     call.set_defaults(run=_simulate_call)
     return parser
 
@@ -224,80 +226,17 @@ def _route_text(config: OrgConfig, decision: TriageDecision) -> str:
 
 
 def _simulate_call(args: argparse.Namespace) -> int:
+    from bot.commands import simulate
+
     settings = Settings()
-    if settings.twilio_auth_token is None:
-        print("Set TWILIO_AUTH_TOKEN to the server's token (make run uses local-dev-token).", file=sys.stderr)
-        return 2
-    to = args.to or (load_config(settings.config_path).organization.phone_numbers or ["+34910000000"])[0]
-    caller = TwilioCaller(args.url, settings.public_url, settings.twilio_auth_token.get_secret_value())
-    return asyncio.run(caller.play(args.caller, to, args.say))
-
-
-class TwilioCaller:
-    """Plays Twilio's side of one call: the incoming webhook, the speech result, the status callback."""
-
-    def __init__(self, url: str, public_url: str, token: str) -> None:
-        self.url, self.public_url = url.rstrip("/"), public_url.rstrip("/")
-        self.validator = RequestValidator(token)
-
-    async def play(self, caller: str, to: str, say: str) -> int:
-        sid = "CA" + uuid.uuid4().hex
-        base = {
-            "CallSid": sid,
-            "AccountSid": "AC" + "0" * 32,
-            "From": caller,
-            "To": to,
-            "Direction": "inbound",
-        }
-        async with httpx.AsyncClient(timeout=15) as client:
-            answer = await self._post(client, "/twilio/voice", {**base, "CallStatus": "ringing"})
-            if "<Gather" in answer and say:
-                await self._post(
-                    client,
-                    "/twilio/voice/gather",
-                    {**base, "CallStatus": "in-progress", "SpeechResult": say, "Confidence": "0.9"},
-                )
-            elif "<Record" in answer and say:
-                await self._post(client, "/twilio/voice/voicemail", {**base, **_fake_recording(sid)})
-            await self._post(
-                client, "/twilio/voice/status", {**base, "CallStatus": "completed", "CallDuration": "20"}
-            )
-        print(f"call {sid} played; the card is in the server's channel (Slack, or the console log).")
-        return 0
-
-    async def _post(self, client: httpx.AsyncClient, path: str, params: dict[str, str]) -> str:
-        """Raises: UserError when the server is not there or does not take the request."""
-        signature = self.validator.compute_signature(self.public_url + path, params)
-        try:
-            response = await client.post(
-                self.url + path, data=params, headers={"X-Twilio-Signature": signature}
-            )
-        except httpx.TransportError as error:
-            raise UserError(
-                f"cannot reach the server at {self.url} ({type(error).__name__}): is `centralita serve`"
-                " running there? (--url)"
-            ) from None
-        print(f"POST {path} → {response.status_code}\n{response.text}")
-        if response.status_code == 403:
-            raise UserError(
-                "the server refused the Twilio signature (403): export the server's TWILIO_AUTH_TOKEN and"
-                f" CENTRALITA_PUBLIC_URL (signed for {self.public_url})"
-            )
-        if response.is_error:
-            raise UserError(f"the server answered {response.status_code} to POST {path}")
-        return response.text
-
-
-def _fake_recording(sid: str) -> dict[str, str]:
-    """What Twilio reports when a caller leaves a voicemail (the simulation has no audio)."""
-    recording = "RE" + sid[2:]
-    url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Recordings/{recording}"
-    return {
-        "CallStatus": "in-progress",
-        "RecordingUrl": url,
-        "RecordingSid": recording,
-        "RecordingDuration": "12",
-    }
+    config = load_config(settings.config_path)
+    to = args.to or (config.organization.phone_numbers or ["+34910000000"])[0]
+    if args.at:
+        at = local_time(args.at, config.organization.timezone)
+        asyncio.run(simulate.at_time(settings, at, args.caller, to, args.say, config.locale))
+    else:
+        asyncio.run(simulate.against_server(settings, args.url, args.caller, to, args.say, config.locale))
+    return 0
 
 
 if __name__ == "__main__":
