@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
@@ -103,7 +104,49 @@ def _parser() -> argparse.ArgumentParser:
         help='play it as if at this local time ("2026-12-02 10:00"), on a throwaway server',
     )
     call.set_defaults(run=_simulate_call)
+    _deliveries_parser(sub)
     return parser
+
+
+def _deliveries_parser(sub: Any) -> None:
+    deliveries = sub.add_parser("deliveries", help="the outbox: what was not sent").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    listing = deliveries.add_parser("list", help="deliveries not sent yet (pending and dead)")
+    listing.add_argument("--dead", action="store_true", help="only those given up")
+    listing.set_defaults(run=_deliveries_list)
+    retry = deliveries.add_parser("retry", help="queue dead deliveries again once their cause is fixed")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("ids", nargs="*", type=int, default=[], metavar="ID")
+    which.add_argument("--all-dead", action="store_true")
+    retry.set_defaults(run=_deliveries_retry)
+
+
+def _outbox() -> Any:
+    from bot.commands.deliveries import Database
+
+    return Database(Settings().async_database_url)
+
+
+def _deliveries_list(args: argparse.Namespace) -> int:
+    from bot.commands import deliveries
+
+    rows = asyncio.run(deliveries.unsent(_outbox(), dead_only=args.dead))
+    print(deliveries.table(rows) if rows else "nothing to show: every delivery was sent")
+    return 0
+
+
+def _deliveries_retry(args: argparse.Namespace) -> int:
+    from bot.commands import deliveries
+
+    if not args.all_dead and not args.ids:
+        raise UserError("say which deliveries: `deliveries retry ID [ID …]` or `deliveries retry --all-dead`")
+    queued = asyncio.run(deliveries.retry(_outbox(), None if args.all_dead else args.ids))
+    if not queued:
+        print("nothing queued: no dead delivery matches (see `centralita deliveries list --dead`)")
+        return 1
+    print(f"queued again: {', '.join(map(str, queued))} (the delivery worker sends them at its next round)")
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:

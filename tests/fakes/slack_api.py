@@ -3,7 +3,7 @@
 It records every call, answers like Slack (``ok``, ``channel``, ``ts``), and can be told to fail:
 ``rate_limit(method, times, retry_after)`` answers 429 with Retry-After, ``down = True`` answers 503,
 ``refuse(method, error, **match)`` answers ``{"ok": false, "error": error}`` to the matching calls
-(kept in ``refused``, not in ``calls``), and ``slow(method, seconds)`` makes the method take that long.
+(kept in ``refused``, not in ``calls``) until ``forgive(method)``, and ``slow(method, seconds)`` makes the method take that long.
 """
 
 from __future__ import annotations
@@ -49,6 +49,10 @@ class FakeSlack:
         """Answer ``error`` (HTTP 200, ``ok: false``, as Slack does) to every call of ``method`` whose
         args contain ``match``."""
         self._refusals.append((method, error, match))
+
+    def forgive(self, method: str) -> None:
+        """Stop refusing calls of ``method`` (the cause was fixed)."""
+        self._refusals = [r for r in self._refusals if r[0] != method]
 
     def slow(self, method: str, seconds: float) -> None:
         self._delays[method] = seconds
