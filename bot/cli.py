@@ -105,7 +105,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     call.set_defaults(run=_simulate_call)
     _deliveries_parser(sub)
+    _init_parser(sub)
     return parser
+
+
+def _init_parser(sub: Any) -> None:
+    init = sub.add_parser("init", help="write a commented centralita.yaml and .env for a new organisation")
+    init.add_argument("dir", nargs="?", default=".")
+    init.add_argument("--name")
+    init.add_argument("--timezone")
+    init.add_argument("--locale", choices=("es", "en"))
+    init.add_argument("--number", dest="numbers", action="append", help="a Twilio number (+34…); repeatable")
+    init.add_argument("--force", action="store_true", help="overwrite files that are there")
+    init.set_defaults(run=_init)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.commands import init
+
+    values = {"name": args.name, "timezone": args.timezone, "locale": args.locale, "numbers": args.numbers}
+    if not sys.stdin.isatty():
+        values = {
+            "timezone": "Europe/Madrid",
+            "locale": "es",
+            "numbers": [],
+            **{k: v for k, v in values.items() if v},
+        }
+    written = init.write(Path(args.dir), init.ask(values), force=args.force)
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: centralita config check {written[0]}  (then fill in the Slack ids; see the README)")
+    return 0
 
 
 def _deliveries_parser(sub: Any) -> None:
