@@ -39,6 +39,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check bot cards adapters jobs
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
 
 test: lint
 	$(BIN)/pytest -q

@@ -37,7 +37,7 @@ from bot.services.sync import sync_config
 from bot.settings import Settings
 from bot.store.db import create_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
-from bot.store.probe import database_problem
+from bot.store.probe import database_problem, shown
 from jobs.delivery import DeliveryWorker, WakeUp
 from jobs.scheduler import Heartbeat
 
@@ -73,6 +73,7 @@ def create_app(
     api: bool = True,
     tune_gc: bool = False,
     slack_auth: SlackAuth | None = None,
+    address: str | None = None,
 ) -> FastAPI:
     """Build the whole server. ``configs``, ``clock`` and ``connect_args`` exist for tests and benchmarks.
 
@@ -82,6 +83,7 @@ def create_app(
     less often (``GC_THRESHOLDS``): a webhook allocates thousands of short-lived objects.
 
     ``slack_auth``: the token already checked by ``preflight``; without it the start checks it.
+    ``address``: where ``serve`` listens, for the line that says the server is ready.
 
     Raises:
         StartupProblem: (when the app starts) Slack refused the token and ``CENTRALITA_SLACK_CHECK``
@@ -119,7 +121,7 @@ def create_app(
             gc.collect()
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
-        log.info("Centralita ready: cards go to %s", runtime.card_channel)
+        log.info("Centralita ready: %s", ready_line(settings, runtime, configs, address))
         yield
         await after_ack.drain()
         await heartbeat.stop()
@@ -187,6 +189,16 @@ def _refused_token(status: AuthStatus) -> str:
     )
 
 
+def ready_line(settings: Settings, runtime: Runtime, configs: list[OrgConfig], address: str | None) -> str:
+    """Where it listens, which file and database it uses, where cards go."""
+    where = f"listening on {address}, " if address else ""
+    orgs = ", ".join(config.organization.name for config in configs)
+    return (
+        f"{where}config {settings.config_path} ({orgs}), database {shown(settings.database_url)},"
+        f" cards go to {runtime.card_channel}"
+    )
+
+
 def _limits(settings: Settings) -> HealthLimits:
     return HealthLimits(settings.health_pending_seconds, settings.health_dead_seconds)
 
@@ -237,7 +249,7 @@ def _health_route(
     """503 when this process cannot do its work (database, scheduler); 200 with ``degraded`` and
     the reasons in ``problems`` when it works but what it sends does not arrive (Slack)."""
 
-    @app.get("/healthz")
+    @app.api_route("/healthz", methods=["GET", "HEAD"])
     async def healthz() -> JSONResponse:
         body: dict[str, Any] = {
             "scheduler": "running" if heartbeat.running else "stopped",

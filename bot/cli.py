@@ -68,6 +68,7 @@ def _settings_problem(error: ValidationError) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="centralita", description="Centralita reception hub")
+    parser.add_argument("--version", action="version", version=f"centralita {_version()}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="API, scheduler and delivery worker in one process")
     serve.add_argument("--host", default="127.0.0.1")
@@ -181,13 +182,23 @@ def _deliveries_retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("centralita")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from bot.app import create_app, preflight
 
     settings = Settings()
-    app = create_app(settings, tune_gc=True, slack_auth=asyncio.run(preflight(settings)))
+    slack_auth = asyncio.run(preflight(settings))
+    app = create_app(settings, tune_gc=True, slack_auth=slack_auth, address=f"http://{args.host}:{args.port}")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True)
     return 0
 

@@ -222,7 +222,8 @@ async def test_serve_starts_without_bolt_warnings(tmp_path: Path, slack: FakeSla
 
     assert health["status"] == "ok" and health["slack"] == "ok"
     log = err.decode()
-    assert "Centralita ready" in log
+    ready = f"Centralita ready: listening on http://127.0.0.1:{port}, config {FIXTURES / 'clinic.yaml'}"
+    assert ready in log and f"database sqlite:///{tmp_path}/c.db, cards go to slack" in log, log
     assert "WARNING" not in log and "slack_bolt" not in log, log
 
 
