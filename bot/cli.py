@@ -29,7 +29,7 @@ from cards.build import category_label, priority_label
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        _setup_logging(Settings().log_level)
+        _setup_logging(_log_level())
         return int(args.run(args) or 0)
     except (ConfigError, UserError) as error:
         print(error, file=sys.stderr)
@@ -45,6 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"centralita: {type(error).__name__}: {error}", file=sys.stderr)
         print("  (CENTRALITA_LOG_LEVEL=DEBUG shows the details)", file=sys.stderr)
         return 1
+
+
+def _log_level() -> str:
+    """The level from the settings; the default when they are wrong (the command says why)."""
+    try:
+        return Settings().log_level
+    except ValidationError:
+        return "INFO"
 
 
 def _setup_logging(level: str) -> None:
@@ -107,7 +115,31 @@ def _parser() -> argparse.ArgumentParser:
     call.set_defaults(run=_simulate_call)
     _deliveries_parser(sub)
     _init_parser(sub)
+    doctor = sub.add_parser("doctor", help="check settings, config, database, Slack, Twilio, the public URL")
+    doctor.add_argument("--send-test-card", metavar="TEAM", help="also post a test message in TEAM's channel")
+    doctor.set_defaults(run=_doctor)
     return parser
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from bot.commands import doctor
+
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"✗ settings: {_settings_problem(error)}")
+        return 1
+
+    async def run() -> int:
+        failed = 0
+        async for check in doctor.checks(settings, args.send_test_card):
+            print(check, flush=True)
+            failed += not check.ok
+        return failed
+
+    failed = asyncio.run(run())
+    print(f"\n{failed} problems found" if failed else "\neverything checked is fine")
+    return 1 if failed else 0
 
 
 def _init_parser(sub: Any) -> None:

@@ -128,4 +128,6 @@ MESSAGES: dict[str, str] = {
     "simulate.card.none": "no card was made",
     "simulate.card.unknown": "cannot check the card: {reason}",
     "simulate.at": "call simulated at {at} ({zone}) on a throwaway server (temporary database, cards in the console)",
+    # doctor
+    "doctor.test_card": ":white_check_mark: Centralita test card for *{team}*: this team's cards will arrive in this channel.",
 }

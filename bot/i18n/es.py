@@ -136,4 +136,6 @@ MESSAGES: dict[str, str] = {
     "simulate.card.none": "no se ha creado ninguna tarjeta",
     "simulate.card.unknown": "no se puede comprobar la tarjeta: {reason}",
     "simulate.at": "llamada simulada el {at} ({zone}) en un servidor temporal (base de datos temporal, tarjetas en la consola)",
+    # doctor
+    "doctor.test_card": ":white_check_mark: Tarjeta de prueba de Centralita para *{team}*: las tarjetas de este equipo llegarán a este canal.",
 }

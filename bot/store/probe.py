@@ -35,3 +35,24 @@ def _reason(error: Exception) -> str:
     cause = getattr(error, "orig", None) or error
     text_ = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
     return text_[:300]
+
+
+async def migration_problem(url: str, *, connect_args: dict[str, Any] | None = None) -> str | None:
+    """None when the database is at the newest migration; else which one it is at."""
+    from alembic.script import ScriptDirectory
+
+    from bot.store.migrate import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+    engine = create_engine(url, connect_args=connect_args)
+    try:
+        async with engine.connect() as connection:
+            current = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+    except Exception:  # no alembic_version table: never migrated
+        current = None
+    finally:
+        await engine.dispose()
+    if current == head:
+        return None
+    at = current or "none"
+    return f"at migration {at}, the newest is {head}: run `centralita db upgrade` (serve does it at start)"

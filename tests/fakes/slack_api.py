@@ -38,6 +38,8 @@ class FakeSlack:
         self._refusals: list[tuple[str, str, dict[str, Any]]] = []
         self._delays: dict[str, float] = {}
         self.refused: list[SlackCall] = []
+        self.outside: set[str] = set()
+        """Channels the app is not a member of (``conversations.info`` says ``is_member: false``)."""
         self._ts = itertools.count(1)
         self.changed = asyncio.Event()
         self.app = Starlette(routes=[Route("/api/{method}", self._handle, methods=["POST", "GET"])])
@@ -130,6 +132,14 @@ class FakeSlack:
                 "ok": True,
                 "permalink": f"https://clinica.slack.com/archives/{args.get('channel')}/p{ts}",
             }
+        if method == "conversations.info":
+            channel = str(args.get("channel"))
+            return {
+                "ok": True,
+                "channel": {"id": channel, "name": channel.lower(), "is_member": channel not in self.outside},
+            }
+        if method == "users.info":
+            return {"ok": True, "user": {"id": args.get("user"), "deleted": False}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
         return {"ok": True}
