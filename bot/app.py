@@ -18,6 +18,7 @@ from adapters.slack.auth import AuthStatus, SlackAuth
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
+from adapters.slack.socket import SocketMode
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
 from bot.config import load_config
@@ -107,6 +108,7 @@ def create_app(
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     after_ack = AfterAck()
+    sockets: list[SocketMode] = []  # Socket Mode, when the API is served and SLACK_APP_TOKEN is set
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -117,12 +119,16 @@ def create_app(
             await _check_slack(slack_auth, slack_client, settings)
         heartbeat.start()
         worker.start()
+        for socket in sockets:
+            await socket.start()
         if tune_gc:
             gc.collect()
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
         log.info("Centralita ready: %s", ready_line(settings, runtime, configs, address))
         yield
+        for socket in sockets:
+            await socket.stop()
         await after_ack.drain()
         await heartbeat.stop()
         await worker.stop()
@@ -136,7 +142,7 @@ def create_app(
     app.state.services, app.state.heartbeat = services, heartbeat
     _health_route(app, runtime, heartbeat, _limits(settings), slack_auth)
     if api:
-        _channel_routes(app, settings, services, slack_client, slack_auth, configs, after_ack)
+        sockets += _channel_routes(app, settings, services, slack_client, slack_auth, configs, after_ack)
     return app
 
 
@@ -231,16 +237,21 @@ def _channel_routes(
     slack_auth: SlackAuth | None,
     configs: list[OrgConfig],
     after_ack: AfterAck,
-) -> None:
+) -> list[SocketMode]:
+    """The webhook routes; Slack's over HTTP, or over Socket Mode (returned, for the lifespan)."""
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     verifier = TwilioVerifier(token, settings.public_url)
     app.include_router(voice_router(services.intake, verifier, settings.public_url))
-    if slack_client is not None and slack_auth is not None and settings.slack_signing_secret is not None:
-        runtime = services.runtime
-        deps = SlackDeps(services.handling, services.recados, runtime.directory, runtime.clock, after_ack)
-        secret = settings.slack_signing_secret.get_secret_value()
-        bolt = build_bolt(slack_client, secret, slack_auth, deps, configs[0].reception.command)
-        app.include_router(slack_router(bolt))
+    if slack_client is None or slack_auth is None:
+        return []
+    runtime = services.runtime
+    deps = SlackDeps(services.handling, services.recados, runtime.directory, runtime.clock, after_ack)
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    bolt = build_bolt(slack_client, secret, slack_auth, deps, configs[0].reception.command)
+    if settings.slack_app_token is not None:
+        return [SocketMode(bolt, settings.slack_app_token.get_secret_value())]
+    app.include_router(slack_router(bolt))
+    return []
 
 
 def _health_route(

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    """An app-level token (``xapp-…``): Slack's events come over Socket Mode instead of HTTP."""
     slack_check: Literal["strict", "warn"] = Field(
         default="strict", validation_alias="CENTRALITA_SLACK_CHECK"
     )
@@ -74,7 +76,19 @@ class Settings(BaseSettings):
             sources.append(DotEnvSettingsSource(settings_cls, env_file=defaults))
         return tuple(sources)
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "twilio_auth_token", mode="before")
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError(
+                "is not an app-level token (xapp-…): Basic Information → App-Level Tokens"
+                " (scope connections:write)"
+            )
+        return value
+
+    @field_validator(
+        "slack_bot_token", "slack_signing_secret", "twilio_auth_token", "slack_app_token", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -97,6 +111,10 @@ class Settings(BaseSettings):
     def _slack_pair(self) -> Settings:
         """Half a Slack configuration is a mistake, not a wish for the console."""
         token, secret = self.slack_bot_token is not None, self.slack_signing_secret is not None
+        if self.slack_app_token is not None:  # Socket Mode: no signed HTTP requests to check
+            if not token:
+                raise ValueError("SLACK_BOT_TOKEN is not set but SLACK_APP_TOKEN is: Socket Mode needs both")
+            return self
         if token != secret:
             names = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
             given, missing = names if token else names[::-1]
@@ -119,7 +137,9 @@ class Settings(BaseSettings):
 
     @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None and self.slack_signing_secret is not None
+        return self.slack_bot_token is not None and (
+            self.slack_signing_secret is not None or self.slack_app_token is not None
+        )
 
     @cached_property
     def async_database_url(self) -> str:

@@ -20,7 +20,8 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 
 @dataclass
@@ -42,7 +43,15 @@ class FakeSlack:
         """Channels the app is not a member of (``conversations.info`` says ``is_member: false``)."""
         self._ts = itertools.count(1)
         self.changed = asyncio.Event()
-        self.app = Starlette(routes=[Route("/api/{method}", self._handle, methods=["POST", "GET"])])
+        self.sockets: list[WebSocket] = []
+        self.socket_replies: list[dict[str, Any]] = []
+        """What the app sent back over Socket Mode (acknowledgements, with ``envelope_id``)."""
+        self.app = Starlette(
+            routes=[
+                Route("/api/{method}", self._handle, methods=["POST", "GET"]),
+                WebSocketRoute("/socket", self._socket),
+            ]
+        )
 
     def rate_limit(self, method: str, times: int, retry_after: float = 1) -> None:
         self._limits[method] = [retry_after] * times
@@ -82,8 +91,39 @@ class FakeSlack:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout=0.05)
 
+    async def push(self, kind: str, payload: dict[str, Any]) -> str:
+        """Send a Socket Mode envelope (``interactive``, ``slash_commands``, ``events_api``) to the
+        app connected last; its envelope id."""
+        envelope_id = f"env-{next(self._ts)}"
+        message = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": True,
+        }
+        await self.sockets[-1].send_json(message)
+        return envelope_id
+
+    async def _socket(self, websocket: WebSocket) -> None:
+        """Socket Mode as Slack runs it: ``hello`` first, then envelopes; replies are recorded."""
+        await websocket.accept()
+        await websocket.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0APP"}}
+        )
+        self.sockets.append(websocket)
+        self.changed.set()
+        try:
+            while True:
+                self.socket_replies.append(await websocket.receive_json())
+                self.changed.set()
+        except WebSocketDisconnect:
+            self.sockets.remove(websocket)
+
     async def _handle(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
+        if method == "apps.connections.open":
+            self.calls.append(SlackCall(method, {}))
+            return JSONResponse({"ok": True, "url": f"ws://{request.url.netloc}/socket"})
         if self.down:
             return JSONResponse({"ok": False, "error": "service_unavailable"}, status_code=503)
         limits = self._limits.get(method)
