@@ -21,6 +21,7 @@ BASELINES = {
     "1 due alone": "the same server and table, one card falling due at a time",
     "bare RSS": "resident memory of the bare FastAPI server, idle",
     "Slack at once": "the same clicks on a fresh server whose Slack stand-in answers at once",
+    "database up": "the same calls with the database up, just before the cut (time: the slowest webhook → card)",
 }
 
 
@@ -91,6 +92,7 @@ def figures(run: DbRun, bare: BareRun) -> list[Figure]:
         *escalation(run),
         *memory(run, bare),
         *slow_slack(run),
+        *outage(run),
     ]
 
 
@@ -171,4 +173,18 @@ def slow_slack(run: DbRun) -> list[Figure]:
         Figure("t.p99", "(t) claim → 200, Slack in 5 s, p99", "ms", slow.p99, fast.p99, label, limit),
         Figure("t.first", "(t) first click after start, Slack in 5 s", "ms", first(run.slow_slack.slow),
                first(run.slow_slack.fast), label, limit),
+    ]  # fmt: skip
+
+
+def outage(run: DbRun) -> list[Figure]:
+    """(s): PostgreSQL only (the proxy cuts a TCP connection); SQLite shows a dash."""
+    up, down, label = run.outage.up, run.outage.down, "database up"
+    full = Target(">=", 100)
+    return [
+        Figure("s.answered", "(s) outage: webhooks answered with TwiML", "%", down.answered_share,
+               up.answered_share, label, full),
+        Figure("s.carded", "(s) outage: calls carded after recovery", "%", down.carded_share,
+               up.carded_share, label, full),
+        Figure("s.recovery", "(s) outage: recovery → last card", "ms", run.outage.recovery_ms,
+               run.outage.baseline_ms, label, Target("<=", 5000)),
     ]  # fmt: skip

@@ -21,6 +21,9 @@ class Plan:
     due_in_seconds: float = 3.0
     slow_slack_claims: int = 50
     slow_slack_seconds: float = 5.0
+    outage_seconds: float = 20.0
+    outage_interval: float = 0.5
+    outage_baseline_calls: int = 10
 
     def __post_init__(self) -> None:
         if self.claims > self.burst_calls:
@@ -40,4 +43,6 @@ QUICK = Plan(
     due_cards=200,
     lone_cards=3,
     slow_slack_claims=20,
+    outage_seconds=10.0,
+    outage_baseline_calls=5,
 )

@@ -15,7 +15,7 @@ from bench.load import LoadResult
 from bench.plan import Plan
 from bench.process import ServerProcess
 from bench.results import BareRun, DbRun
-from bench.scenarios import burst, card_latency, claims, direct, escalation, slow_slack, webhook
+from bench.scenarios import burst, card_latency, claims, direct, escalation, outage, slow_slack, webhook
 from bench.standin import StandIn
 
 SETTLE = 1.0
@@ -72,6 +72,8 @@ class Runner:
         phase(f"{kind}: (e) escalation, {self.plan.open_cards} open cards")
         run.escalation = await escalation.escalation(self.databases, kind, standin, self.plan, self.log_dir)
         await self.slow_slack(run)
+        if kind == "postgres":
+            await self.outage(run, standin)
         return run
 
     async def alone(self, kind: str) -> DbRun:
@@ -84,6 +86,18 @@ class Runner:
         phase(f"{run.kind}: (t) {self.plan.slow_slack_claims} claim clicks, Slack at once, then in "
               f"{self.plan.slow_slack_seconds:g} s")  # fmt: skip
         run.slow_slack = await slow_slack.slow_slack(self.databases, run.kind, self.plan, self.log_dir)
+
+    async def outage_only(self) -> DbRun:
+        """``--only s``: the database outage alone (PostgreSQL)."""
+        run = DbRun("postgres")
+        async with StandIn() as standin:
+            await self.outage(run, standin)
+        return run
+
+    async def outage(self, run: DbRun, standin: StandIn) -> None:
+        phase(f"{run.kind}: (s) {self.plan.outage_seconds:g} s database outage, a call every "
+              f"{self.plan.outage_interval:g} s")  # fmt: skip
+        run.outage = await outage.outage(self.databases, standin, self.plan, self.log_dir)
 
     async def webhooks(self, run: DbRun, server: ServerProcess, slot: DbSlot, other: DbSlot) -> None:
         async with ServerProcess("minimal", other, log_dir=self.log_dir) as minimal:

@@ -27,19 +27,24 @@ from bot.errors import UserError
 from bot.ports import ChannelPublisher, Clock, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
+from bot.services.channels import Channels
 from bot.services.delivery import Delivery
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
-from bot.services.health import HealthLimits, database_health, delivery_problems
+from bot.services.health import HealthLimits, database_health, delivery_problems, spool_health
 from bot.services.recados import Recados
+from bot.services.replay import Replay
 from bot.services.runtime import Runtime
+from bot.services.spooled import DatabaseState, SpooledIntake, within
 from bot.services.sync import sync_config
 from bot.settings import Settings
 from bot.store.db import create_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
 from bot.store.probe import database_problem, shown
+from bot.store.spool import Spool
 from jobs.delivery import DeliveryWorker, WakeUp
+from jobs.replay import SpoolReplayer
 from jobs.scheduler import Heartbeat
 
 log = logging.getLogger("centralita")
@@ -54,6 +59,10 @@ class StartupProblem(UserError):
     """Something the operator must fix before the server can start; the message says what."""
 
 
+HEALTH_WAIT_SECONDS = 3.0
+"""How long /healthz waits for the database before it reports it unreachable."""
+
+
 @dataclass
 class Services:
     runtime: Runtime
@@ -63,6 +72,9 @@ class Services:
     escalation: Escalation
     reminders: CallbackReminders
     delivery: Delivery
+    webhooks: SpooledIntake
+    """The voice use cases as the webhooks call them: into the spool while the database is down."""
+    replay: Replay
 
 
 def create_app(
@@ -75,8 +87,10 @@ def create_app(
     tune_gc: bool = False,
     slack_auth: SlackAuth | None = None,
     address: str | None = None,
+    publishers: dict[str, ChannelPublisher] | None = None,
 ) -> FastAPI:
-    """Build the whole server. ``configs``, ``clock`` and ``connect_args`` exist for tests and benchmarks.
+    """Build the whole server. ``configs``, ``clock``, ``connect_args`` and ``publishers`` (more
+    channels, by name: a test's stand-in for a channel's port) exist for tests and benchmarks.
 
     ``tune_gc`` (for a server process, not tests): once started, everything loaded so far (libraries,
     configuration, compiled SQL) moves out of the garbage collector's sight, so its full collections
@@ -96,24 +110,30 @@ def create_app(
     slack_client = _slack_client(settings) if settings.slack_enabled else None
     if slack_client is not None and slack_auth is None:
         slack_auth = SlackAuth(str(slack_client.token))
+    channels = _publishers(slack_client) | (publishers or {})
     runtime = Runtime(
         sessions=session_factory(engine),
         directory=Directory(configs),
         clock=clock or SystemClock(),
         signal=wake,
-        card_channel="slack" if slack_client else "console",
+        channels=Channels.of(channels),
         postgres=is_postgres(engine),
     )
-    services = _services(runtime, slack_client)
+    spool = Spool(settings.spool_dir)
+    services = _services(runtime, channels, spool)
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
+    replayer = SpoolReplayer(services.replay)
     after_ack = AfterAck()
     sockets: list[SocketMode] = []  # Socket Mode, when the API is served and SLACK_APP_TOKEN is set
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def prepare_database() -> None:
         await upgrade_async(settings.async_database_url, connect_args=connect_args)
         await sync_config(runtime)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await services.replay.prepare(prepare_database)  # later, if the database is unreachable now
         if slack_client is not None and slack_auth is not None:
             await open_session(slack_client)
             await _check_slack(slack_auth, slack_client, settings)
@@ -121,6 +141,7 @@ def create_app(
         worker.start()
         for socket in sockets:
             await socket.start()
+        replayer.start()  # its first pass replays what a previous process left in the spool
         if tune_gc:
             gc.collect()
             gc.freeze()
@@ -130,6 +151,8 @@ def create_app(
         for socket in sockets:
             await socket.stop()
         await after_ack.drain()
+        await replayer.stop()
+        spool.close()
         await heartbeat.stop()
         await worker.stop()
         if slack_client is not None:
@@ -140,22 +163,26 @@ def create_app(
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services, app.state.heartbeat = services, heartbeat
-    _health_route(app, runtime, heartbeat, _limits(settings), slack_auth)
+    _health_route(app, runtime, heartbeat, spool, _limits(settings), slack_auth)
     if api:
         sockets += _channel_routes(app, settings, services, slack_client, slack_auth, configs, after_ack)
     return app
 
 
 async def preflight(settings: Settings) -> SlackAuth | None:
-    """What ``serve`` and ``worker`` check before they start: the database answers, and Slack takes
-    the bot token. The checked token is handed to ``create_app`` (Slack is asked once).
+    """What ``serve`` and ``worker`` check before they start: that ``DATABASE_URL`` is not wrong (an
+    unreachable database is an outage, not a reason to stop answering calls: the spool takes them),
+    and that Slack takes the bot token. The checked token is handed to ``create_app`` (Slack is
+    asked once).
 
     Raises:
         StartupProblem: saying what is wrong and what to do.
     """
     problem = await database_problem(settings.async_database_url)
-    if problem is not None:
-        raise StartupProblem(f"{problem}\n  Is the database running? Check DATABASE_URL.")
+    if problem is not None and problem.lasting:
+        raise StartupProblem(f"{problem}\n  Check DATABASE_URL.")
+    if problem is not None:  # an outage: the webhooks answer from the spool until it is back
+        log.error("%s; starting anyway: calls are answered and spooled until the database is back", problem)
     if not settings.slack_enabled:
         return None
     client = _slack_client(settings)
@@ -201,7 +228,7 @@ def ready_line(settings: Settings, runtime: Runtime, configs: list[OrgConfig], a
     orgs = ", ".join(config.organization.name for config in configs)
     return (
         f"{where}config {settings.config_path} ({orgs}), database {shown(settings.database_url)},"
-        f" cards go to {runtime.card_channel}"
+        f" cards go to {runtime.channels.describe()}"
     )
 
 
@@ -214,13 +241,22 @@ def _slack_client(settings: Settings) -> AsyncWebClient:
     return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
 
 
-def _services(runtime: Runtime, slack_client: AsyncWebClient | None) -> Services:
+def _publishers(slack_client: AsyncWebClient | None) -> dict[str, ChannelPublisher]:
+    """Every channel this deployment delivers to: the console always, each chat channel whose
+    credentials are set."""
     publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
     if slack_client is not None:
         publishers["slack"] = SlackPublisher(slack_client)
+    return publishers
+
+
+def _services(runtime: Runtime, publishers: dict[str, ChannelPublisher], spool: Spool) -> Services:
+    intake, database = CallIntake(runtime), DatabaseState()
     return Services(
         runtime=runtime,
-        intake=CallIntake(runtime),
+        intake=intake,
+        webhooks=SpooledIntake(intake, spool, database),
+        replay=Replay(intake, spool, database),
         handling=CardHandling(runtime),
         recados=Recados(runtime),
         escalation=Escalation(runtime),
@@ -241,7 +277,7 @@ def _channel_routes(
     """The webhook routes; Slack's over HTTP, or over Socket Mode (returned, for the lifespan)."""
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     verifier = TwilioVerifier(token, settings.public_url)
-    app.include_router(voice_router(services.intake, verifier, settings.public_url))
+    app.include_router(voice_router(services.webhooks, verifier, settings.public_url))
     if slack_client is None or slack_auth is None:
         return []
     runtime = services.runtime
@@ -255,16 +291,22 @@ def _channel_routes(
 
 
 def _health_route(
-    app: FastAPI, runtime: Runtime, heartbeat: Heartbeat, limits: HealthLimits, slack_auth: SlackAuth | None
+    app: FastAPI,
+    runtime: Runtime,
+    heartbeat: Heartbeat,
+    spool: Spool,
+    limits: HealthLimits,
+    slack_auth: SlackAuth | None,
 ) -> None:
-    """503 when this process cannot do its work (database, scheduler); 200 with ``degraded`` and
-    the reasons in ``problems`` when it works but what it sends does not arrive (Slack)."""
+    """503 when this process cannot do its work (database, spooled webhooks, scheduler): ``reason``;
+    200 with ``degraded`` when it works but what it sends does not arrive (deliveries, Slack's
+    token). Every reason is also a line in ``problems``."""
 
     @app.api_route("/healthz", methods=["GET", "HEAD"])
     async def healthz() -> JSONResponse:
         body: dict[str, Any] = {
             "scheduler": "running" if heartbeat.running else "stopped",
-            "channel": runtime.card_channel,
+            "channel": runtime.channels.describe(),
         }
         problems: list[str] = []
         if slack_auth is not None:
@@ -272,15 +314,19 @@ def _health_route(
             if slack_auth.status.state != "ok":
                 problems.append(f"slack auth.test: {slack_auth.status.state} ({slack_auth.status.problem})")
         try:
-            body["outbox"] = await database_health(runtime, limits)
+            body["outbox"] = await within(database_health(runtime, limits), HEALTH_WAIT_SECONDS)
             body["database"] = "ok"
             problems += delivery_problems(body["outbox"], limits)
         except Exception as error:  # any database failure is reported, not raised
             body["database"] = f"unreachable: {type(error).__name__}"
-            problems.append(f"database {body['database']}")
-        if not heartbeat.running:
-            problems.append("the scheduler is stopped: no escalations, reminders or deliveries")
-        serving = body["database"] == "ok" and heartbeat.running
-        body["status"] = "ok" if serving and not problems else "degraded"
-        body["problems"] = problems
-        return JSONResponse(body, status_code=200 if serving else 503)
+        body["spool"], spooled = spool_health(spool)
+        reasons = [
+            *([] if body["database"] == "ok" else ["database unreachable"]),
+            *([f"{spooled} webhooks spooled, waiting for the database"] if spooled else []),
+            *([] if heartbeat.running else ["scheduler stopped"]),
+        ]
+        body["status"] = "degraded" if reasons or problems else "ok"
+        if reasons:
+            body["reason"] = "; ".join(reasons)
+        body["problems"] = reasons + problems
+        return JSONResponse(body, status_code=503 if reasons else 200)

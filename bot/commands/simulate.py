@@ -132,6 +132,7 @@ async def at_time(settings: Settings, at: datetime, caller: str, to: str, say: s
     with tempfile.TemporaryDirectory(prefix="centralita-simulate-") as folder:
         local = Settings(
             DATABASE_URL=f"sqlite:///{Path(folder) / 'simulate.db'}",
+            CENTRALITA_SPOOL_DIR=str(Path(folder) / "spool"),
             CENTRALITA_CONFIG=settings.config_path,
             CENTRALITA_PUBLIC_URL=SIMULATED_URL,
             TWILIO_AUTH_TOKEN=SIMULATED_TOKEN,

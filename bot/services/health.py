@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from bot.services.outbox import wall_now
 from bot.services.runtime import Runtime
 from bot.store.models import OutboxMessage
+from bot.store.spool import Spool
 
 
 @dataclass(frozen=True)
@@ -66,3 +67,10 @@ def delivery_problems(outbox: dict[str, Any], limits: HealthLimits) -> list[str]
             f" (more than {limits.pending_seconds:g} s): is the platform down or refusing?"
         )
     return problems
+
+
+def spool_health(spool: Spool) -> tuple[dict[str, Any], int]:
+    """The spool's directory, its entries waiting for the database (every process's on this host)
+    and the entries a replay refused (kept in ``failed.txt``); also the waiting count alone."""
+    waiting = spool.waiting()
+    return {"dir": str(spool.directory), "waiting": waiting, "failed": spool.failed()}, waiting

@@ -3,7 +3,14 @@
 It records every call, answers like Slack (``ok``, ``channel``, ``ts``), and can be told to fail:
 ``rate_limit(method, times, retry_after)`` answers 429 with Retry-After, ``down = True`` answers 503,
 ``refuse(method, error, **match)`` answers ``{"ok": false, "error": error}`` to the matching calls
-(kept in ``refused``, not in ``calls``) until ``forgive(method)``, and ``slow(method, seconds)`` makes the method take that long.
+(kept in ``refused``, not in ``calls``) until ``forgive(method)``, and ``slow(method, seconds)``
+makes the method take that long.
+
+It also takes the posts Slack's ``response_url``s receive (``/hooks/<path>``, recorded as calls of
+the method ``response_url`` with the JSON body and its ``path``); ``expire_hooks = True`` answers
+them 404 ``expired_url``, as Slack does after 30 minutes. Socket Mode: ``apps.connections.open``
+gives the URL of a WebSocket (``/socket``) that says ``hello``, takes ``push(kind, payload)``
+envelopes and records what the app sends back in ``socket_replies``.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -43,12 +50,14 @@ class FakeSlack:
         """Channels the app is not a member of (``conversations.info`` says ``is_member: false``)."""
         self._ts = itertools.count(1)
         self.changed = asyncio.Event()
+        self.expire_hooks = False
         self.sockets: list[WebSocket] = []
         self.socket_replies: list[dict[str, Any]] = []
         """What the app sent back over Socket Mode (acknowledgements, with ``envelope_id``)."""
         self.app = Starlette(
             routes=[
                 Route("/api/{method}", self._handle, methods=["POST", "GET"]),
+                Route("/hooks/{path:path}", self._hook, methods=["POST"]),
                 WebSocketRoute("/socket", self._socket),
             ]
         )
@@ -146,6 +155,15 @@ class FakeSlack:
         self.calls.append(SlackCall(method, args))
         self.changed.set()
         return JSONResponse(self._answer(method, args))
+
+    async def _hook(self, request: Request) -> Response:
+        """A post to a response URL: JSON in, plain ``ok`` out (as Slack answers)."""
+        if self.expire_hooks:
+            return PlainTextResponse("expired_url", status_code=404)
+        args = {**json.loads(await request.body() or b"{}"), "path": request.path_params["path"]}
+        self.calls.append(SlackCall("response_url", args))
+        self.changed.set()
+        return PlainTextResponse("ok")
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
