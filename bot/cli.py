@@ -1,4 +1,4 @@
-"""``centralita``: serve, worker, config check, db upgrade, triage test, simulate call."""
+"""``centralita``: serve, worker, init, config check, doctor, db upgrade, deliveries, triage, simulate."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REQUIRE_POSTGRES
 from tests.fakes.server import free_port
 from tests.fakes.slack_api import FakeSlack
 from tests.support import FIXTURES, Centralita, Database, FakeClock
@@ -60,13 +61,21 @@ def test_triage_test_takes_the_forms_of_a_local_time(at: str, open_: str) -> Non
     assert f"En horario: {open_}" in result.stdout
 
 
-def test_serve_with_an_unreachable_postgresql(tmp_path: Path) -> None:
-    result = run(
-        "serve", "--port", str(free_port()), CENTRALITA_CONFIG=CLINIC, DATABASE_URL=UNREACHABLE_POSTGRES
-    )
-    assert_one_clear_message(
-        result, "cannot reach the database at postgresql://root@127.0.0.1", "DATABASE_URL"
-    )
+def test_serve_with_a_database_url_that_names_no_host() -> None:
+    """A wrong DATABASE_URL stops the start; an outage does not (the spool answers the calls)."""
+    wrong = "postgresql://root@no-such-host.invalid/test"
+    result = run("serve", "--port", str(free_port()), CENTRALITA_CONFIG=CLINIC, DATABASE_URL=wrong)
+    assert_one_clear_message(result, "cannot reach the database at postgresql://root@no-such-host.invalid")
+    assert "Check DATABASE_URL" in result.stderr
+
+
+def test_serve_with_a_database_that_does_not_exist() -> None:
+    missing = "postgresql://root@127.0.0.1:5432/no_such_database_for_centralita"
+    probe = run("db", "upgrade", DATABASE_URL=missing)
+    if "does not exist" not in probe.stderr and not REQUIRE_POSTGRES:
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 did not answer: {probe.stderr[:200]}")
+    result = run("serve", "--port", str(free_port()), CENTRALITA_CONFIG=CLINIC, DATABASE_URL=missing)
+    assert_one_clear_message(result, "no_such_database_for_centralita", "Check DATABASE_URL")
 
 
 def test_db_upgrade_with_an_unreachable_postgresql() -> None:
