@@ -21,6 +21,7 @@ from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.slack.socket import SocketMode
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
+from bot.body_limit import BodyLimit
 from bot.config import load_config
 from bot.domain.org import OrgConfig
 from bot.errors import UserError
@@ -162,6 +163,7 @@ def create_app(
         await engine.dispose()
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(BodyLimit)  # 413 for bodies far bigger than any webhook's, before they are held
     app.state.services, app.state.heartbeat = services, heartbeat
     _health_route(app, runtime, heartbeat, spool, _limits(settings), slack_auth)
     if api:
@@ -286,7 +288,7 @@ def _channel_routes(
     bolt = build_bolt(slack_client, secret, slack_auth, deps, configs[0].reception.command)
     if settings.slack_app_token is not None:
         return [SocketMode(bolt, settings.slack_app_token.get_secret_value())]
-    app.include_router(slack_router(bolt))
+    app.include_router(slack_router(bolt, secret))
     return []
 
 
