@@ -208,7 +208,7 @@ def _log_teams_auth(teams: TeamsGateway) -> None:
     if teams.auth.enabled:
         log.info("Teams: requests to /api/messages are authenticated (app id %s)", teams.auth.app_id)
     else:
-        log.warning(
+        log.info(
             "Teams: MICROSOFT_APP_ID is not set, so authentication is OFF: /api/messages accepts "
             "unauthenticated activities (local use only), and no card is posted to Teams"
         )
