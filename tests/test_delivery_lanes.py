@@ -351,3 +351,24 @@ async def test_a_refusal_not_known_to_be_temporary_backs_off_for_minutes_not_sec
     before, after, rows = await _failed_together(services, db, 3, attempts=8)
 
     _waits_within(rows, before, after, 64.0, 128.0)
+
+
+async def test_a_slack_that_hangs_up_without_answering_is_an_outage_too(
+    db: Database, clock: FakeClock
+) -> None:
+    """A connection closed before any answer (a proxy restarting) is retried seconds apart, like a 503."""
+
+    async def hang_up(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with services_only(db, clock, f"http://127.0.0.1:{port}/api/") as services:
+            before, after, rows = await _failed_together(services, db, 2, attempts=11)
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    assert all(r.last_error and "Slack unreachable" in r.last_error for r in rows)
+    _waits_within(rows, before, after, 1.5, 3.0)
