@@ -20,6 +20,7 @@ BASELINES = {
     "OnCall ref.": "Grafana OnCall hobby deployment, same kind of machine (not measured in this run)",
     "1 due alone": "the same server and table, one card falling due at a time",
     "bare RSS": "resident memory of the bare FastAPI server, idle",
+    "slack up": "the same number of calls with Slack up: first request → last card",
 }
 
 
@@ -89,6 +90,7 @@ def figures(run: DbRun, bare: BareRun) -> list[Figure]:
         *burst(run),
         *escalation(run),
         *memory(run, bare),
+        *slack_outage(run),
     ]
 
 
@@ -159,3 +161,13 @@ def memory(run: DbRun, bare: BareRun) -> list[Figure]:
         Figure("f.escalation", "(f) RSS, escalation server", "MB", run.escalation.rss_after_mb,
                bare.rss_idle_mb, label, limit),
     ]  # fmt: skip
+
+
+def slack_outage(run: DbRun) -> list[Figure]:
+    found = run.slack_outage
+    label = f"(u) Slack back → last of {found.cards} queued"
+    return [
+        Figure(
+            "u.drain", label, "ms", found.drain * 1000, found.baseline * 1000, "slack up", Target("<=", 5000)
+        ),
+    ]

@@ -19,6 +19,8 @@ class Plan:
     due_cards: int = 1_000
     lone_cards: int = 5
     due_in_seconds: float = 3.0
+    slack_outage_cards: int = 50
+    slack_outage_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if self.claims > self.burst_calls:
@@ -37,4 +39,5 @@ QUICK = Plan(
     open_cards=2_000,
     due_cards=200,
     lone_cards=3,
+    slack_outage_seconds=20.0,
 )

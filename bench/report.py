@@ -90,6 +90,10 @@ def checks(run: DbRun, plan: Plan) -> list[tuple[str, bool]]:
          f"seeded before due: {run.escalation.seeded_before_due}",
          run.escalation.crowd.missing == 0 and run.escalation.lone.missing == 0
          and run.escalation.seeded_before_due),
+        (f"(u) {run.slack_outage.arrived}/{plan.slack_outage_cards} cards after the outage ({run.slack_outage.posts} posts), "
+         f"{run.slack_outage.baseline_arrived}/{plan.slack_outage_cards} with Slack up; statuses {dict(run.slack_outage.statuses)}",
+         run.slack_outage.arrived == run.slack_outage.posts == run.slack_outage.baseline_arrived == plan.slack_outage_cards
+         and set(run.slack_outage.statuses) <= {200, 204}),
     ]  # fmt: skip
 
 

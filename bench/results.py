@@ -8,6 +8,7 @@ from typing import Any
 from bench.load import LoadResult
 from bench.scenarios.burst import Burst
 from bench.scenarios.escalation import EscalationRun
+from bench.scenarios.slack_outage import SlackOutage
 from bench.stats import Summary, samples_ms
 
 
@@ -42,6 +43,7 @@ class DbRun:
     rss_idle_mb: float = 0.0
     rss_after_burst_mb: float = 0.0
     rss_end_mb: float = 0.0
+    slack_outage: SlackOutage = field(default_factory=lambda: SlackOutage(0))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +57,7 @@ class DbRun:
             "standin_round_trip_samples_ms": samples_ms(self.round_trips),
             "direct_blast": self.blast.as_dict(),
             "escalation": self.escalation.as_dict(),
+            "slack_outage": self.slack_outage.as_dict(),
             "rss_mb": {
                 "idle": round(self.rss_idle_mb, 1),
                 "after_burst": round(self.rss_after_burst_mb, 1),
