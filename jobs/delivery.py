@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Sequence
 
 from bot.services.delivery import Delivery, Saved
 from bot.services.outbox import Sending
+from jobs.failures import QuietFailures
 
 log = logging.getLogger("centralita.delivery")
 
@@ -68,6 +69,7 @@ class DeliveryWorker:
         self._rounds: set[asyncio.Task[None]] = set()
         self._leasing = 0
         self._recheck = False
+        self._failures = QuietFailures("delivery round", log)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="centralita-delivery")
@@ -110,11 +112,12 @@ class DeliveryWorker:
                     wait = 0.0 if leased >= self.delivery.batch else await self._idle_wait()
                 if 0 < sent < self.delivery.batch:
                     await asyncio.sleep(COALESCE_SECONDS)
-            except Exception:  # the database may be briefly away; try again shortly
-                log.exception("delivery round failed")
+            except Exception as error:  # the database may be briefly away; try again shortly
+                self._failures.failure(error)
                 await self._woken_within(self.poll_seconds)
                 lease = True
                 continue
+            self._failures.success()
             lease = wait == 0 or not await self._woken_within(wait)
 
     def _send_handed(self) -> int:

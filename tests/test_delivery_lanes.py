@@ -31,6 +31,7 @@ from bot.services.outbox import (
     wall_now,
 )
 from bot.store.models import Card, CardPost, OutboxMessage
+from cards.notice import Notice
 from jobs.delivery import WakeUp
 from tests.fakes.server import LoopbackServer
 from tests.fakes.slack_api import FakeSlack
@@ -118,8 +119,9 @@ async def _changes(services: Services, card: Card, *lines: str) -> None:
     now = services.runtime.clock.now()
     async with services.runtime.unit_of_work() as session:
         posts = (await posts_by_card(session, [card.id or 0]))[card.id or 0]
-        for line in lines:
-            await enqueue_rows(session, thread_rows(card, posts, line, now))
+        for line in lines:  # with a finished text each (as rows written before notices were stored)
+            rows = thread_rows(card, posts, Notice("thread.note"), now)
+            await enqueue_rows(session, [{**row, "payload": {"text": line}} for row in rows])
         dms = [
             outbox_row(
                 org_id=card.org_id,
@@ -250,7 +252,8 @@ async def test_a_post_that_finished_is_saved_while_a_slow_post_of_its_round_is_s
         await eventually(fast_saved)
         async with services.runtime.unit_of_work() as session:
             posts = (await posts_by_card(session, [fast.id or 0]))[fast.id or 0]
-            await enqueue_rows(session, thread_rows(fast, posts, "a line", services.runtime.clock.now()))
+            rows = thread_rows(fast, posts, Notice("thread.note"), services.runtime.clock.now())
+            await enqueue_rows(session, [{**row, "payload": {"text": "a line"}} for row in rows])
         assert await services.delivery.deliver_due() == 1  # the slow card's post is still leased
         ts = await _post_ts(db, fast)
         assert [c.args["text"] for c in slack.of("chat.postMessage", thread_ts=ts)] == ["a line"]

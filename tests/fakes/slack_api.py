@@ -5,6 +5,10 @@ It records every call, answers like Slack (``ok``, ``channel``, ``ts``), and can
 ``refuse(method, error, **match)`` answers ``{"ok": false, "error": error}`` to the matching calls
 (kept in ``refused``, not in ``calls``), ``slow(method, seconds)`` makes the method take that long,
 and ``with hold(method, **match)`` keeps the matching calls waiting until the test releases them.
+
+It also takes the posts Slack's ``response_url``s receive (``/hooks/<path>``, recorded as calls of
+the method ``response_url`` with the JSON body and its ``path``); ``expire_hooks = True`` answers
+them 404 ``expired_url``, as Slack does after 30 minutes.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 
@@ -60,7 +64,13 @@ class FakeSlack:
         self.refused: list[SlackCall] = []
         self._ts = itertools.count(1)
         self.changed = asyncio.Event()
-        self.app = Starlette(routes=[Route("/api/{method}", self._handle, methods=["POST", "GET"])])
+        self.expire_hooks = False
+        self.app = Starlette(
+            routes=[
+                Route("/api/{method}", self._handle, methods=["POST", "GET"]),
+                Route("/hooks/{path:path}", self._hook, methods=["POST"]),
+            ]
+        )
 
     def rate_limit(self, method: str, times: int, retry_after: float = 1) -> None:
         self._limits[method] = [retry_after] * times
@@ -136,6 +146,15 @@ class FakeSlack:
         self.calls.append(SlackCall(method, args))
         self.changed.set()
         return JSONResponse(self._answer(method, args))
+
+    async def _hook(self, request: Request) -> Response:
+        """A post to a response URL: JSON in, plain ``ok`` out (as Slack answers)."""
+        if self.expire_hooks:
+            return PlainTextResponse("expired_url", status_code=404)
+        args = {**json.loads(await request.body() or b"{}"), "path": request.path_params["path"]}
+        self.calls.append(SlackCall("response_url", args))
+        self.changed.set()
+        return PlainTextResponse("ok")
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
