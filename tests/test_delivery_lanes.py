@@ -9,6 +9,7 @@ delivery use case cannot tell it from another platform."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
@@ -294,6 +295,32 @@ async def test_a_slow_post_holds_back_no_other_cards_post_nor_its_updates(
             rows = await outbox_settled(db)
             assert {r.status for r in rows} == {"sent"} and all(r.attempts == 1 for r in rows)
             assert len(slack.of("chat.postMessage", channel="C0VENTAS")) == 1
+
+
+async def test_a_slow_update_holds_back_no_other_cards_update(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    """With the worker running: while Slack keeps one card's update waiting (its lease round still
+    sending), a claim on another card is shown on Slack: the next lease round does not wait for it."""
+    async with Centralita(db, clock, slack.url) as app:
+        await app.call("+34600111222", LEAD)
+        await app.call("+34600333444", GENERAL)
+        await slack.wait_for("chat.postMessage", channel="C0VENTAS")
+        await slack.wait_for("chat.postMessage", channel="C0RECEP")
+        await outbox_settled(db)
+        [slow] = [c for c in await db.cards() if c.team_id == "ventas"]
+        [other] = [c for c in await db.cards() if c.team_id == "recepcion"]
+        with slack.hold("chat.update", channel="C0VENTAS") as held:
+            assert (await app.claim(slow.id or 0, "U0ANA")).status_code == 200
+            await asyncio.wait_for(held.arrived.wait(), timeout=5)
+            assert (await app.claim(other.id or 0, "U0ANA")).status_code == 200
+            [update] = await slack.wait_for("chat.update", channel="C0RECEP")
+            assert "Reclamada por Ana García" in json.dumps(update.args["blocks"], ensure_ascii=False)
+            assert slack.of("chat.update", channel="C0VENTAS") == []  # still waiting
+        await slack.wait_for("chat.update", channel="C0VENTAS")
+        await slack.wait_for("chat.postMessage", count=2, text="Ana García ha reclamado la tarjeta.")
+        rows = await outbox_settled(db)
+        assert {r.status for r in rows} == {"sent"} and all(r.attempts == 1 for r in rows)
 
 
 async def _failed_together(
