@@ -36,6 +36,9 @@ class WakeUp:
         self._handed.extend(leased)
         self.event.set()
 
+    def has_handed(self) -> bool:
+        return bool(self._handed)
+
     def take_handed(self) -> list[object]:
         handed, self._handed = self._handed, []
         return handed
@@ -54,11 +57,38 @@ MAX_LEASE_ROUNDS = 4
 """Lease rounds sending at once, at most: the limit keeps a slow platform from having the whole
 backlog leased at once, to be left for the next lease when the leases run low."""
 SLOW_ROUND_SECONDS = 1.0
-"""A lease round still sending after this long is waiting on a slow call: the next lease round
-starts beside it then, so the slow call holds back no other post for longer. Rounds that finish
-sooner go one after another, as before: with a healthy platform, rounds side by side only compete
-for its connections, and the escalation burst (`make bench` (e)) reached Slack two to three times
-later."""
+"""A round still sending after this long is waiting on a slow call: the next round of its kind (new
+cards handed over, or a lease round) starts beside it then, so the slow call holds back no other
+post for longer. Rounds that finish sooner go one after another, as before, and what comes meanwhile
+waits to go in the next one: with a healthy platform, rounds side by side only compete for its
+connections and the database, and the escalation burst (`make bench` (e)) reached Slack two to
+three times later."""
+
+
+class _InFlight:
+    """The rounds of one kind still sending, by when each started (``time.monotonic``)."""
+
+    def __init__(self, limit: float = math.inf) -> None:
+        self.limit = limit
+        self.started: list[float] = []
+
+    def held_for(self) -> float:
+        """Seconds until another round of this kind may start: now when none is sending, or when the
+        last one started has been sending for ``SLOW_ROUND_SECONDS``; at the limit, not until one
+        finishes."""
+        if len(self.started) >= self.limit:
+            return math.inf
+        if not self.started:
+            return 0.0
+        return max(0.0, max(self.started) + SLOW_ROUND_SECONDS - time.monotonic())
+
+    def begin(self) -> float:
+        started = time.monotonic()
+        self.started.append(started)
+        return started
+
+    def end(self, started: float) -> None:
+        self.started.remove(started)
 
 
 class DeliveryWorker:
@@ -74,8 +104,8 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._rounds: set[asyncio.Task[None]] = set()
-        self._leases: list[float] = []
-        """When each lease round still sending started (``time.monotonic``)."""
+        self._handed = _InFlight()
+        self._leasing = _InFlight(MAX_LEASE_ROUNDS)
         self._recheck = False
         self._failures = QuietFailures("delivery round", log)
 
@@ -113,9 +143,10 @@ class DeliveryWorker:
         while not self._stopping:
             self.wake.event.clear()
             try:
-                sent, wait = self._send_handed(), self.poll_seconds
+                sent, handed_wait = self._send_handed()
+                wait = min(self.poll_seconds, handed_wait)
                 if self._lease_wanted(lease):
-                    held_for = self._lease_held_for()
+                    held_for = self._leasing.held_for()
                     if held_for > 0:  # remembered: the round that finishes, or the wait, asks again
                         self._recheck, wait = True, min(wait, held_for)
                     else:
@@ -132,44 +163,47 @@ class DeliveryWorker:
             self._failures.success()
             lease = wait == 0 or not await self._woken_within(wait)
 
-    def _send_handed(self) -> int:
+    def _send_handed(self) -> tuple[int, float]:
+        """Start sending the rows handed over, unless a round of them is sending and not slow yet;
+        how many went, and the seconds until those waiting may go."""
+        held_for = self._handed.held_for()
+        if held_for > 0:
+            return 0, held_for if self.wake.has_handed() else math.inf
         handed = self.wake.take_handed()
         if handed:
-            self._start(self.delivery.deliver_handed(handed, self._saved()))
-        return len(handed)
+            self._start(self._handed_sent(handed, self._handed.begin()))
+        return len(handed), math.inf
+
+    async def _handed_sent(self, handed: list[object], started: float) -> None:
+        try:
+            await self.delivery.deliver_handed(handed, self._saved())
+        finally:
+            self._handed.end(started)
+            if self.wake.has_handed():
+                self.wake.event.set()
 
     def _lease_wanted(self, timed_out: bool) -> bool:
         notified = self.wake.take_notified()
         wanted, self._recheck = timed_out or notified or self._recheck, False
         return wanted
 
-    def _lease_held_for(self) -> float:
-        """Seconds until another lease round may start: now when none is sending, or when the last
-        one started has been sending for ``SLOW_ROUND_SECONDS``; at ``MAX_LEASE_ROUNDS``, not until
-        one finishes."""
-        if len(self._leases) >= MAX_LEASE_ROUNDS:
-            return math.inf
-        if not self._leases:
-            return 0.0
-        return max(0.0, max(self._leases) + SLOW_ROUND_SECONDS - time.monotonic())
-
     async def _lease_round(self) -> int:
         """Lease a batch and start sending it; how many rows it leased."""
         batch = await self.delivery.lease_due()
         if batch.rows:
             full = len(batch.rows) >= self.delivery.batch
-            started = time.monotonic()
-            self._leases.append(started)
-            self._start(self._sent(self.delivery.send(batch, self._saved()), full, started))
+            self._start(
+                self._leased_sent(self.delivery.send(batch, self._saved()), full, self._leasing.begin())
+            )
         return len(batch.rows)
 
-    async def _sent(self, sending: Awaitable[int], full: bool, started: float) -> None:
+    async def _leased_sent(self, sending: Awaitable[int], full: bool, started: float) -> None:
         """A lease round's sending; once it is over, a round that took a full batch (rows may wait
         behind its lanes) or a lease held back meanwhile asks for the next lease."""
         try:
             await sending
         finally:
-            self._leases.remove(started)
+            self._leasing.end(started)
             if full or self._recheck:
                 self._ask_for_lease()
 
