@@ -17,11 +17,13 @@ from adapters.console.publisher import ConsolePublisher
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
+from adapters.twilio.rest import TwilioCallControl
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
+from adapters.twilio.transfer_routes import transfer_router
 from bot.config import load_config
 from bot.domain.org import OrgConfig
-from bot.ports import ChannelPublisher, Clock, SystemClock
+from bot.ports import CallControl, ChannelPublisher, Clock, NoCallControl, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
 from bot.services.delivery import Delivery
@@ -32,6 +34,7 @@ from bot.services.health import database_health
 from bot.services.recados import Recados
 from bot.services.runtime import Runtime
 from bot.services.sync import sync_config
+from bot.services.transfer import LiveTransfer, TransferHolds
 from bot.settings import Settings
 from bot.store.db import create_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
@@ -53,6 +56,8 @@ class Services:
     escalation: Escalation
     reminders: CallbackReminders
     delivery: Delivery
+    transfer: LiveTransfer
+    holds: TransferHolds
 
 
 def create_app(
@@ -83,8 +88,9 @@ def create_app(
         card_channel="slack" if slack_client else "console",
         postgres=is_postgres(engine),
     )
-    services = _services(runtime, slack_client)
-    heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
+    call_control = _call_control(settings)
+    services = _services(runtime, slack_client, call_control)
+    heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds, services.holds)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     after_ack = AfterAck()
 
@@ -94,6 +100,8 @@ def create_app(
         await sync_config(runtime)
         if slack_client is not None:
             await open_session(slack_client)
+        if isinstance(call_control, TwilioCallControl):
+            await call_control.open()
         heartbeat.start()
         worker.start()
         if tune_gc:
@@ -107,6 +115,8 @@ def create_app(
         await worker.stop()
         if slack_client is not None:
             await close_session(slack_client)
+        if isinstance(call_control, TwilioCallControl):
+            await call_control.close()
         await engine.dispose()
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -122,14 +132,31 @@ def _slack_client(settings: Settings) -> AsyncWebClient:
     return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
 
 
-def _services(runtime: Runtime, slack_client: AsyncWebClient | None) -> Services:
+def _call_control(settings: Settings) -> CallControl:
+    """Twilio REST when the account sid and auth token are set; otherwise every request fails and the
+    card says so."""
+    token = settings.twilio_auth_token
+    if not settings.twilio_account_sid or token is None:
+        return NoCallControl()
+    return TwilioCallControl(
+        settings.twilio_account_sid,
+        token.get_secret_value(),
+        settings.public_url,
+        settings.twilio_api_base_url,
+    )
+
+
+def _services(runtime: Runtime, slack_client: AsyncWebClient | None, calls: CallControl) -> Services:
     publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
     if slack_client is not None:
         publishers["slack"] = SlackPublisher(slack_client)
+    handling = CardHandling(runtime)
     return Services(
         runtime=runtime,
         intake=CallIntake(runtime),
-        handling=CardHandling(runtime),
+        handling=handling,
+        transfer=LiveTransfer(runtime, handling, calls),
+        holds=TransferHolds(runtime, calls),
         recados=Recados(runtime),
         escalation=Escalation(runtime),
         reminders=CallbackReminders(runtime),
@@ -147,10 +174,18 @@ def _channel_routes(
 ) -> None:
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     verifier = TwilioVerifier(token, settings.public_url)
-    app.include_router(voice_router(services.intake, verifier, settings.public_url))
+    app.include_router(transfer_router(services.transfer, verifier, settings.public_url))
+    app.include_router(voice_router(services.intake, verifier, settings.public_url, services.transfer))
     if slack_client is not None and settings.slack_signing_secret is not None:
         runtime = services.runtime
-        deps = SlackDeps(services.handling, services.recados, runtime.directory, runtime.clock, after_ack)
+        deps = SlackDeps(
+            services.handling,
+            services.recados,
+            runtime.directory,
+            runtime.clock,
+            after_ack,
+            services.transfer,
+        )
         bolt = build_bolt(
             slack_client, settings.slack_signing_secret.get_secret_value(), deps, configs[0].reception.command
         )

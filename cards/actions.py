@@ -17,6 +17,8 @@ class ActionId(StrEnum):
     REASSIGN = "reassign"
     ADD_NOTE = "add_note"
     CALL_NOW = "call_now"
+    RESCHEDULE_CALLBACK = "reschedule_callback"
+    CALLBACK_DONE = "callback_done"
 
 
 class Outcome(StrEnum):

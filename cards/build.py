@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.phones import format_phone
 from bot.i18n import t, t_or
 from cards.actions import ActionId, CardStatus, Outcome, button_value, option_value
-from cards.model import ActionView, CardFacts, CardView, FieldView, OptionView, Style
+from cards.model import ActionView, CardFacts, CardView, FieldView, OptionView, Style, TransferFacts
 
 PRIORITY_EMOJI = {"urgent": "🔴", "high": "🟠", "normal": "🔵", "low": "⚪"}
 _ACTIONS_BY_STATUS: dict[CardStatus, tuple[ActionId, ...]] = {
@@ -102,8 +102,34 @@ def _fields(facts: CardFacts, now: datetime) -> tuple[FieldView, ...]:
             when(facts.claim_deadline) if facts.claim_deadline and _awaits_claim(facts) else None,
         ),
         ("card.field.taken_by", facts.created_by_name),
+        ("card.field.transfer_wait", _hold_left(facts, now)),
+        ("card.field.calls", _calls(facts)),
     ]
     return tuple(FieldView(t(loc, key), value) for key, value in rows if value)
+
+
+def _local_time(moment: datetime, timezone: str, fmt: str = "%H:%M") -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime(fmt)
+
+
+def _hold_left(facts: CardFacts, now: datetime) -> str | None:
+    """The caller's time left on hold, while the card offers the transfer."""
+    transfer = facts.transfer
+    if transfer is None or transfer.state != "waiting" or transfer.hold_until is None:
+        return None
+    seconds = int((transfer.hold_until - now).total_seconds())
+    if seconds <= 0:
+        return t(facts.locale, "card.transfer.over")
+    until = _local_time(transfer.hold_until, facts.timezone, "%H:%M:%S")
+    return t(facts.locale, "card.transfer.left", seconds=seconds, until=until)
+
+
+def _calls(facts: CardFacts) -> str | None:
+    """ "called 3 times, last at 10:41", for a card that more calls were merged into."""
+    if facts.call_count < 2 or facts.last_call_at is None:
+        return None
+    time = _local_time(facts.last_call_at, facts.timezone)
+    return t(facts.locale, "card.calls", count=facts.call_count, time=time)
 
 
 def _awaits_claim(facts: CardFacts) -> bool:
@@ -111,6 +137,10 @@ def _awaits_claim(facts: CardFacts) -> bool:
 
 
 def _status_line(facts: CardFacts, now: datetime) -> str:
+    if facts.transfer is not None and facts.status is not CardStatus.RESOLVED:
+        line = _transfer_line(facts, facts.transfer)
+        if line is not None:
+            return line
     loc = facts.locale
     if facts.status is CardStatus.CLAIMED:
         return t(loc, "card.status.claimed", name=facts.claimed_by_name or "?")
@@ -123,6 +153,22 @@ def _status_line(facts: CardFacts, now: datetime) -> str:
     return t(loc, "card.status.open")
 
 
+def _transfer_line(facts: CardFacts, transfer: TransferFacts) -> str | None:
+    """What a live transfer says about the card, in the states it decides (None: the card's own)."""
+    loc, name = facts.locale, transfer.staff_name or "?"
+    if transfer.state == "connected" and transfer.connected_at is not None:
+        time = _local_time(transfer.connected_at, facts.timezone)
+        return t(loc, "card.status.transfer_connected", name=name, time=time)
+    if transfer.state == "ringing" and facts.status is CardStatus.CLAIMED:
+        return t(loc, "card.status.transfer_ringing", name=name)
+    if facts.status is not CardStatus.OPEN:
+        return None
+    line = t(loc, f"card.status.transfer_{transfer.state}")
+    if transfer.notice and transfer.state == "waiting":
+        line += " · " + t(loc, "card.transfer.notice", notice=transfer.notice)
+    return line
+
+
 def _escalation_line(facts: CardFacts) -> str | None:
     if not facts.escalated_to_names or facts.status is CardStatus.RESOLVED:
         return None
@@ -131,6 +177,8 @@ def _escalation_line(facts: CardFacts) -> str | None:
 
 def _actions(facts: CardFacts) -> tuple[ActionView, ...]:
     ids = _ACTIONS_BY_STATUS[facts.status]
+    if _offers_transfer(facts):
+        ids = (ActionId.ACCEPT_TRANSFER, *ids)
     actions = [_action(facts, action) for action in ids]
     if facts.status is not CardStatus.RESOLVED:
         actions.append(_resolve(facts))
@@ -142,8 +190,15 @@ def _action(facts: CardFacts, action: ActionId) -> ActionView:
     value = button_value(facts.card_id)
     if action is ActionId.REASSIGN:
         return ActionView(action, label, value, control="staff_select")
-    style: Style = "primary" if action is ActionId.CLAIM else "default"
+    style: Style = "primary" if action in (ActionId.CLAIM, ActionId.ACCEPT_TRANSFER) else "default"
     return ActionView(action, label, value, style=style)
+
+
+def _offers_transfer(facts: CardFacts) -> bool:
+    """Accept transfer is offered while the card is open and its caller waits on hold."""
+    return (
+        facts.status is CardStatus.OPEN and facts.transfer is not None and facts.transfer.state == "waiting"
+    )
 
 
 def _resolve(facts: CardFacts) -> ActionView:

@@ -11,8 +11,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services.callbacks import CallbackReminders
 from bot.services.escalation import Escalation
+from bot.services.transfer import TransferHolds
 from jobs.callbacks import run_callback_reminders
 from jobs.escalation import run_escalations
+from jobs.transfer import run_hold_sweep
 
 # A step due sooner than the next beat gets a one-off sweep at its due time, but never sooner than
 # this after the last one: a due card another worker holds locked must not make a busy loop.
@@ -26,7 +28,13 @@ class Heartbeat:
     the next beat, a one-off sweep is scheduled for that moment, so a step fires on time rather
     than up to a beat late. The beat stays, for cards other processes open."""
 
-    def __init__(self, escalation: Escalation, reminders: CallbackReminders, seconds: float) -> None:
+    def __init__(
+        self,
+        escalation: Escalation,
+        reminders: CallbackReminders,
+        seconds: float,
+        holds: TransferHolds | None = None,
+    ) -> None:
         self.seconds = seconds
         self.escalation = escalation
         self.scheduler = AsyncIOScheduler(timezone="UTC")
@@ -43,6 +51,8 @@ class Heartbeat:
         self.scheduler.add_job(
             self._sweep, id="callbacks", args=[run_callback_reminders, reminders], **common
         )
+        if holds is not None:
+            self.scheduler.add_job(self._sweep, id="holds", args=[run_hold_sweep, holds], **common)
 
     def start(self) -> None:
         self.scheduler.start()

@@ -32,6 +32,7 @@ from bot.ports import Clock
 from bot.services.directory import Directory, Org
 from bot.services.handling import CardHandling, Requester
 from bot.services.recados import RecadoResult, Recados
+from bot.services.transfer import LiveTransfer
 from cards.actions import ActionId, Outcome
 
 log = logging.getLogger("centralita.slack")
@@ -82,6 +83,7 @@ class SlackDeps:
     directory: Directory
     clock: Clock
     after_ack: AfterAck = field(default_factory=AfterAck)
+    transfer: LiveTransfer | None = None
 
 
 def build_bolt(client: AsyncWebClient, signing_secret: str, deps: SlackDeps, recado_command: str) -> AsyncApp:
@@ -135,6 +137,8 @@ async def _dispatch_click(click: Click, deps: SlackDeps, client: AsyncWebClient)
         await handling.release(click.card_id, who)
     elif click.action_id == ActionId.REASSIGN and click.selected_user:
         await handling.reassign(click.card_id, who, click.selected_user)
+    elif click.action_id == ActionId.ACCEPT_TRANSFER and deps.transfer is not None:
+        await deps.transfer.accept(click.card_id, who)
     elif click.action_id in (ActionId.ADD_NOTE, ActionId.SCHEDULE_CALLBACK, ActionId.RESOLVE):
         await _open_card_modal(click, deps, client)
 

@@ -10,8 +10,10 @@ from starlette.datastructures import FormData
 
 from adapters.twilio import parse, twiml
 from adapters.twilio.signature import TwilioVerifier
-from bot.services.calls import CallIntake
+from adapters.twilio.transfer_routes import wait_url
+from bot.services.calls import TERMINAL, Answer, CallIntake
 from bot.services.directory import Org
+from bot.services.transfer import LiveTransfer
 
 XML = "application/xml"
 PREFIX = "/twilio/voice"
@@ -42,7 +44,9 @@ class Documents:
         return twiml.goodbye(voice, moment)
 
 
-def voice_router(intake: CallIntake, verifier: TwilioVerifier, public_url: str) -> APIRouter:
+def voice_router(
+    intake: CallIntake, verifier: TwilioVerifier, public_url: str, transfer: LiveTransfer | None = None
+) -> APIRouter:
     router = APIRouter()
     documents = Documents(public_url.rstrip("/") + PREFIX)
 
@@ -82,7 +86,10 @@ def voice_router(intake: CallIntake, verifier: TwilioVerifier, public_url: str) 
             if org is None:
                 return _xml(twiml.unknown_number())
             return _xml(documents.get(org, "no_speech"))
-        return await _answer(intake.message(call, said), documents, "message_taken")
+        answer = await intake.answer(call, said)
+        if answer is not None and answer.holding:
+            return _hold(answer, call.call_sid, documents.base)
+        return await _answer(_org_of(answer), documents, "message_taken")
 
     @post("/voicemail")
     async def voicemail(request: Request) -> Response:
@@ -104,7 +111,10 @@ def voice_router(intake: CallIntake, verifier: TwilioVerifier, public_url: str) 
     @post("/status")
     async def status(request: Request) -> Response:
         form, call = await verified(request)
-        await intake.ended(call, parse.call_status(form))  # type: ignore[arg-type]
+        status = parse.call_status(form)  # type: ignore[arg-type]
+        await intake.ended(call, status)
+        if transfer is not None and status in TERMINAL:
+            await transfer.caller_left(call.call_sid)
         return Response(status_code=204)
 
     return router
@@ -115,6 +125,16 @@ async def _answer(work: Awaitable[Org | None], documents: Documents, goodbye_key
     if org is None:
         return _xml(twiml.unknown_number())
     return _xml(documents.get(org, goodbye_key))
+
+
+async def _org_of(answer: Answer | None) -> Org | None:
+    return answer.org if answer else None
+
+
+def _hold(answer: Answer, call_sid: str, voice_base: str) -> Response:
+    """The caller waits on hold for a live transfer, in the conference named after their CallSid."""
+    voice = twiml.Voice(answer.org.config)
+    return _xml(twiml.hold_for_transfer(voice, call_sid, wait_url(voice_base, answer.org)))
 
 
 def _xml(body: str) -> Response:

@@ -18,6 +18,7 @@ from bot.domain.escalation import EscalationPolicy
 from bot.domain.lifecycle import Actor, CardStatus, Change, status_after
 from bot.domain.lifecycle import refusal as lifecycle_refusal
 from bot.domain.org import StaffMember
+from bot.domain.transfer import TransferState
 from bot.i18n import t
 from bot.services.directory import Org
 from bot.services.facts import card_facts
@@ -87,6 +88,11 @@ class CardHandling:
     ) -> ActionResult:
         return await self._act(card_id, who, lambda s: self._callback(s, due_at, assignee_ref, note.strip()))
 
+    async def accept_transfer(self, card_id: int, who: Requester) -> ActionResult:
+        """The claim of a card whose caller waits on hold, by someone with a phone: the same
+        compare-and-set as a claim. Calling their phone is ``LiveTransfer``'s, after this commits."""
+        return await self._act(card_id, who, self._accept_transfer)
+
     async def _act(self, card_id: int, who: Requester, change: Any) -> ActionResult:
         async with self.rt.unit_of_work() as session:
             scope: _Scope | None = None
@@ -140,6 +146,30 @@ class CardHandling:
             self._allow(s, Change.CLAIM)
             raise _Refused("ephemeral.not_allowed", status=s.card.status)
         await self._record(s, "claimed", {}, t(s.org.locale, "thread.claimed", name=s.staff.name))
+
+    async def _accept_transfer(self, s: _Scope) -> None:
+        status = self._allow(s, Change.ACCEPT_TRANSFER)
+        if s.card.transfer_state != TransferState.WAITING:
+            raise _Refused("ephemeral.transfer_gone")
+        if not s.staff.phone:
+            raise _Refused("ephemeral.transfer_no_phone")
+        attempt = s.card.transfer_attempt + 1
+        values = {
+            "status": status.value,
+            "claimed_by": s.staff.id,
+            "claimed_at": s.now,
+            "escalate_at": None,
+            "transfer_state": TransferState.RINGING.value,
+            "transfer_staff_id": s.staff.id,
+            "transfer_attempt": attempt,
+            "transfer_leg_sid": None,
+        }
+        if not await self._swap(s, values, expect_status=CardStatus.OPEN):
+            await s.session.refresh(s.card)
+            self._allow(s, Change.ACCEPT_TRANSFER)
+            raise _Refused("ephemeral.not_allowed", status=s.card.status)
+        line = t(s.org.locale, "thread.transfer_ringing", name=s.staff.name)
+        await self._record(s, "transfer_accepted", {"attempt": attempt}, line)
 
     async def _release(self, s: _Scope) -> None:
         status = self._allow(s, Change.RELEASE)

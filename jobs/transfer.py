@@ -1,0 +1,16 @@
+"""The heartbeat's jobs of issue 10: callers whose hold ran out."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.services.transfer import TransferHolds
+
+log = logging.getLogger("centralita.jobs")
+
+
+async def run_hold_sweep(holds: TransferHolds) -> None:
+    try:
+        await holds.sweep()
+    except Exception:  # the next beat tries again; the hold deadlines are on the rows
+        log.exception("hold sweep failed")
