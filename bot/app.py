@@ -153,7 +153,7 @@ def _services(runtime: Runtime, slack_client: AsyncWebClient | None, calls: Call
     handling = CardHandling(runtime)
     return Services(
         runtime=runtime,
-        intake=CallIntake(runtime),
+        intake=CallIntake(runtime, can_transfer=not isinstance(calls, NoCallControl)),
         handling=handling,
         transfer=LiveTransfer(runtime, handling, calls),
         holds=TransferHolds(runtime, calls),

@@ -143,7 +143,10 @@ async def test_two_people_accepting_at_once_make_one_call(
         )
         [ephemeral] = await slack.wait_for("chat.postEphemeral")
         [ring] = await twilio_rest.wait_for("call")
-        winner = {"+34600000001": ("ana", "U0LUIS", "Ana García"), "+34600000002": ("luis", "U0ANA", "Luis Martín")}
+        winner = {
+            "+34600000001": ("ana", "U0LUIS", "Ana García"),
+            "+34600000002": ("luis", "U0ANA", "Luis Martín"),
+        }
         staff, loser, name = winner[ring.form["To"]]
         assert ephemeral.args["user"] == loser and name in ephemeral.args["text"]
         await asyncio.sleep(0.3)
@@ -154,7 +157,11 @@ async def test_two_people_accepting_at_once_make_one_call(
 
 @pytest.mark.parametrize(
     ("how", "notice"),
-    [("no-answer", "Ana García no contestó"), ("busy", "Ana García estaba ocupado/a"), ("no-press", "no pulsó 1")],
+    [
+        ("no-answer", "Ana García no contestó"),
+        ("busy", "Ana García estaba ocupado/a"),
+        ("no-press", "no pulsó 1"),
+    ],
 )
 async def test_a_staff_call_that_does_not_connect_offers_the_transfer_again(
     db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio, how: str, notice: str
@@ -274,7 +281,9 @@ async def test_staff_without_a_phone_are_told_why_they_cannot_accept(
 async def test_without_anyone_with_a_phone_a_transfer_rule_takes_a_message(
     db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
 ) -> None:
-    async with Centralita(db, clock, slack.url, config="clinic_no_phones.yaml", **twilio_env(twilio_rest)) as app:
+    async with Centralita(
+        db, clock, slack.url, config="clinic_no_phones.yaml", **twilio_env(twilio_rest)
+    ) as app:
         answer = await Caller(app).says(URGENT)
         assert [c.tag for c in answer] == ["Say", "Hangup"]
         blocks = await _offered(slack)
@@ -305,8 +314,14 @@ async def test_transfer_webhooks_are_signed_and_unknown_calls_get_safe_twiml(
         assert forged.status_code == 403
         for step in ("whisper", "press"):
             answer = await app.twilio_post(f"/twilio/voice/transfer/{step}?card=99&attempt=1", form)
-            assert answer.status_code == 200 and [c.tag for c in ET.fromstring(answer.text)] == ["Say", "Say", "Hangup"]
-        status = await app.twilio_post("/twilio/voice/transfer/leg?card=99&attempt=1", {**form, "CallStatus": "busy"})
+            assert answer.status_code == 200 and [c.tag for c in ET.fromstring(answer.text)] == [
+                "Say",
+                "Say",
+                "Hangup",
+            ]
+        status = await app.twilio_post(
+            "/twilio/voice/transfer/leg?card=99&attempt=1", {**form, "CallStatus": "busy"}
+        )
         assert status.status_code == 204
         bad = await app.twilio_post("/twilio/voice/transfer/leg?card=x", {**form, "CallStatus": "busy"})
         assert bad.status_code == 400

@@ -67,8 +67,11 @@ class CallStart:
 
 
 class CallIntake:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, *, can_transfer: bool = False) -> None:
+        """``can_transfer``: outbound calls are possible (Twilio REST is configured); without them a
+        transfer rule takes a message, as it would outside office hours."""
         self.rt = rt
+        self.can_transfer = can_transfer
 
     async def start(self, call: CallInfo) -> CallStart | None:
         """A call came in. None when the called number belongs to no organisation."""
@@ -179,7 +182,7 @@ class CallIntake:
         if decision.action == "reject":
             return {"status": "rejected"}, False
         now = self.rt.clock.now()
-        hold_until = self._hold_until(org, decision, source, now)
+        hold_until = self._hold_until(org, decision, source, now) if self.can_transfer else None
         if hold_until is None:
             merged = await self._merge_repeat(session, org, decision, speech, recording_url, now)
             if merged is not None:

@@ -71,7 +71,9 @@ class FakeTwilio:
             if len(found) >= count:
                 return found
             if time.monotonic() > deadline:
-                raise AssertionError(f"{count} × {kind} not seen; requests: {[r.kind for r in self.requests]}")
+                raise AssertionError(
+                    f"{count} × {kind} not seen; requests: {[r.kind for r in self.requests]}"
+                )
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout=0.05)
