@@ -26,6 +26,7 @@ from bot.domain.org import OrgConfig
 from bot.ports import CallControl, ChannelPublisher, Clock, NoCallControl, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
+from bot.services.channels import Channels
 from bot.services.delivery import Delivery
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
@@ -85,7 +86,7 @@ def create_app(
         directory=Directory(configs),
         clock=clock or SystemClock(),
         signal=wake,
-        card_channel="slack" if slack_client else "console",
+        channels=Channels.of(["slack"] if slack_client else []),
         postgres=is_postgres(engine),
     )
     call_control = _call_control(settings)
@@ -108,7 +109,7 @@ def create_app(
             gc.collect()
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
-        log.info("Centralita ready: cards go to %s", runtime.card_channel)
+        log.info("Centralita ready: cards go to %s", runtime.channels.describe())
         yield
         await after_ack.drain()
         await heartbeat.stop()
@@ -151,11 +152,12 @@ def _services(runtime: Runtime, slack_client: AsyncWebClient | None, calls: Call
     if slack_client is not None:
         publishers["slack"] = SlackPublisher(slack_client)
     handling = CardHandling(runtime)
+    handling.transfer = transfer = LiveTransfer(runtime, handling, calls)
     return Services(
         runtime=runtime,
         intake=CallIntake(runtime, can_transfer=not isinstance(calls, NoCallControl)),
         handling=handling,
-        transfer=LiveTransfer(runtime, handling, calls),
+        transfer=transfer,
         holds=TransferHolds(runtime, calls),
         recados=Recados(runtime),
         escalation=Escalation(runtime),
@@ -197,7 +199,7 @@ def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat) -> None:
     async def healthz() -> JSONResponse:
         body: dict[str, Any] = {
             "scheduler": "running" if heartbeat.running else "stopped",
-            "channel": runtime.card_channel,
+            "channel": runtime.channels.describe(),
         }
         try:
             body["outbox"] = await database_health(runtime)

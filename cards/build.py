@@ -7,8 +7,18 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.phones import format_phone
 from bot.i18n import t, t_or
-from cards.actions import ActionId, CardStatus, Outcome, button_value, option_value
-from cards.model import ActionView, CardFacts, CardView, FieldView, OptionView, Style, TransferFacts
+from cards.actions import ActionId, CardStatus, Outcome
+from cards.model import (
+    ActionView,
+    CardFacts,
+    CardView,
+    FieldView,
+    FormView,
+    InputView,
+    OptionView,
+    Style,
+    TransferFacts,
+)
 
 PRIORITY_EMOJI = {"urgent": "🔴", "high": "🟠", "normal": "🔵", "low": "⚪"}
 _ACTIONS_BY_STATUS: dict[CardStatus, tuple[ActionId, ...]] = {
@@ -176,22 +186,12 @@ def _escalation_line(facts: CardFacts) -> str | None:
 
 
 def _actions(facts: CardFacts) -> tuple[ActionView, ...]:
-    ids = _ACTIONS_BY_STATUS[facts.status]
+    ids = list(_ACTIONS_BY_STATUS[facts.status])
     if _offers_transfer(facts):
-        ids = (ActionId.ACCEPT_TRANSFER, *ids)
-    actions = [_action(facts, action) for action in ids]
+        ids.insert(0, ActionId.ACCEPT_TRANSFER)
     if facts.status is not CardStatus.RESOLVED:
-        actions.append(_resolve(facts))
-    return tuple(actions)
-
-
-def _action(facts: CardFacts, action: ActionId) -> ActionView:
-    label = t(facts.locale, f"card.action.{action.value}")
-    value = button_value(facts.card_id)
-    if action is ActionId.REASSIGN:
-        return ActionView(action, label, value, control="staff_select")
-    style: Style = "primary" if action in (ActionId.CLAIM, ActionId.ACCEPT_TRANSFER) else "default"
-    return ActionView(action, label, value, style=style)
+        ids.append(ActionId.RESOLVE)
+    return tuple(action_view(a, facts.card_id, facts.locale, facts.staff) for a in ids)
 
 
 def _offers_transfer(facts: CardFacts) -> bool:
@@ -201,11 +201,67 @@ def _offers_transfer(facts: CardFacts) -> bool:
     )
 
 
-def _resolve(facts: CardFacts) -> ActionView:
-    options = tuple(
-        OptionView(outcome_label(facts.locale, o), option_value(facts.card_id, o)) for o in Outcome
-    )
-    label = t(facts.locale, "card.action.resolve")
-    return ActionView(
-        ActionId.RESOLVE, label, button_value(facts.card_id), control="outcome_select", options=options
-    )
+def action_view(
+    action: ActionId, card_id: int, locale: str, staff: tuple[OptionView, ...] = ()
+) -> ActionView:
+    """What doing ``action`` on the card takes: its label and, when a click is not enough, its form
+    (``staff``: the organisation's staff members, label their name and value their staff id)."""
+    style: Style = "primary" if action in (ActionId.CLAIM, ActionId.ACCEPT_TRANSFER) else "default"
+    label = t(locale, f"card.action.{action.value}")
+    return ActionView(action, label, card_id, style=style, form=action_form(action, locale, staff))
+
+
+def action_form(
+    action: ActionId,
+    locale: str,
+    staff: tuple[OptionView, ...] = (),
+    *,
+    outcome: Outcome | None = None,
+    when: datetime | None = None,
+) -> FormView | None:
+    """The form ``action`` needs (None: a click does it). ``outcome`` and ``when`` are the values
+    shown first, where the renderer knows better than the card (the outcome picked on it; the
+    next hour, at the time the form is opened)."""
+    if action is ActionId.RESOLVE:
+        return _form(
+            locale,
+            "resolve",
+            "modal.resolve.submit",
+            _outcome_input(locale, outcome),
+            _note(locale, "modal.resolve.note", False),
+        )
+    if action is ActionId.ADD_NOTE:
+        return _form(locale, "note", "modal.submit", _note(locale, "modal.note.text", True))
+    if action is ActionId.REASSIGN:
+        label = t(locale, "card.action.reassign")
+        return _form(locale, "reassign", "modal.submit", InputView("assignee", "staff", label, choices=staff))
+    if action is ActionId.SCHEDULE_CALLBACK:
+        moment = InputView(
+            "when", "datetime", t(locale, "modal.callback.when"), initial=when.isoformat() if when else None
+        )
+        who = InputView(
+            "assignee", "staff", t(locale, "modal.callback.assignee"), choices=staff, actor_default=True
+        )
+        return _form(
+            locale, "callback", "modal.submit", moment, who, _note(locale, "modal.callback.note", False)
+        )
+    return None
+
+
+def next_hour(now: datetime) -> datetime:
+    """The first time a callback form offers: the next full hour."""
+    return (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+
+
+def _form(locale: str, name: str, submit: str, *inputs: InputView) -> FormView:
+    return FormView(t(locale, f"modal.{name}.title"), t(locale, submit), t(locale, "modal.cancel"), inputs)
+
+
+def _note(locale: str, label: str, required: bool) -> InputView:
+    return InputView("note", "text", t(locale, label), required=required, multiline=True)
+
+
+def _outcome_input(locale: str, chosen: Outcome | None) -> InputView:
+    choices = tuple(OptionView(outcome_label(locale, o), o.value) for o in Outcome)
+    label = t(locale, "modal.resolve.outcome")
+    return InputView("outcome", "choice", label, choices=choices, initial=chosen.value if chosen else None)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from cards.actions import Outcome, parse_block_id, parse_button_value, parse_option_value
+from cards.actions import Outcome, parse_button_value, parse_option_value
+from cards.blockkit import parse_block_id
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ports import DeliveryError, PostRef
-from cards.blockkit import render_blocks
-from cards.model import CardView
+from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo
+from cards.blockkit import mrkdwn_of, render_blocks, render_direct
+from cards.model import CardView, DirectView, Text
 
 log = logging.getLogger("centralita.slack")
 # Errors that retrying cannot fix: the message or channel is gone, or the app may not post there.
@@ -52,7 +52,7 @@ class SlackPublisher:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    async def post_card(self, target: str, view: CardView) -> str:
+    async def post_card(self, target: str, view: CardView) -> MessageRef:
         response = await self._call(
             "chat_postMessage",
             channel=target,
@@ -60,7 +60,7 @@ class SlackPublisher:
             blocks=render_blocks(view),
             unfurl_links=False,
         )
-        return f"{response['channel']}:{response['ts']}"
+        return _ref(response)
 
     async def update_card(self, post: PostRef, view: CardView) -> None:
         channel, ts = _split(post)
@@ -68,15 +68,17 @@ class SlackPublisher:
             "chat_update", channel=channel, ts=ts, text=view.fallback_text, blocks=render_blocks(view)
         )
 
-    async def post_in_thread(self, post: PostRef, text: str) -> None:
+    async def post_in_thread(self, post: PostRef, text: Text) -> MessageRef:
         channel, ts = _split(post)
-        await self._call("chat_postMessage", channel=channel, thread_ts=ts, text=text)
+        return _ref(await self._call("chat_postMessage", channel=channel, thread_ts=ts, text=mrkdwn_of(text)))
 
-    async def send_direct(self, user: str, text: str, card: PostRef | None) -> None:
+    async def send_direct(self, user: str, view: DirectView, card: PostRef | None) -> MessageRef:
         link = await self._permalink(card) if card is not None and card.external_ref else None
-        if link:
-            text = f"{text}\n<{link}>"
-        await self._call("chat_postMessage", channel=user, text=text)
+        text = mrkdwn_of(view.text) + (f"\n<{link}>" if link else "")
+        args: dict[str, Any] = {"channel": user, "text": text}
+        if view.actions:
+            args["blocks"] = render_direct(view, link)
+        return _ref(await self._call("chat_postMessage", **args))
 
     async def _permalink(self, card: PostRef) -> str | None:
         """The card's link, or None when Slack will not give it: the DM goes out without it."""
@@ -89,8 +91,13 @@ class SlackPublisher:
         link = answer.get("permalink")
         return str(link) if link else None
 
-    async def send_ephemeral(self, target: str, user: str, text: str) -> None:
-        await self._call("chat_postEphemeral", channel=target, user=user, text=text)
+    async def tell_privately(self, to: PrivateTo, text: Text) -> MessageRef | None:
+        """Through the action's response URL when there is one (it works where the app is not a
+        member); else an ephemeral message in the channel the person acted in; else a DM."""
+        if to.where is None:
+            return _ref(await self._call("chat_postMessage", channel=to.user, text=mrkdwn_of(text)))
+        answer = await self._call("chat_postEphemeral", channel=to.where, user=to.user, text=mrkdwn_of(text))
+        return f"{to.where}:{answer.get('message_ts', '')}"
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
         try:
@@ -112,6 +119,11 @@ def _delivery_error(error: SlackApiError) -> DeliveryError:
     if code in PERMANENT:
         return DeliveryError(reason, permanent=True)
     return DeliveryError(reason, capped=status < 500 and code not in TEMPORARY)
+
+
+def _ref(response: Any) -> MessageRef:
+    """A message Slack posted, as ``channel:ts``."""
+    return f"{response['channel']}:{response['ts']}"
 
 
 def _split(post: PostRef) -> tuple[str, str]:

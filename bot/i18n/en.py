@@ -118,11 +118,13 @@ MESSAGES: dict[str, str] = {
     "time.today": "today {time}",
     "time.tomorrow": "tomorrow {time}",
     "time.date": "{date} {time}",
+    # channel-neutral core (issue 9): forms, direct-message actions, recado answers
+    "modal.reassign.title": "Reassign",
+    "card.action.call_now": "Call now",
+    "card.action.callback_done": "Done",
     # live transfer, kept callbacks and repeat callers (issue 10)
     "card.action.accept_transfer": "Accept transfer",
-    "card.action.call_now": "Call now",
     "card.action.reschedule_callback": "Reschedule",
-    "card.action.callback_done": "Done",
     "card.field.transfer_wait": "On hold",
     "card.field.calls": "Calls",
     "card.transfer.left": "{seconds} s left (until {until})",

@@ -126,11 +126,13 @@ MESSAGES: dict[str, str] = {
     "time.today": "hoy {time}",
     "time.tomorrow": "mañana {time}",
     "time.date": "{date} {time}",
+    # channel-neutral core (issue 9): forms, direct-message actions, recado answers
+    "modal.reassign.title": "Reasignar",
+    "card.action.call_now": "Llamar ahora",
+    "card.action.callback_done": "Hecho",
     # live transfer, kept callbacks and repeat callers (issue 10)
     "card.action.accept_transfer": "Aceptar transferencia",
-    "card.action.call_now": "Llamar ahora",
     "card.action.reschedule_callback": "Reprogramar",
-    "card.action.callback_done": "Hecha",
     "card.field.transfer_wait": "En espera",
     "card.field.calls": "Llamadas",
     "card.transfer.left": "quedan {seconds} s (hasta {until})",

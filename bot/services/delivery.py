@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.ports import ChannelPublisher, DeliveryError, PostRef
+from bot.ports import ChannelPublisher, DeliveryError, PostRef, PrivateTo
 from bot.services.facts import card_facts
 from bot.services.outbox import (
     CARD,
@@ -40,7 +40,7 @@ from bot.store.db import execute
 from bot.store.models import Card, CardPost, OutboxMessage
 from bot.store.types import UTCDateTime
 from cards.build import build_card
-from cards.model import CardFacts
+from cards.model import CardFacts, DirectView, Text
 
 log = logging.getLogger("centralita.delivery")
 # Results are written through the tables (executemany; the SET columns are the params' keys).
@@ -311,9 +311,10 @@ class Delivery:
             raise DeliveryError(f"no publisher for channel {row.channel}", permanent=True)
         if row.kind == DIRECT:
             link = self._first_post_ref(batch, row.card_id, row.channel)
-            await publisher.send_direct(row.target, row.payload["text"], link)
+            await publisher.send_direct(row.target, DirectView(Text.of(row.payload["text"])), link)
         elif row.kind == EPHEMERAL:
-            await publisher.send_ephemeral(row.target, row.payload["user"], row.payload["text"])
+            to = PrivateTo(row.payload["user"], row.target)
+            await publisher.tell_privately(to, Text.of(row.payload["text"]))
         elif row.kind in (CARD, THREAD):
             await self._card_message(batch, row, publisher)
         else:
@@ -332,7 +333,7 @@ class Delivery:
                 # was never posted and this line never can be. Retrying would hold the card's later
                 # rows (the DMs of an escalation, a reminder, a reassignment) back for ever.
                 raise DeliveryError("card was never posted (its post was given up)", permanent=True)
-            await publisher.post_in_thread(ref, row.payload["text"])
+            await publisher.post_in_thread(ref, Text.of(row.payload["text"]))
             return
         view = build_card(facts, self.rt.clock.now())
         if ref.external_ref is None:

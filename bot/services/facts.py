@@ -49,6 +49,7 @@ def _facts(card: Callable[[str], Any], org: Org) -> CardFacts:
         created_by_name=org.name_of(created_by) if created_by else None,
         timezone=org.timezone,
         locale=org.locale,
+        staff=org.staff_choices,
         transfer=_transfer(card, org),
         call_count=card("call_count") or 1,
         last_call_at=card("last_call_at"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -26,17 +26,21 @@ from bot.services.opening import direct_row
 from bot.services.outbox import EPHEMERAL, add_row, announce_change, enqueue
 from bot.services.runtime import Runtime
 from bot.store.models import AuditEvent, Callback, Card
-from cards.actions import Outcome
+from cards.actions import ActionId, ActionRequest, Outcome
 from cards.build import card_title, format_when, outcome_label
 
 
 @dataclass(frozen=True)
 class Requester:
-    """Who clicked, and where an ephemeral answer goes: ``("slack", "U0ANA", "C0RECEP")``."""
+    """Who asked, on which channel, and where a private answer goes: ``("slack", "U0ANA",
+    "C0RECEP")``. ``user_ref`` is their user id on that channel (found by ``Org.staff_on``);
+    ``reply_to`` the conversation they acted in and ``reply_url`` a URL the channel gave for the
+    answer (Slack's ``response_url``), both optional (see ``bot.ports.PrivateTo``)."""
 
     channel: str
     user_ref: str
     reply_to: str | None = None
+    reply_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -64,9 +68,40 @@ class _Scope:
     channel: str
 
 
+class Accepting(Protocol):
+    """What puts an accepted transfer through (``bot.services.transfer.LiveTransfer``)."""
+
+    async def accept(self, card_id: int, who: Requester) -> ActionResult: ...
+
+
 class CardHandling:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        self.transfer: Accepting | None = None
+        """Set by the composition root: ``accept_transfer`` requests go there (it claims, then calls)."""
+
+    async def perform(self, request: ActionRequest, who: Requester) -> ActionResult:
+        """Any action of a card's view, with its form's answers, from any channel. An action that
+        lacks an answer its form requires is refused (nothing changes)."""
+        card, action = request.card_id, request.action
+        if action is ActionId.CLAIM:
+            return await self.claim(card, who)
+        if action is ActionId.RELEASE:
+            return await self.release(card, who)
+        if action is ActionId.RESOLVE and request.outcome is not None:
+            return await self.resolve(card, who, request.outcome, request.note)
+        if action is ActionId.CALLBACK_DONE:
+            return await self.resolve(card, who, Outcome.CALLED_BACK, request.note)
+        if action is ActionId.ADD_NOTE:
+            return await self.add_note(card, who, request.note)
+        if action is ActionId.REASSIGN and request.staff:
+            return await self.reassign(card, who, request.staff)
+        if action is ActionId.SCHEDULE_CALLBACK and request.when is not None:
+            return await self.schedule_callback(card, who, request.when, request.staff, request.note)
+        if action is ActionId.ACCEPT_TRANSFER:
+            accepting = self.transfer.accept if self.transfer else self.accept_transfer
+            return await accepting(card, who)
+        return ActionResult(False, "unsupported")
 
     async def claim(self, card_id: int, who: Requester) -> ActionResult:
         return await self._act(card_id, who, self._claim)

@@ -98,12 +98,10 @@ def _audit_created(card: dict[str, Any], new: NewCard) -> dict[str, Any]:
 
 
 def _post_for(rt: Runtime, org: Org, card: dict[str, Any], now: datetime) -> dict[str, Any]:
-    team = org.config.team(card["team_id"])
-    if rt.card_channel == "slack" and team is not None and team.slack_channel:
-        channel, target = "slack", team.slack_channel
-    else:
-        channel, target = "console", team.id if team else "reception"
-    return row_values(CardPost, org_id=org.id, card_id=0, channel=channel, target=target, created_at=now)
+    first = rt.channels.card_posts(org.config.team(card["team_id"]))[0]
+    return row_values(
+        CardPost, org_id=org.id, card_id=0, channel=first.channel, target=first.target, created_at=now
+    )
 
 
 def _tell_addressee(
@@ -135,15 +133,13 @@ def direct_row(
 ) -> dict[str, Any]:
     """A DM to a staff member on the channel they can be reached on (Slack, else the console): its
     outbox values, for ``add_row`` (one) or ``enqueue_rows`` (many)."""
-    member = org.config.staff_member(staff_id)
-    on_slack = rt.card_channel == "slack" and member is not None and member.slack_user
-    channel, target = ("slack", member.slack_user) if on_slack and member else ("console", staff_id)
+    first = rt.channels.reach(org.config.staff_member(staff_id), staff_id)[0]
     return outbox_row(
         org_id=org.id,
         card_id=card_id,
-        channel=channel,
+        channel=first.channel,
         kind=DIRECT,
-        target=target or staff_id,
+        target=first.target,
         now=now,
         payload={"text": text},
         dedupe_key=dedupe,

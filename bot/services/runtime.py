@@ -11,6 +11,7 @@ from sqlalchemy import Executable, Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.ports import Clock, OutboxSignal
+from bot.services.channels import Channels
 from bot.services.directory import Directory
 from bot.services.outbox import ENQUEUED, HANDED
 from bot.store.db import SessionFactory, execute_alone, transaction
@@ -22,8 +23,8 @@ class Runtime:
     directory: Directory
     clock: Clock
     signal: OutboxSignal
-    card_channel: str
-    """Where new cards are posted: ``slack`` when Slack is configured, else ``console``."""
+    channels: Channels
+    """The chat channels this deployment delivers to (see ``Channels`` for who goes where)."""
     postgres: bool = False
 
     async def execute_alone(self, statement: Executable, params: Any = None) -> list[Row[Any]]:
