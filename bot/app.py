@@ -17,9 +17,11 @@ from adapters.console.publisher import ConsolePublisher
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
+from adapters.twilio.callback_routes import callback_router
 from adapters.twilio.rest import TwilioCallControl
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
+from adapters.twilio.sms import SmsPublisher, senders
 from adapters.twilio.transfer_routes import transfer_router
 from bot.config import load_config
 from bot.domain.org import OrgConfig
@@ -32,6 +34,7 @@ from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
 from bot.services.health import database_health
+from bot.services.kept import KeptCallbacks, OverdueCallbacks
 from bot.services.recados import Recados
 from bot.services.runtime import Runtime
 from bot.services.sync import sync_config
@@ -59,6 +62,8 @@ class Services:
     delivery: Delivery
     transfer: LiveTransfer
     holds: TransferHolds
+    kept: KeptCallbacks
+    overdue: OverdueCallbacks
 
 
 def create_app(
@@ -90,8 +95,14 @@ def create_app(
         postgres=is_postgres(engine),
     )
     call_control = _call_control(settings)
-    services = _services(runtime, slack_client, call_control)
-    heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds, services.holds)
+    services = _services(runtime, slack_client, call_control, configs)
+    heartbeat = Heartbeat(
+        services.escalation,
+        services.reminders,
+        settings.sweep_seconds,
+        services.holds,
+        services.overdue,
+    )
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     after_ack = AfterAck()
 
@@ -147,10 +158,13 @@ def _call_control(settings: Settings) -> CallControl:
     )
 
 
-def _services(runtime: Runtime, slack_client: AsyncWebClient | None, calls: CallControl) -> Services:
+def _services(
+    runtime: Runtime, slack_client: AsyncWebClient | None, calls: CallControl, configs: list[OrgConfig]
+) -> Services:
     publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
     if slack_client is not None:
         publishers["slack"] = SlackPublisher(slack_client)
+    publishers["sms"] = SmsPublisher(calls, senders(configs))
     handling = CardHandling(runtime)
     handling.transfer = transfer = LiveTransfer(runtime, handling, calls)
     return Services(
@@ -159,6 +173,8 @@ def _services(runtime: Runtime, slack_client: AsyncWebClient | None, calls: Call
         handling=handling,
         transfer=transfer,
         holds=TransferHolds(runtime, calls),
+        kept=KeptCallbacks(runtime, calls),
+        overdue=OverdueCallbacks(runtime),
         recados=Recados(runtime),
         escalation=Escalation(runtime),
         reminders=CallbackReminders(runtime),
@@ -177,6 +193,7 @@ def _channel_routes(
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     verifier = TwilioVerifier(token, settings.public_url)
     app.include_router(transfer_router(services.transfer, verifier, settings.public_url))
+    app.include_router(callback_router(services.kept, verifier, settings.public_url))
     app.include_router(voice_router(services.intake, verifier, settings.public_url, services.transfer))
     if slack_client is not None and settings.slack_signing_secret is not None:
         runtime = services.runtime
@@ -187,6 +204,7 @@ def _channel_routes(
             runtime.clock,
             after_ack,
             services.transfer,
+            services.kept,
         )
         bolt = build_bolt(
             slack_client, settings.slack_signing_secret.get_secret_value(), deps, configs[0].reception.command

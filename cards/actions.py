@@ -42,6 +42,7 @@ class ActionRequest:
     outcome: Outcome | None = None
     staff: str | None = None
     when: datetime | None = None
+    tell_caller: bool = False
 
     @classmethod
     def from_inputs(cls, action: ActionId, card_id: int, values: dict[str, object]) -> ActionRequest:
@@ -59,6 +60,7 @@ class ActionRequest:
             outcome=Outcome(str(outcome)) if outcome else None,
             staff=str(staff) if staff else None,
             when=when,
+            tell_caller=str(values.get("tell_caller") or "") in ("yes", "true", "True"),
         )
 
 

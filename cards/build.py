@@ -235,16 +235,22 @@ def action_form(
     if action is ActionId.REASSIGN:
         label = t(locale, "card.action.reassign")
         return _form(locale, "reassign", "modal.submit", InputView("assignee", "staff", label, choices=staff))
-    if action is ActionId.SCHEDULE_CALLBACK:
+    if action in (ActionId.SCHEDULE_CALLBACK, ActionId.RESCHEDULE_CALLBACK):
         moment = InputView(
             "when", "datetime", t(locale, "modal.callback.when"), initial=when.isoformat() if when else None
         )
         who = InputView(
             "assignee", "staff", t(locale, "modal.callback.assignee"), choices=staff, actor_default=True
         )
-        return _form(
-            locale, "callback", "modal.submit", moment, who, _note(locale, "modal.callback.note", False)
+        tell = InputView(
+            "tell_caller",
+            "choice",
+            t(locale, "modal.callback.tell_caller"),
+            required=False,
+            choices=(OptionView(t(locale, "modal.callback.tell_caller_yes"), "yes"),),
         )
+        note = _note(locale, "modal.callback.note", False)
+        return _form(locale, "callback", "modal.submit", moment, who, note, tell)
     return None
 
 

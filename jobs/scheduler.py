@@ -11,10 +11,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services.callbacks import CallbackReminders
 from bot.services.escalation import Escalation
+from bot.services.kept import OverdueCallbacks
 from bot.services.transfer import TransferHolds
 from jobs.callbacks import run_callback_reminders
 from jobs.escalation import run_escalations
-from jobs.transfer import run_hold_sweep
+from jobs.transfer import run_hold_sweep, run_overdue_sweep
 
 # A step due sooner than the next beat gets a one-off sweep at its due time, but never sooner than
 # this after the last one: a due card another worker holds locked must not make a busy loop.
@@ -34,6 +35,7 @@ class Heartbeat:
         reminders: CallbackReminders,
         seconds: float,
         holds: TransferHolds | None = None,
+        overdue: OverdueCallbacks | None = None,
     ) -> None:
         self.seconds = seconds
         self.escalation = escalation
@@ -53,6 +55,8 @@ class Heartbeat:
         )
         if holds is not None:
             self.scheduler.add_job(self._sweep, id="holds", args=[run_hold_sweep, holds], **common)
+        if overdue is not None:
+            self.scheduler.add_job(self._sweep, id="overdue", args=[run_overdue_sweep, overdue], **common)
 
     def start(self) -> None:
         self.scheduler.start()

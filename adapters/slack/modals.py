@@ -57,6 +57,12 @@ def callback_modal(locale: str, metadata: str, now: datetime, assignee: str | No
         _input(
             "note", t(locale, "modal.callback.note"), {"type": "plain_text_input", "multiline": True}, True
         ),
+        _input(
+            "tell_caller",
+            t(locale, "modal.callback.tell_caller"),
+            {"type": "checkboxes", "options": [_option(t(locale, "modal.callback.tell_caller_yes"), "yes")]},
+            True,
+        ),
     ]
     return _modal(
         CALLBACK, t(locale, "modal.callback.title"), t(locale, "modal.submit"), locale, metadata, blocks

@@ -31,9 +31,10 @@ from bot.i18n import t
 from bot.ports import Clock
 from bot.services.directory import Directory, Org
 from bot.services.handling import CardHandling, Requester
+from bot.services.kept import KeptCallbacks
 from bot.services.recados import RecadoResult, Recados
 from bot.services.transfer import LiveTransfer
-from cards.actions import ActionId, Outcome
+from cards.actions import ActionId, ActionRequest, Outcome
 
 log = logging.getLogger("centralita.slack")
 
@@ -84,6 +85,7 @@ class SlackDeps:
     clock: Clock
     after_ack: AfterAck = field(default_factory=AfterAck)
     transfer: LiveTransfer | None = None
+    kept: KeptCallbacks | None = None
 
 
 def build_bolt(client: AsyncWebClient, signing_secret: str, deps: SlackDeps, recado_command: str) -> AsyncApp:
@@ -139,8 +141,28 @@ async def _dispatch_click(click: Click, deps: SlackDeps, client: AsyncWebClient)
         await handling.reassign(click.card_id, who, click.selected_user)
     elif click.action_id == ActionId.ACCEPT_TRANSFER and deps.transfer is not None:
         await deps.transfer.accept(click.card_id, who)
-    elif click.action_id in (ActionId.ADD_NOTE, ActionId.SCHEDULE_CALLBACK, ActionId.RESOLVE):
+    elif click.action_id == ActionId.CALL_NOW and deps.kept is not None:
+        await _call_now(click, deps, who)
+    elif click.action_id == ActionId.CALLBACK_DONE:
+        await handling.perform(ActionRequest(ActionId.CALLBACK_DONE, click.card_id), who)
+    elif click.action_id in _MODAL_ACTIONS:
         await _open_card_modal(click, deps, client)
+
+
+_MODAL_ACTIONS = (
+    ActionId.ADD_NOTE,
+    ActionId.SCHEDULE_CALLBACK,
+    ActionId.RESCHEDULE_CALLBACK,
+    ActionId.RESOLVE,
+)
+
+
+async def _call_now(click: Click, deps: SlackDeps, who: Requester) -> None:
+    """Click-to-call; when it cannot ring, the person is told why (privately, through the outbox)."""
+    assert deps.kept is not None
+    refused = await deps.kept.call_now(click.card_id, who.channel, who.user_ref)
+    if refused is not None:
+        await deps.handling.tell(who, refused, click.card_id)
 
 
 async def _open_card_modal(click: Click, deps: SlackDeps, client: AsyncWebClient) -> None:
@@ -198,7 +220,12 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
         if card_id is not None:
             who = Requester("slack", user, channel)
             work = deps.handling.schedule_callback(
-                card_id, who, when, state_value(view, "assignee"), state_value(view, "note")
+                card_id,
+                who,
+                when,
+                state_value(view, "assignee"),
+                state_value(view, "note"),
+                tell_caller=bool(state_value(view, "tell_caller")),
             )
             deps.after_ack.run(work, "callback", _failure_notice(client, deps, user, channel))
 

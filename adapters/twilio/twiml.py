@@ -156,3 +156,9 @@ def safe_goodbye() -> str:
         response.say(t(locale, "voice.safe_goodbye"), language=language)
     response.hangup()
     return str(response)
+
+
+def hang_up() -> str:
+    response = VoiceResponse()
+    response.hangup()
+    return str(response)

@@ -8,6 +8,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from bot.i18n import t
+from bot.services.kept import reminder_payload
 from bot.services.opening import direct_row
 from bot.services.outbox import add_row
 from bot.services.runtime import Runtime
@@ -55,6 +56,7 @@ class CallbackReminders:
                 dedupe = f"callback:{callback.id}"
                 card_id = card.id if card else None
                 dm = direct_row(self.rt, org, callback.assignee_id, text, card_id, now, dedupe=dedupe)
+                dm["payload"] = reminder_payload(org, text)  # with Call now, Reschedule and Done
                 add_row(session, dm)
                 session.add(
                     AuditEvent(

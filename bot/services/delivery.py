@@ -39,7 +39,8 @@ from bot.services.runtime import Runtime
 from bot.store.db import execute
 from bot.store.models import Card, CardPost, OutboxMessage
 from bot.store.types import UTCDateTime
-from cards.build import build_card
+from cards.actions import ActionId
+from cards.build import action_view, build_card
 from cards.model import CardFacts, DirectView, Text
 
 log = logging.getLogger("centralita.delivery")
@@ -311,7 +312,7 @@ class Delivery:
             raise DeliveryError(f"no publisher for channel {row.channel}", permanent=True)
         if row.kind == DIRECT:
             link = self._first_post_ref(batch, row.card_id, row.channel)
-            await publisher.send_direct(row.target, DirectView(Text.of(row.payload["text"])), link)
+            await publisher.send_direct(row.target, _direct_view(row), link)
         elif row.kind == EPHEMERAL:
             to = PrivateTo(row.payload["user"], row.target)
             await publisher.tell_privately(to, Text.of(row.payload["text"]))
@@ -401,3 +402,14 @@ class Delivery:
                     return
                 log.warning("saving delivery results failed (try %d), trying again", attempt, exc_info=True)
                 await asyncio.sleep(0.1 * 2 ** (attempt - 1))
+
+
+def _direct_view(row: Sending) -> DirectView:
+    """A DM as its row stores it: the text and, for a reminder, the actions it offers (issue 10)."""
+    text = Text.of(row.payload["text"])
+    actions = row.payload.get("actions") or ()
+    if not actions or row.card_id is None:
+        return DirectView(text)
+    locale = str(row.payload.get("locale") or "es")
+    views = tuple(action_view(ActionId(a), row.card_id, locale) for a in actions)
+    return DirectView(text, card_id=row.card_id, actions=views)

@@ -22,6 +22,7 @@ from bot.domain.transfer import TransferState
 from bot.i18n import t
 from bot.services.directory import Org
 from bot.services.facts import card_facts
+from bot.services.kept import callback_sms_row
 from bot.services.opening import direct_row
 from bot.services.outbox import EPHEMERAL, add_row, announce_change, enqueue
 from bot.services.runtime import Runtime
@@ -97,6 +98,10 @@ class CardHandling:
         if action is ActionId.REASSIGN and request.staff:
             return await self.reassign(card, who, request.staff)
         if action is ActionId.SCHEDULE_CALLBACK and request.when is not None:
+            return await self.schedule_callback(
+                card, who, request.when, request.staff, request.note, tell_caller=request.tell_caller
+            )
+        if action is ActionId.RESCHEDULE_CALLBACK and request.when is not None:
             return await self.schedule_callback(card, who, request.when, request.staff, request.note)
         if action is ActionId.ACCEPT_TRANSFER:
             accepting = self.transfer.accept if self.transfer else self.accept_transfer
@@ -119,14 +124,31 @@ class CardHandling:
         return await self._act(card_id, who, lambda s: self._reassign(s, to_user_ref))
 
     async def schedule_callback(
-        self, card_id: int, who: Requester, due_at: datetime, assignee_ref: str | None, note: str = ""
+        self,
+        card_id: int,
+        who: Requester,
+        due_at: datetime,
+        assignee_ref: str | None,
+        note: str = "",
+        *,
+        tell_caller: bool = False,
     ) -> ActionResult:
-        return await self._act(card_id, who, lambda s: self._callback(s, due_at, assignee_ref, note.strip()))
+        """A callback (a new one replaces the card's scheduled one: a reschedule). ``tell_caller``:
+        the caller gets an SMS with the time, sent through the outbox with the change."""
+        return await self._act(
+            card_id, who, lambda s: self._callback(s, due_at, assignee_ref, note.strip(), tell_caller)
+        )
 
     async def accept_transfer(self, card_id: int, who: Requester) -> ActionResult:
         """The claim of a card whose caller waits on hold, by someone with a phone: the same
         compare-and-set as a claim. Calling their phone is ``LiveTransfer``'s, after this commits."""
         return await self._act(card_id, who, self._accept_transfer)
+
+    async def tell(self, who: Requester, key: str, card_id: int) -> None:
+        """Tell ``who`` privately why something they asked for cannot be done (``key``)."""
+        async with self.rt.unit_of_work() as session:
+            org = self._org_for(None, who)
+            self._ephemeral(session, org, who, t(org.locale, key), card_id)
 
     async def _act(self, card_id: int, who: Requester, change: Any) -> ActionResult:
         async with self.rt.unit_of_work() as session:
@@ -270,7 +292,9 @@ class CardHandling:
         )
         add_row(s.session, direct_row(self.rt, s.org, target.id, text, s.card.id, s.now))
 
-    async def _callback(self, s: _Scope, due_at: datetime, assignee_ref: str | None, note: str) -> None:
+    async def _callback(
+        self, s: _Scope, due_at: datetime, assignee_ref: str | None, note: str, tell_caller: bool = False
+    ) -> None:
         status = self._allow(s, Change.CALLBACK)
         if due_at <= s.now:
             raise _Refused("ephemeral.callback_past")
@@ -295,8 +319,12 @@ class CardHandling:
                 note=note,
                 created_by=s.staff.id,
                 created_at=s.now,
+                tell_caller=tell_caller and bool(s.card.caller_number),
+                escalate_at=due_at + s.org.config.callbacks.grace,
             )
         )
+        if tell_caller and s.card.caller_number:
+            add_row(s.session, callback_sms_row(s.org, s.card, due_at, s.now))
         when = format_when(due_at, s.org.timezone, s.org.locale, s.now)
         line = t(s.org.locale, "thread.callback", name=s.staff.name, when=when, assignee=assignee.name)
         data = {"due_at": due_at.isoformat(), "assignee": assignee.id, "note": note}

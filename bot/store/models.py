@@ -174,6 +174,9 @@ class Callback(SQLModel, table=True):
     escalate_at: datetime | None = _utc()
     escalation_level: int = 0
     last_result: str | None = Field(default=None, max_length=200)
+    call_attempt: int = 0
+    calling_staff_id: str | None = Field(default=None, max_length=64)
+    last_result_attempt: int = 0
 
 
 class OutboxMessage(SQLModel, table=True):

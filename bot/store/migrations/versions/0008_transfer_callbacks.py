@@ -49,13 +49,28 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("last_result", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True)
         )
+        batch_op.add_column(sa.Column("call_attempt", sa.Integer(), nullable=False, server_default="0"))
+        batch_op.add_column(
+            sa.Column("calling_staff_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True)
+        )
+        batch_op.add_column(
+            sa.Column("last_result_attempt", sa.Integer(), nullable=False, server_default="0")
+        )
         batch_op.create_index("ix_callback_overdue", ["escalate_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("callback", schema=None) as batch_op:
         batch_op.drop_index("ix_callback_overdue")
-        for column in ("last_result", "escalation_level", "escalate_at", "tell_caller"):
+        for column in (
+            "last_result_attempt",
+            "calling_staff_id",
+            "call_attempt",
+            "last_result",
+            "escalation_level",
+            "escalate_at",
+            "tell_caller",
+        ):
             batch_op.drop_column(column)
     with op.batch_alter_table("card", schema=None) as batch_op:
         batch_op.drop_index("ix_card_caller")
