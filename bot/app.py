@@ -74,8 +74,10 @@ def create_app(
     connect_args: dict[str, Any] | None = None,
     api: bool = True,
     tune_gc: bool = False,
+    publishers: dict[str, ChannelPublisher] | None = None,
 ) -> FastAPI:
-    """Build the whole server. ``configs``, ``clock`` and ``connect_args`` exist for tests and benchmarks.
+    """Build the whole server. ``configs``, ``clock``, ``connect_args`` and ``publishers`` (more
+    channels, by name: a test's stand-in for a channel's port) exist for tests and benchmarks.
 
     ``tune_gc`` (for a server process, not tests): once started, everything loaded so far (libraries,
     configuration, compiled SQL) moves out of the garbage collector's sight, so its full collections
@@ -86,16 +88,19 @@ def create_app(
     engine = create_engine(settings.async_database_url, connect_args=connect_args)
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
+    channels = _publishers(slack_client) | (publishers or {})
     runtime = Runtime(
         sessions=session_factory(engine),
         directory=Directory(configs),
         clock=clock or SystemClock(),
         signal=wake,
-        channels=Channels.of(["slack"] if slack_client else []),
+        channels=Channels.of(channels),
         postgres=is_postgres(engine),
     )
     call_control = _call_control(settings)
-    services = _services(runtime, slack_client, call_control, configs)
+    services = _services(
+        runtime, channels | {"sms": SmsPublisher(call_control, senders(configs))}, call_control
+    )
     heartbeat = Heartbeat(
         services.escalation,
         services.reminders,
@@ -158,22 +163,26 @@ def _call_control(settings: Settings) -> CallControl:
     )
 
 
-def _services(
-    runtime: Runtime, slack_client: AsyncWebClient | None, calls: CallControl, configs: list[OrgConfig]
-) -> Services:
+def _publishers(slack_client: AsyncWebClient | None) -> dict[str, ChannelPublisher]:
+    """Every channel this deployment delivers to: the console always, each chat channel whose
+    credentials are set."""
     publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
     if slack_client is not None:
         publishers["slack"] = SlackPublisher(slack_client)
-    publishers["sms"] = SmsPublisher(calls, senders(configs))
+    return publishers
+
+
+def _services(runtime: Runtime, publishers: dict[str, ChannelPublisher], calls: CallControl) -> Services:
     handling = CardHandling(runtime)
     handling.transfer = transfer = LiveTransfer(runtime, handling, calls)
+    handling.calling = kept = KeptCallbacks(runtime, calls)
     return Services(
         runtime=runtime,
         intake=CallIntake(runtime, can_transfer=not isinstance(calls, NoCallControl)),
         handling=handling,
         transfer=transfer,
         holds=TransferHolds(runtime, calls),
-        kept=KeptCallbacks(runtime, calls),
+        kept=kept,
         overdue=OverdueCallbacks(runtime),
         recados=Recados(runtime),
         escalation=Escalation(runtime),
@@ -203,8 +212,6 @@ def _channel_routes(
             runtime.directory,
             runtime.clock,
             after_ack,
-            services.transfer,
-            services.kept,
         )
         bolt = build_bolt(
             slack_client, settings.slack_signing_secret.get_secret_value(), deps, configs[0].reception.command

@@ -27,6 +27,14 @@ _ACTIONS_BY_STATUS: dict[CardStatus, tuple[ActionId, ...]] = {
     CardStatus.CALLBACK: (ActionId.RELEASE, ActionId.SCHEDULE_CALLBACK, ActionId.ADD_NOTE, ActionId.REASSIGN),
     CardStatus.RESOLVED: (),
 }
+_DIRECT_ACTIONS_BY_STATUS: dict[CardStatus, frozenset[ActionId]] = {
+    CardStatus.OPEN: frozenset({ActionId.CLAIM}),
+    CardStatus.CLAIMED: frozenset(),
+    CardStatus.CALLBACK: frozenset({ActionId.CALL_NOW, ActionId.RESCHEDULE_CALLBACK, ActionId.CALLBACK_DONE}),
+    CardStatus.RESOLVED: frozenset(),
+}
+"""What a direct message may offer in each state of its card (an escalation DM: Claim while the
+card is open; a callback reminder: Call now and Done while the callback stands)."""
 
 
 def build_card(facts: CardFacts, now: datetime) -> CardView:
@@ -199,6 +207,12 @@ def _offers_transfer(facts: CardFacts) -> bool:
     return (
         facts.status is CardStatus.OPEN and facts.transfer is not None and facts.transfer.state == "waiting"
     )
+
+
+def direct_actions(facts: CardFacts, wanted: list[ActionId]) -> tuple[ActionView, ...]:
+    """The ``wanted`` actions of a DM that the card, as it is now, still offers."""
+    offered = _DIRECT_ACTIONS_BY_STATUS[facts.status]
+    return tuple(action_view(a, facts.card_id, facts.locale) for a in wanted if a in offered)
 
 
 def action_view(

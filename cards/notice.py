@@ -29,7 +29,7 @@ class Notice:
     - ``text``: shown as written (a note, a caller's number, a level);
     - ``names``: staff ids, written by name (several joined with ", ");
     - ``mentions``: staff ids, written as the channel's mention of each (by name where they have no
-      identity on it);
+      identity on it), several joined with spaces as mentions are;
     - ``outcomes``: ``Outcome`` values, written with their label in the reader's language;
     - ``times``: ISO 8601 instants, written in the organisation's zone (``today 10:32``).
     """
@@ -92,7 +92,7 @@ def render_notice(notice: Notice, reader: Reader) -> Text:
         for staff_id in staff_ids:
             people.append(reader.person(staff_id))
             found.append(f"{_MARK}{len(people) - 1}{_MARK}")
-        return ", ".join(found)
+        return " ".join(found)
 
     values = {k: v.replace(_MARK, "") for k, v in reader.card_values.items()}
     values |= {k: v.replace(_MARK, "") for k, v in notice.text.items()}

@@ -29,8 +29,8 @@ def _values(when: datetime, *, tell: bool) -> dict[str, Any]:
         "assignee": {"assignee": {"type": "users_select", "selected_user": "U0ANA"}},
         "note": {"note": {"type": "plain_text_input", "value": "Confirmar la obra"}},
     }
-    chosen = [{"value": "yes"}] if tell else []
-    values["tell_caller"] = {"tell_caller": {"type": "checkboxes", "selected_options": chosen}}
+    chosen = {"value": "yes"} if tell else None
+    values["tell_caller"] = {"tell_caller": {"type": "static_select", "selected_option": chosen}}
     return values
 
 

@@ -194,3 +194,17 @@ def test_loc_path() -> None:
     assert loc_path(("staff", 2, "phone")) == "staff[2].phone"
     assert loc_path(()) == "(root)"
     assert str(ConfigIssue("staff[0].phone", "bad")) == "staff[0].phone: bad"
+
+
+def test_teams_channels_and_users_are_optional_and_checked_loosely(tmp_path: Path) -> None:
+    text = MINIMAL.replace("slack_user: U0ANA}", "teams_user: 00000000-0000-0000-0000-0000000000a1}")
+    text = text.replace("slack_channel: C0RECEP,", "teams_channel: '19:abc@thread.tacv2',")
+    config = load_config(write(tmp_path, text))
+    assert config.teams[0].chat_channels() == {"teams": "19:abc@thread.tacv2"}
+    assert config.staff_by_identity("teams", "00000000-0000-0000-0000-0000000000a1") == config.staff[0]
+    warnings = {issue.path for issue in check_references(config)}
+    assert "teams[0].slack_channel" not in warnings and "staff[0].slack_user" not in warnings
+
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, MINIMAL.replace("slack_user: U0ANA}", "teams_user: 'two words'}")))
+    assert "staff[0].teams_user" in str(error.value)

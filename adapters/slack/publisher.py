@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo
 from cards.blockkit import mrkdwn_of, render_blocks, render_direct
@@ -93,11 +94,31 @@ class SlackPublisher:
 
     async def tell_privately(self, to: PrivateTo, text: Text) -> MessageRef | None:
         """Through the action's response URL when there is one (it works where the app is not a
-        member); else an ephemeral message in the channel the person acted in; else a DM."""
+        member); else an ephemeral message in the channel the person acted in; else a DM. A response
+        URL that has expired (30 minutes, 5 uses) falls back to the others."""
+        if to.reply_url is not None and await self._respond(to.reply_url, mrkdwn_of(text)):
+            return None
         if to.where is None:
             return _ref(await self._call("chat_postMessage", channel=to.user, text=mrkdwn_of(text)))
         answer = await self._call("chat_postEphemeral", channel=to.where, user=to.user, text=mrkdwn_of(text))
         return f"{to.where}:{answer.get('message_ts', '')}"
+
+    async def _respond(self, url: str, text: str) -> bool:
+        """Post to a response URL; False when Slack no longer takes it (expired, used up)."""
+        hook = AsyncWebhookClient(url, session=self.client.session, timeout=self.client.timeout)
+        try:
+            answer = await hook.send(text=text, response_type="ephemeral", replace_original=False)
+        except (OSError, TimeoutError) as error:
+            raise DeliveryError(f"Slack response URL unreachable: {error!r}") from error
+        if answer.status_code == 429:
+            retry_after = float(answer.headers.get("Retry-After", answer.headers.get("retry-after", 1)))
+            raise DeliveryError("Slack rate limit (429)", retry_after=retry_after)
+        if answer.status_code >= 500:
+            raise DeliveryError(f"Slack response URL error {answer.status_code}")
+        if answer.status_code != 200:
+            log.warning("response URL refused (%s %s): answered another way", answer.status_code, answer.body)
+            return False
+        return True
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
         try:

@@ -9,14 +9,16 @@ from typing import Any
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import col, select
 
-from bot.i18n import t
 from bot.services.directory import Org
-from bot.services.kept import reminder_payload
-from bot.services.opening import direct_row
 from bot.services.outbox import enqueue_rows
 from bot.services.runtime import Runtime
 from bot.services.served import Served
+from bot.services.telling import direct_rows
 from bot.store.models import AuditEvent, Callback, Card
+from cards.actions import ActionId
+from cards.notice import Notice
+
+REMINDER_ACTIONS = (ActionId.CALL_NOW, ActionId.RESCHEDULE_CALLBACK, ActionId.CALLBACK_DONE)
 
 
 class CallbackReminders:
@@ -63,7 +65,7 @@ class CallbackReminders:
             for callback in due:
                 org = self.rt.directory.get(callback.org_id)
                 card = cards.get(callback.card_id)
-                rows.append(self._reminder(org, callback, card, now))
+                rows += self._reminder(org, callback, card, now)
                 audits.append(_audit(org.id, callback, fired_at))
             await enqueue_rows(session, rows)
             await session.exec(insert(AuditEvent.__table__), params=audits)  # type: ignore[attr-defined]
@@ -78,16 +80,23 @@ class CallbackReminders:
         )
         return query.with_for_update(skip_locked=True) if self.rt.postgres else query
 
-    def _reminder(self, org: Org, callback: Callback, card: Card | None, now: datetime) -> dict[str, Any]:
-        """The assignee's DM, with Call now, Reschedule and Done."""
+    def _reminder(
+        self, org: Org, callback: Callback, card: Card | None, now: datetime
+    ) -> list[dict[str, Any]]:
+        """The assignee's DM (on each channel they are on), with Call now, Reschedule and Done."""
         caller = (card.caller_name or card.caller_number or "") if card else ""
-        text = t(org.locale, "dm.callback_due", caller=caller, note=callback.note)
+        notice = Notice("dm.callback_due", text={"caller": caller, "note": callback.note})
         card_id = card.id if card else None
-        dm = direct_row(
-            self.rt, org, callback.assignee_id, text, card_id, now, dedupe=f"callback:{callback.id}"
+        return direct_rows(
+            self.rt,
+            org,
+            callback.assignee_id,
+            notice,
+            card_id,
+            now,
+            actions=REMINDER_ACTIONS,
+            dedupe=f"callback:{callback.id}",
         )
-        dm["payload"] = reminder_payload(org, text)
-        return dm
 
 
 _CARDS = select(Card).where(col(Card.id).in_(bindparam("ids", expanding=True)))

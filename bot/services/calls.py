@@ -15,7 +15,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.speech import name_from_speech
 from bot.domain.triage import TriageDecision, triage
-from bot.i18n import t
 from bot.services.directory import Org
 from bot.services.opening import NewCard, open_card
 from bot.services.outbox import announce_change
@@ -24,6 +23,7 @@ from bot.store.db import execute
 from bot.store.models import AuditEvent, Call, Card
 from bot.store.types import UTCDateTime
 from bot.store.upsert import insert_ignore, insert_ignore_statement
+from cards.notice import Notice
 
 # Built once, on the table (rows, not ORM objects): every webhook of a call reads or writes its row.
 _CALL_TABLE = Call.__table__  # type: ignore[attr-defined]
@@ -245,14 +245,14 @@ class CallIntake:
             card.caller_name = card.caller_name or name_from_speech(speech)
         time = now.astimezone(ZoneInfo(org.timezone)).strftime("%H:%M")
         key = "thread.repeat_call" if speech else "thread.repeat_call_silent"
-        line = t(org.locale, key, count=card.call_count, time=time, text=speech)
+        line = Notice(key, text={"count": str(card.call_count), "time": time, "text": speech})
         data = {"count": card.call_count, "text": speech}
         await self._left_by_caller(session, org, card, card.source, "repeat_call", data, line)
         return card.id
 
     async def _attach_recording(self, session: AsyncSession, org: Org, card: Card, url: str) -> None:
         card.recording_url = url
-        line = t(org.locale, "thread.recording", url=url)
+        line = Notice("thread.recording", text={"url": url})
         await self._left_by_caller(session, org, card, "voicemail", "recording", {"url": url}, line)
 
     async def _attach_speech(self, session: AsyncSession, org: Org, card: Card, speech: str) -> None:
@@ -261,7 +261,7 @@ class CallIntake:
         The card keeps its route; the speech is in its text and thread for whoever handles it."""
         card.summary = speech
         card.caller_name = card.caller_name or name_from_speech(speech)
-        line = t(org.locale, "thread.speech", text=speech)
+        line = Notice("thread.speech", text={"text": speech})
         await self._left_by_caller(session, org, card, "call", "speech", {"text": speech}, line)
 
     async def _left_by_caller(
@@ -272,7 +272,7 @@ class CallIntake:
         source: str,
         kind: str,
         data: dict[str, Any],
-        line: str,
+        line: Notice,
     ) -> None:
         """Something the caller left that reached us after their card was opened (already set on
         ``card``): a new version of the card, an audit event and a line in its thread."""

@@ -19,16 +19,14 @@ from bot.domain.lifecycle import Actor, CardStatus, Change, status_after
 from bot.domain.lifecycle import refusal as lifecycle_refusal
 from bot.domain.org import StaffMember
 from bot.domain.transfer import TransferState
-from bot.i18n import t
 from bot.services.directory import Org
-from bot.services.facts import card_facts
 from bot.services.kept import callback_sms_row
-from bot.services.opening import direct_row
-from bot.services.outbox import EPHEMERAL, add_row, announce_change, enqueue
+from bot.services.outbox import add_row, announce_change
 from bot.services.runtime import Runtime
+from bot.services.telling import direct_rows, private_row
 from bot.store.models import AuditEvent, Callback, Card
 from cards.actions import ActionId, ActionRequest, Outcome
-from cards.build import card_title, format_when, outcome_label
+from cards.notice import Notice
 
 
 @dataclass(frozen=True)
@@ -75,11 +73,20 @@ class Accepting(Protocol):
     async def accept(self, card_id: int, who: Requester) -> ActionResult: ...
 
 
+class Calling(Protocol):
+    """What places a click-to-call (``bot.services.kept.KeptCallbacks``): None when it rings, else
+    the catalogue key of why it cannot."""
+
+    async def call_now(self, card_id: int, channel: str, user_ref: str) -> str | None: ...
+
+
 class CardHandling:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self.transfer: Accepting | None = None
         """Set by the composition root: ``accept_transfer`` requests go there (it claims, then calls)."""
+        self.calling: Calling | None = None
+        """Set by the composition root: ``call_now`` requests go there."""
 
     async def perform(self, request: ActionRequest, who: Requester) -> ActionResult:
         """Any action of a card's view, with its form's answers, from any channel. An action that
@@ -103,6 +110,8 @@ class CardHandling:
             )
         if action is ActionId.RESCHEDULE_CALLBACK and request.when is not None:
             return await self.schedule_callback(card, who, request.when, request.staff, request.note)
+        if action is ActionId.CALL_NOW and self.calling is not None:
+            return await self._call_now(card, who, self.calling)
         if action is ActionId.ACCEPT_TRANSFER:
             accepting = self.transfer.accept if self.transfer else self.accept_transfer
             return await accepting(card, who)
@@ -144,11 +153,17 @@ class CardHandling:
         compare-and-set as a claim. Calling their phone is ``LiveTransfer``'s, after this commits."""
         return await self._act(card_id, who, self._accept_transfer)
 
-    async def tell(self, who: Requester, key: str, card_id: int) -> None:
+    async def _call_now(self, card_id: int, who: Requester, calling: Calling) -> ActionResult:
+        refused = await calling.call_now(card_id, who.channel, who.user_ref)
+        if refused is None:
+            return OK
+        await self.tell(who, refused)
+        return ActionResult(False, refused)
+
+    async def tell(self, who: Requester, key: str) -> None:
         """Tell ``who`` privately why something they asked for cannot be done (``key``)."""
         async with self.rt.unit_of_work() as session:
-            org = self._org_for(None, who)
-            self._ephemeral(session, org, who, t(org.locale, key), card_id)
+            self._tell(session, self._org_for(None, who), who, Notice(key))
 
     async def _act(self, card_id: int, who: Requester, change: Any) -> ActionResult:
         async with self.rt.unit_of_work() as session:
@@ -159,8 +174,8 @@ class CardHandling:
                 return OK
             except _Refused as refused:
                 org = self._org_for(scope, who)
-                text = t(org.locale, refused.key, **refused.values)
-                self._ephemeral(session, org, who, text, card_id)
+                values = {k: str(v) for k, v in refused.values.items()}
+                self._tell(session, org, who, Notice(refused.key, text=values))
                 return ActionResult(False, refused.key)
 
     def _org_for(self, scope: _Scope | None, who: Requester) -> Org:
@@ -202,7 +217,7 @@ class CardHandling:
             await s.session.refresh(s.card)
             self._allow(s, Change.CLAIM)
             raise _Refused("ephemeral.not_allowed", status=s.card.status)
-        await self._record(s, "claimed", {}, t(s.org.locale, "thread.claimed", name=s.staff.name))
+        await self._record(s, "claimed", {}, _by(s, "thread.claimed"))
 
     async def _accept_transfer(self, s: _Scope) -> None:
         status = self._allow(s, Change.ACCEPT_TRANSFER)
@@ -225,8 +240,7 @@ class CardHandling:
             await s.session.refresh(s.card)
             self._allow(s, Change.ACCEPT_TRANSFER)
             raise _Refused("ephemeral.not_allowed", status=s.card.status)
-        line = t(s.org.locale, "thread.transfer_ringing", name=s.staff.name)
-        await self._record(s, "transfer_accepted", {"attempt": attempt}, line)
+        await self._record(s, "transfer_accepted", {"attempt": attempt}, _by(s, "thread.transfer_ringing"))
 
     async def _release(self, s: _Scope) -> None:
         status = self._allow(s, Change.RELEASE)
@@ -244,7 +258,7 @@ class CardHandling:
         }
         await self._must_swap(s, values)
         await self._cancel_callbacks(s)
-        await self._record(s, "released", {}, t(s.org.locale, "thread.released", name=s.staff.name))
+        await self._record(s, "released", {}, _by(s, "thread.released"))
 
     async def _resolve(self, s: _Scope, outcome: Outcome, note: str) -> None:
         values = {
@@ -257,9 +271,8 @@ class CardHandling:
         }
         await self._must_swap(s, values)
         await self._cancel_callbacks(s)
-        label = outcome_label(s.org.locale, outcome)
         key = "thread.resolved_note" if note else "thread.resolved"
-        line = t(s.org.locale, key, name=s.staff.name, outcome=label, note=note)
+        line = _by(s, key, text={"note": note}, outcomes={"outcome": outcome.value})
         await self._record(s, "resolved", {"outcome": outcome.value, "note": note}, line)
 
     async def _note(self, s: _Scope, note: str) -> None:
@@ -267,9 +280,7 @@ class CardHandling:
             return
         self._allow(s, Change.NOTE)
         await self._must_swap(s, {})
-        await self._record(
-            s, "note", {"note": note}, t(s.org.locale, "thread.note", name=s.staff.name, note=note)
-        )
+        await self._record(s, "note", {"note": note}, _by(s, "thread.note", text={"note": note}))
 
     async def _reassign(self, s: _Scope, to_user_ref: str) -> None:
         target = self._staff(s, to_user_ref)
@@ -281,16 +292,9 @@ class CardHandling:
         data: dict[str, Any] = {"to": target.id}
         if moved := await self._move_callbacks(s, target.id):
             data["callbacks_moved"] = moved
-        line = t(s.org.locale, "thread.reassigned", name=s.staff.name, to=target.name)
-        await self._record(s, "reassigned", data, line)
-        text = t(
-            s.org.locale,
-            "dm.reassigned",
-            name=s.staff.name,
-            title=card_title(card_facts(s.card, s.org)),
-            caller=s.card.caller_name or s.card.caller_number or "",
-        )
-        add_row(s.session, direct_row(self.rt, s.org, target.id, text, s.card.id, s.now))
+        await self._record(s, "reassigned", data, _by(s, "thread.reassigned", names={"to": (target.id,)}))
+        for row in direct_rows(self.rt, s.org, target.id, _by(s, "dm.reassigned"), s.card.id, s.now):
+            add_row(s.session, row)
 
     async def _callback(
         self, s: _Scope, due_at: datetime, assignee_ref: str | None, note: str, tell_caller: bool = False
@@ -325,8 +329,8 @@ class CardHandling:
         )
         if tell_caller and s.card.caller_number:
             add_row(s.session, callback_sms_row(s.org, s.card, due_at, s.now))
-        when = format_when(due_at, s.org.timezone, s.org.locale, s.now)
-        line = t(s.org.locale, "thread.callback", name=s.staff.name, when=when, assignee=assignee.name)
+        names = {"assignee": (assignee.id,)}
+        line = _by(s, "thread.callback", names=names, times={"when": due_at.isoformat()})
         data = {"due_at": due_at.isoformat(), "assignee": assignee.id, "note": note}
         await self._record(s, "callback_scheduled", data, line)
 
@@ -366,22 +370,20 @@ class CardHandling:
             await s.session.refresh(s.card)
             raise _Refused("ephemeral.not_allowed", status=s.card.status)
 
-    async def _record(self, s: _Scope, kind: str, data: dict[str, Any], line: str) -> None:
+    async def _record(self, s: _Scope, kind: str, data: dict[str, Any], line: Notice) -> None:
         s.session.add(
             AuditEvent(org_id=s.org.id, card_id=s.card.id, at=s.now, actor=s.staff.id, kind=kind, data=data)
         )
         await announce_change(s.session, s.card, line, s.now)
 
-    def _ephemeral(self, session: AsyncSession, org: Org, who: Requester, text: str, card_id: int) -> None:
-        if who.reply_to is None:
+    def _tell(self, session: AsyncSession, org: Org, who: Requester, notice: Notice) -> None:
+        """A private notice to the person who asked, where the channel can answer them."""
+        if who.reply_to is None and who.reply_url is None:
             return
-        enqueue(
-            session,
-            org_id=org.id,
-            card_id=None,
-            channel=who.channel,
-            kind=EPHEMERAL,
-            target=who.reply_to,
-            now=self.rt.clock.now(),
-            payload={"user": who.user_ref, "text": text, "card_id": card_id},
-        )
+        add_row(session, private_row(org, who, notice, self.rt.clock.now()))
+
+
+def _by(s: _Scope, key: str, **kinds: Any) -> Notice:
+    """A notice of something ``s.staff`` did (they are its ``name``)."""
+    names = {"name": (s.staff.id,), **kinds.pop("names", {})}
+    return Notice(key, names=names, **kinds)

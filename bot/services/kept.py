@@ -26,12 +26,13 @@ from bot.i18n import t
 from bot.ports import CallControl, CallControlError
 from bot.services.directory import Org
 from bot.services.escalation import notify_targets
-from bot.services.opening import direct_row
 from bot.services.outbox import DIRECT, add_row, announce_change, outbox_row
 from bot.services.runtime import Runtime
 from bot.services.served import Served
+from bot.services.telling import direct_rows
 from bot.store.models import AuditEvent, Callback, Card
 from cards.actions import ActionId
+from cards.notice import Notice
 
 log = logging.getLogger("centralita.callbacks")
 SMS = "sms"
@@ -64,11 +65,6 @@ def callback_sms_row(org: Org, card: Card, due_at: datetime, now: datetime) -> d
         payload={"text": text},
         dedupe_key=f"cbsms:{card.id}:{int(due_at.timestamp())}",
     )
-
-
-def reminder_payload(org: Org, text: str) -> dict[str, Any]:
-    """A reminder DM's payload: its text and the actions it offers (Call now, Reschedule, Done)."""
-    return {"text": text, "actions": [a.value for a in REMINDER_ACTIONS], "locale": org.locale}
 
 
 @dataclass(frozen=True)
@@ -150,14 +146,11 @@ class KeptCallbacks:
             org = self.rt.directory.get(card.org_id)
             now = self.rt.clock.now()
             name = org.name_of(callback.calling_staff_id) or ""
-            line = t(
-                org.locale,
-                f"thread.callback_call.{result}",
-                name=name,
-                minutes=max(1, seconds // 60),
-                error=error,
-            )
-            callback.last_result, callback.last_result_attempt = line[:200], attempt
+            values = {"name": name, "minutes": str(max(1, seconds // 60)), "error": error}
+            line_key = f"thread.callback_call.{result}"
+            line = Notice(line_key, text=values)
+            callback.last_result = t(org.locale, line_key, **values)[:200]
+            callback.last_result_attempt = attempt
             if result == "answered":
                 callback.status, callback.escalate_at = "done", None
             session.add(callback)
@@ -180,15 +173,13 @@ class KeptCallbacks:
             return True
 
     def _offer_reschedule(
-        self, session: AsyncSession, org: Org, card: Card, callback: Callback, line: str, now: datetime
+        self, session: AsyncSession, org: Org, card: Card, callback: Callback, line: Notice, now: datetime
     ) -> None:
-        row = direct_row(self.rt, org, callback.calling_staff_id or "", line, card.id, now)
-        row["payload"] = {
-            "text": line,
-            "actions": [ActionId.RESCHEDULE_CALLBACK.value, ActionId.CALLBACK_DONE.value],
-            "locale": org.locale,
-        }
-        add_row(session, row)
+        """The person who called gets a DM offering Reschedule (and Done)."""
+        actions = (ActionId.RESCHEDULE_CALLBACK, ActionId.CALLBACK_DONE)
+        staff_id = callback.calling_staff_id or ""
+        for row in direct_rows(self.rt, org, staff_id, line, card.id, now, actions=actions):
+            add_row(session, row)
 
     async def _open_callback(self, session: AsyncSession, card_id: int) -> tuple[Callback, Card] | None:
         query = (
@@ -251,14 +242,15 @@ class OverdueCallbacks:
         people = _reached(org, card, callback, LADDER[level])
         names = ", ".join(p.name for p in people)
         caller = card.caller_name or card.caller_number or ""
-        text = t(
-            org.locale, "dm.callback_overdue", caller=caller, owner=org.name_of(callback.assignee_id) or ""
+        notice = Notice(
+            "dm.callback_overdue", text={"caller": caller}, names={"owner": (callback.assignee_id,)}
         )
         for person in people:
             key = f"cbesc:{callback.id}:{level + 1}:{person.id}"
-            row = direct_row(self.rt, org, person.id, text, card.id, now, dedupe=key)
-            row["payload"] = reminder_payload(org, text)
-            add_row(session, row)
+            for row in direct_rows(
+                self.rt, org, person.id, notice, card.id, now, actions=REMINDER_ACTIONS, dedupe=key
+            ):
+                add_row(session, row)
         data = {"callback": callback.id, "level": level + 1, "to": [p.id for p in people]}
         session.add(
             AuditEvent(
@@ -267,7 +259,7 @@ class OverdueCallbacks:
         )
         card.version += 1
         session.add(card)
-        line = t(org.locale, "thread.callback_overdue", level=level + 1, names=names or "-")
+        line = Notice("thread.callback_overdue", text={"level": str(level + 1), "names": names or "-"})
         await announce_change(session, card, line, now)
         return 1
 

@@ -32,6 +32,7 @@ from bot.services.served import Served
 from bot.store.models import AuditEvent, Call, Card
 from cards.actions import CardStatus
 from cards.build import priority_label
+from cards.notice import Notice
 
 log = logging.getLogger("centralita.transfer")
 
@@ -120,7 +121,7 @@ class LiveTransfer:
             card.transfer_until, card.transfer_notice = None, None
             name = org.name_of(card.transfer_staff_id) or ""
             time = now.astimezone(ZoneInfo(org.timezone)).strftime("%H:%M")
-            line = t(org.locale, "thread.transfer_connected", name=name, time=time)
+            line = Notice("thread.transfer_connected", text={"name": name, "time": time})
             await _changed(session, card, org, now, "transfer_connected", {"attempt": attempt}, line)
             return Connect(org, card.call_sid)
 
@@ -148,7 +149,7 @@ class LiveTransfer:
             notice = t(org.locale, f"transfer.notice.{key}", name=name, error=error)[:200]
             _unclaim(card, org)
             card.transfer_state, card.transfer_notice = TransferState.WAITING.value, notice
-            line = t(org.locale, "thread.transfer_failed", notice=notice)
+            line = Notice("thread.transfer_failed", text={"notice": notice})
             data = {"attempt": attempt, "reason": key, "error": error}
             await _changed(session, card, org, now, "transfer_failed", data, line)
             return org
@@ -163,7 +164,7 @@ class LiveTransfer:
             org = self.rt.directory.get(card.org_id)
             _unclaim(card, org)
             card.transfer_state, card.transfer_until = TransferState.ABANDONED.value, None
-            line = t(org.locale, "thread.transfer_abandoned")
+            line = Notice("thread.transfer_abandoned")
             await _changed(session, card, org, self.rt.clock.now(), "transfer_abandoned", {}, line)
 
     async def org_of_card(self, card_id: int) -> Org | None:
@@ -234,7 +235,7 @@ class TransferHolds:
         _unclaim(card, org)
         card.transfer_state, card.transfer_until = TransferState.VOICEMAIL.value, None
         seconds = org.config.voice.hold_seconds
-        line = t(org.locale, "thread.transfer_voicemail", seconds=seconds)
+        line = Notice("thread.transfer_voicemail", text={"seconds": str(seconds)})
         await _changed(session, card, org, now, "transfer_timeout", {"hold_seconds": seconds}, line)
 
     async def _to_voicemail(self, call_sid: str, org: Org) -> None:
@@ -263,7 +264,7 @@ def _unclaim(card: Card, org: Org) -> None:
 
 
 async def _changed(
-    session: AsyncSession, card: Card, org: Org, now: datetime, kind: str, data: dict[str, Any], line: str
+    session: AsyncSession, card: Card, org: Org, now: datetime, kind: str, data: dict[str, Any], line: Notice
 ) -> None:
     """A new version of the card, its audit event, and its re-render with ``line`` in its thread."""
     card.version += 1

@@ -4,6 +4,10 @@ It records every call, answers like Slack (``ok``, ``channel``, ``ts``), and can
 ``rate_limit(method, times, retry_after)`` answers 429 with Retry-After, ``down = True`` answers 503,
 ``refuse(method, error, **match)`` answers ``{"ok": false, "error": error}`` to the matching calls
 (kept in ``refused``, not in ``calls``), and ``slow(method, seconds)`` makes the method take that long.
+
+It also takes the posts Slack's ``response_url``s receive (``/hooks/<path>``, recorded as calls of
+the method ``response_url`` with the JSON body and its ``path``); ``expire_hooks = True`` answers
+them 404 ``expired_url``, as Slack does after 30 minutes.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 
@@ -40,7 +44,13 @@ class FakeSlack:
         self.refused: list[SlackCall] = []
         self._ts = itertools.count(1)
         self.changed = asyncio.Event()
-        self.app = Starlette(routes=[Route("/api/{method}", self._handle, methods=["POST", "GET"])])
+        self.expire_hooks = False
+        self.app = Starlette(
+            routes=[
+                Route("/api/{method}", self._handle, methods=["POST", "GET"]),
+                Route("/hooks/{path:path}", self._hook, methods=["POST"]),
+            ]
+        )
 
     def rate_limit(self, method: str, times: int, retry_after: float = 1) -> None:
         self._limits[method] = [retry_after] * times
@@ -100,6 +110,15 @@ class FakeSlack:
         self.calls.append(SlackCall(method, args))
         self.changed.set()
         return JSONResponse(self._answer(method, args))
+
+    async def _hook(self, request: Request) -> Response:
+        """A post to a response URL: JSON in, plain ``ok`` out (as Slack answers)."""
+        if self.expire_hooks:
+            return PlainTextResponse("expired_url", status_code=404)
+        args = {**json.loads(await request.body() or b"{}"), "path": request.path_params["path"]}
+        self.calls.append(SlackCall("response_url", args))
+        self.changed.set()
+        return PlainTextResponse("ok")
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
