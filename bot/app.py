@@ -34,6 +34,7 @@ from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
 from bot.services.health import database_health
+from bot.services.home import HomeViews
 from bot.services.kept import KeptCallbacks, OverdueCallbacks
 from bot.services.recados import Recados
 from bot.services.runtime import Runtime
@@ -212,6 +213,7 @@ def _channel_routes(
             runtime.directory,
             runtime.clock,
             after_ack,
+            HomeViews(runtime),
         )
         bolt = build_bolt(
             slack_client, settings.slack_signing_secret.get_secret_value(), deps, configs[0].reception.command

@@ -25,6 +25,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import modals
+from adapters.slack.home import publish_home
 from adapters.slack.parse import (
     Click,
     form_values,
@@ -41,6 +42,7 @@ from bot.i18n import t
 from bot.ports import Clock
 from bot.services.directory import Directory, Org
 from bot.services.handling import CardHandling, Requester
+from bot.services.home import HomeViews
 from bot.services.recados import RecadoResult, Recados
 from cards.actions import ActionId, ActionRequest
 from cards.build import action_form, next_hour
@@ -94,6 +96,7 @@ class SlackDeps:
     directory: Directory
     clock: Clock
     after_ack: AfterAck = field(default_factory=AfterAck)
+    homes: HomeViews | None = None
 
 
 def build_bolt(client: AsyncWebClient, signing_secret: str, deps: SlackDeps, recado_command: str) -> AsyncApp:
@@ -101,7 +104,19 @@ def build_bolt(client: AsyncWebClient, signing_secret: str, deps: SlackDeps, rec
     _register_actions(bolt, deps)
     _register_modals(bolt, deps)
     _register_recado(bolt, deps, recado_command)
+    _register_home(bolt, deps)
     return bolt
+
+
+def _register_home(bolt: AsyncApp, deps: SlackDeps) -> None:
+    """App Home: published when the person opens it, and again after each of their clicks."""
+
+    @bolt.event("app_home_opened")
+    async def on_home(ack: Any, event: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user = str(event.get("user") or "")
+        if deps.homes is not None and user and event.get("tab", "home") == "home":
+            deps.after_ack.run(publish_home(client, deps.homes, user), "home")
 
 
 def slack_router(bolt: AsyncApp) -> APIRouter:
@@ -133,10 +148,21 @@ def _register_actions(bolt: AsyncApp, deps: SlackDeps) -> None:
             log.warning("ignored a Slack action that names no card: %s", action.get("action_id"))
             return
         tell = _failure_notice(client, deps, click.user, click.channel)
-        deps.after_ack.run(_dispatch_click(click, deps, client), click.action_id, tell)
+        deps.after_ack.run(_handle_click(click, deps, client), click.action_id, tell)
 
     for action_id in ActionId:
         bolt.action(action_id.value)(on_click)
+
+
+async def _handle_click(click: Click, deps: SlackDeps, client: AsyncWebClient) -> None:
+    """The click's action, then the clicker's App Home as it leaves things."""
+    await _dispatch_click(click, deps, client)
+    if deps.homes is None:
+        return
+    try:
+        await publish_home(client, deps.homes, click.user)
+    except Exception:  # the action went through; a stale home is refreshed when next opened
+        log.warning("could not refresh the App Home of %s", click.user, exc_info=True)
 
 
 async def _dispatch_click(click: Click, deps: SlackDeps, client: AsyncWebClient) -> None:
