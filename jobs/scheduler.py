@@ -50,9 +50,8 @@ class Heartbeat:
         }
         self._sweeps: set[asyncio.Task[Any]] = set()
         self.scheduler.add_job(self._escalate, id="escalations", **common)
-        self.scheduler.add_job(
-            self._sweep, id="callbacks", args=[run_callback_reminders, reminders], **common
-        )
+        self.reminders = reminders
+        self.scheduler.add_job(self._remind, id="callbacks", **common)
         if holds is not None:
             self.scheduler.add_job(self._sweep, id="holds", args=[run_hold_sweep, holds], **common)
         if overdue is not None:
@@ -84,14 +83,23 @@ class Heartbeat:
         await self._sweep(self._escalate_and_plan, self.escalation)
 
     async def _escalate_and_plan(self, escalation: Escalation) -> None:
-        wait = await run_escalations(escalation)
+        self._plan(self._escalate, "escalations-due", await run_escalations(escalation))
+
+    async def _remind(self) -> None:
+        await self._sweep(self._remind_and_plan, self.reminders)
+
+    async def _remind_and_plan(self, reminders: CallbackReminders) -> None:
+        self._plan(self._remind, "callbacks-due", await run_callback_reminders(reminders))
+
+    def _plan(self, sweep: Callable[[], Awaitable[None]], job_id: str, wait: float | None) -> None:
+        """A one-off ``sweep`` when the next due moment comes before the next beat."""
         if wait is None or wait >= self.seconds or not self.scheduler.running:
             return
         self.scheduler.add_job(
-            self._escalate,
+            sweep,
             trigger="date",
             run_date=datetime.now(UTC) + timedelta(seconds=max(wait, MIN_WAKE_SECONDS)),
-            id="escalations-due",
+            id=job_id,
             replace_existing=True,
             misfire_grace_time=30,
         )

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlmodel import col, select
 
 from bot.services.directory import Org
@@ -41,6 +41,18 @@ class CallbackReminders:
             if count < self.batch:
                 return reminded
             await asyncio.sleep(0)  # webhooks and clicks get their turn between batches
+
+    async def seconds_to_next(self) -> float | None:
+        """How long until the earliest scheduled callback falls due (None: none is scheduled): the
+        heartbeat wakes up then instead of waiting for its next beat."""
+        query = select(func.min(Callback.due_at)).where(
+            col(Callback.status) == "scheduled", self._served.filter
+        )
+        async with self.rt.sessions() as session:
+            due = (await session.exec(query)).first()
+        if due is None:
+            return None
+        return max(0.0, (due - self.rt.clock.now()).total_seconds())
 
     async def _sweep_batch(self, now: datetime) -> int:
         """One transaction for up to ``batch`` due callbacks, in a handful of statements whatever
