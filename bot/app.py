@@ -33,23 +33,29 @@ from bot.services.delivery import Delivery
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
-from bot.services.health import database_health
+from bot.services.health import database_health, spool_health
 from bot.services.home import HomeViews
 from bot.services.kept import KeptCallbacks, OverdueCallbacks
 from bot.services.recados import Recados
+from bot.services.replay import Replay
 from bot.services.runtime import Runtime
+from bot.services.spooled import DatabaseState, SpooledIntake, within
 from bot.services.sync import sync_config
 from bot.services.transfer import LiveTransfer, TransferHolds
 from bot.settings import Settings
 from bot.store.db import create_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
+from bot.store.spool import Spool
 from jobs.delivery import DeliveryWorker, WakeUp
+from jobs.replay import SpoolReplayer
 from jobs.scheduler import Heartbeat
 
 log = logging.getLogger("centralita")
 # Python's defaults are (700, 10, 10); with them the collector ran every few hundred allocations
 # during a burst of calls. Measured with `make bench` (d): about a tenth less CPU per call.
 GC_THRESHOLDS = (20_000, 50, 100)
+HEALTH_WAIT_SECONDS = 3.0
+"""How long /healthz waits for the database before it reports it unreachable."""
 
 
 @dataclass
@@ -61,6 +67,9 @@ class Services:
     escalation: Escalation
     reminders: CallbackReminders
     delivery: Delivery
+    webhooks: SpooledIntake
+    """The voice use cases as the webhooks call them: into the spool while the database is down."""
+    replay: Replay
     transfer: LiveTransfer
     holds: TransferHolds
     kept: KeptCallbacks
@@ -98,10 +107,10 @@ def create_app(
         channels=Channels.of(channels),
         postgres=is_postgres(engine),
     )
+    spool = Spool(settings.spool_dir)
     call_control = _call_control(settings)
-    services = _services(
-        runtime, channels | {"sms": SmsPublisher(call_control, senders(configs))}, call_control
-    )
+    sms = SmsPublisher(call_control, senders(configs))
+    services = _services(runtime, channels | {"sms": sms}, spool, call_control)
     heartbeat = Heartbeat(
         services.escalation,
         services.reminders,
@@ -110,18 +119,23 @@ def create_app(
         services.overdue,
     )
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
+    replayer = SpoolReplayer(services.replay)
     after_ack = AfterAck()
+
+    async def prepare_database() -> None:
+        await upgrade_async(settings.async_database_url, connect_args=connect_args)
+        await sync_config(runtime)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await upgrade_async(settings.async_database_url, connect_args=connect_args)
-        await sync_config(runtime)
+        await services.replay.prepare(prepare_database)  # later, if the database is unreachable now
         if slack_client is not None:
             await open_session(slack_client)
         if isinstance(call_control, TwilioCallControl):
             await call_control.open()
         heartbeat.start()
         worker.start()
+        replayer.start()  # its first pass replays what a previous process left in the spool
         if tune_gc:
             gc.collect()
             gc.freeze()
@@ -129,6 +143,8 @@ def create_app(
         log.info("Centralita ready: cards go to %s", runtime.channels.describe())
         yield
         await after_ack.drain()
+        await replayer.stop()
+        spool.close()
         await heartbeat.stop()
         await worker.stop()
         if slack_client is not None:
@@ -139,7 +155,7 @@ def create_app(
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services, app.state.heartbeat = services, heartbeat
-    _health_route(app, runtime, heartbeat)
+    _health_route(app, runtime, heartbeat, spool)
     if api:
         _channel_routes(app, settings, services, slack_client, configs, after_ack)
     return app
@@ -173,13 +189,19 @@ def _publishers(slack_client: AsyncWebClient | None) -> dict[str, ChannelPublish
     return publishers
 
 
-def _services(runtime: Runtime, publishers: dict[str, ChannelPublisher], calls: CallControl) -> Services:
+def _services(
+    runtime: Runtime, publishers: dict[str, ChannelPublisher], spool: Spool, calls: CallControl
+) -> Services:
+    intake = CallIntake(runtime, can_transfer=not isinstance(calls, NoCallControl))
+    database = DatabaseState()
     handling = CardHandling(runtime)
     handling.transfer = transfer = LiveTransfer(runtime, handling, calls)
     handling.calling = kept = KeptCallbacks(runtime, calls)
     return Services(
         runtime=runtime,
-        intake=CallIntake(runtime, can_transfer=not isinstance(calls, NoCallControl)),
+        intake=intake,
+        webhooks=SpooledIntake(intake, spool, database),
+        replay=Replay(intake, spool, database),
         handling=handling,
         transfer=transfer,
         holds=TransferHolds(runtime, calls),
@@ -204,7 +226,7 @@ def _channel_routes(
     verifier = TwilioVerifier(token, settings.public_url)
     app.include_router(transfer_router(services.transfer, verifier, settings.public_url))
     app.include_router(callback_router(services.kept, verifier, settings.public_url))
-    app.include_router(voice_router(services.intake, verifier, settings.public_url, services.transfer))
+    app.include_router(voice_router(services.webhooks, verifier, settings.public_url, services.transfer))
     if slack_client is not None and settings.slack_signing_secret is not None:
         runtime = services.runtime
         deps = SlackDeps(
@@ -221,7 +243,7 @@ def _channel_routes(
         app.include_router(slack_router(bolt))
 
 
-def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat) -> None:
+def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat, spool: Spool) -> None:
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         body: dict[str, Any] = {
@@ -229,10 +251,17 @@ def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat) -> None:
             "channel": runtime.channels.describe(),
         }
         try:
-            body["outbox"] = await database_health(runtime)
+            body["outbox"] = await within(database_health(runtime), HEALTH_WAIT_SECONDS)
             body["database"] = "ok"
         except Exception as error:  # any database failure is reported, not raised
             body["database"] = f"unreachable: {type(error).__name__}"
-        healthy = body["database"] == "ok" and heartbeat.running
-        body["status"] = "ok" if healthy else "degraded"
-        return JSONResponse(body, status_code=200 if healthy else 503)
+        body["spool"], spooled = spool_health(spool)
+        reasons = [
+            *([] if body["database"] == "ok" else ["database unreachable"]),
+            *([f"{spooled} webhooks spooled, waiting for the database"] if spooled else []),
+            *([] if heartbeat.running else ["scheduler stopped"]),
+        ]
+        body["status"] = "degraded" if reasons else "ok"
+        if reasons:
+            body["reason"] = "; ".join(reasons)
+        return JSONResponse(body, status_code=503 if reasons else 200)

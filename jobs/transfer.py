@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-
 from bot.services.kept import OverdueCallbacks
 from bot.services.transfer import TransferHolds
+from jobs.failures import QuietFailures
 
-log = logging.getLogger("centralita.jobs")
+_holds = QuietFailures("hold sweep")
+_overdue = QuietFailures("overdue callback sweep")
 
 
 async def run_hold_sweep(holds: TransferHolds) -> None:
-    try:
+    with _holds:  # the next beat tries again; the hold deadlines are on the rows
         await holds.sweep()
-    except Exception:  # the next beat tries again; the hold deadlines are on the rows
-        log.exception("hold sweep failed")
 
 
 async def run_overdue_sweep(overdue: OverdueCallbacks) -> None:
-    try:
+    with _overdue:  # the next beat tries again; the due times are on the rows
         await overdue.sweep()
-    except Exception:  # the next beat tries again; the due times are on the rows
-        log.exception("overdue callback sweep failed")

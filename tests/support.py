@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -104,6 +105,7 @@ def settings_for(db: Database, public_url: str, slack_url: str | None, **extra: 
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "CENTRALITA_SWEEP_SECONDS": 0.1,
         "CENTRALITA_OUTBOX_POLL_SECONDS": 0.2,
+        "CENTRALITA_SPOOL_DIR": tempfile.mkdtemp(prefix="centralita-spool-"),
     }
     if slack_url:
         env |= {

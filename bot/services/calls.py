@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, case, func, update
@@ -41,6 +41,7 @@ _END_CALL = (
     .returning(_CALL_TABLE.c.card_id, _CALL_TABLE.c.status)
 )
 TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+Saved = Literal["stored", "spooled", "lost"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class CallStart:
     org: Org
     in_hours: bool
     rejected: bool
+    saved: Saved = "stored"
+    """``stored`` in the database, ``spooled`` (the database was unreachable; see
+    ``bot.services.spooled``) or ``lost`` (neither could be written)."""
 
 
 class CallIntake:
@@ -73,35 +77,49 @@ class CallIntake:
         self.rt = rt
         self.can_transfer = can_transfer
 
-    async def start(self, call: CallInfo) -> CallStart | None:
-        """A call came in. None when the called number belongs to no organisation."""
+    def opening(self, call: CallInfo, at: datetime) -> CallStart | None:
+        """How a call that comes in at ``at`` is answered, from the configuration alone (no database):
+        None when the called number belongs to no organisation."""
         org = self.rt.directory.by_number(call.to_number)
         if org is None:
             return None
-        now = self.rt.clock.now()
+        decision = self._triage(org, call, "", at)
+        return CallStart(org, decision.in_hours, decision.action == "reject")
+
+    async def start(self, call: CallInfo, *, at: datetime | None = None) -> CallStart | None:
+        """A call came in (at ``at``, else now). None when the called number belongs to no
+        organisation."""
+        org = self.rt.directory.by_number(call.to_number)
+        if org is None:
+            return None
+        now = at or self.rt.clock.now()
         decision = self._triage(org, call, "", now)
         rejected = decision.action == "reject"
         values = self._call_values(org, call, now, decision, "rejected" if rejected else "answered")
         await self.rt.execute_alone(insert_ignore_statement(self._dialect, Call), values)
         return CallStart(org, decision.in_hours, rejected)
 
-    async def message(self, call: CallInfo, speech: str) -> Org | None:
+    async def message(self, call: CallInfo, speech: str, *, at: datetime | None = None) -> Org | None:
         """The caller said who they are and why: one card (a retried webhook finds the same one)."""
-        answer = await self.answer(call, speech)
+        answer = await self._card_for(call, speech.strip(), source="call", at=at)
         return answer.org if answer else None
 
-    async def answer(self, call: CallInfo, speech: str) -> Answer | None:
-        """Like ``message``; also says whether the caller now waits on hold for a live transfer (a
-        transfer rule matched, in office hours, and someone on the staff has a phone)."""
-        return await self._card_for(call, speech.strip(), source="call")
+    async def answer(self, call: CallInfo, speech: str, *, at: datetime | None = None) -> Answer | None:
+        """Like ``message``, when the caller is on the line: they may be put on hold for a live
+        transfer (a transfer rule matched, in office hours, and someone on the staff has a phone);
+        ``Answer.holding`` says so. A replayed message never holds anyone: the caller has gone."""
+        return await self._card_for(call, speech.strip(), source="call", at=at, may_hold=True)
 
-    async def voicemail(self, call: CallInfo, recording_url: str) -> Org | None:
+    async def voicemail(
+        self, call: CallInfo, recording_url: str, *, at: datetime | None = None
+    ) -> Org | None:
         """A recording is there: it goes on the call's card, which is opened if there is none yet."""
-        answer = await self._card_for(call, "", source="voicemail", recording_url=recording_url)
+        answer = await self._card_for(call, "", source="voicemail", recording_url=recording_url, at=at)
         return answer.org if answer else None
 
-    async def ended(self, call: CallInfo, status: str) -> None:
-        """The call is over; one that left nothing behind becomes a missed-call card."""
+    async def ended(self, call: CallInfo, status: str, *, at: datetime | None = None) -> None:
+        """The call is over (at ``at``, else now); one that left nothing behind becomes a missed-call
+        card."""
         if status not in TERMINAL:
             return
         org = self.rt.directory.by_number(call.to_number)
@@ -110,13 +128,13 @@ class CallIntake:
 
         # The common case in one statement of its own: the call is known and has its card (or was
         # rejected). Otherwise, one transaction registers the call if need be and opens its card.
-        values = {"sid": call.call_sid, "outcome": status, "ended": self.rt.clock.now()}
+        values = {"sid": call.call_sid, "outcome": status, "ended": at or self.rt.clock.now()}
         known = next(iter(await self.rt.execute_alone(_END_CALL, values)), None)
         if known is not None and (known.card_id is not None or known.status == "rejected"):
             return
 
         async def work(session: AsyncSession) -> None:
-            now = self.rt.clock.now()
+            now = at or self.rt.clock.now()
             row = await self._call_row(session, org, call, now)
             rejected = row.status == "rejected"
             changes: dict[str, Any] = {"ended_at": now, "status": "rejected" if rejected else status}
@@ -128,7 +146,14 @@ class CallIntake:
         await self._retrying_conflicts(work)
 
     async def _card_for(
-        self, call: CallInfo, speech: str, *, source: str, recording_url: str | None = None
+        self,
+        call: CallInfo,
+        speech: str,
+        *,
+        source: str,
+        recording_url: str | None = None,
+        at: datetime | None = None,
+        may_hold: bool = False,
     ) -> Answer | None:
         org = self.rt.directory.by_number(call.to_number)
         if org is None:
@@ -137,10 +162,10 @@ class CallIntake:
 
         async def work(session: AsyncSession) -> None:
             nonlocal holding
-            row = await self._call_row(session, org, call, self.rt.clock.now())
+            row = await self._call_row(session, org, call, at or self.rt.clock.now())
             if row.card_id is None:  # the call's card is written in the same transaction as its card_id
                 changes, holding = await self._open(
-                    session, org, call, row.started_at, speech, source, recording_url
+                    session, org, call, row.started_at, speech, source, recording_url, may_hold
                 )
                 await execute(session, _UPDATE_CALL, {"call_id": row.id, **changes})
                 return
@@ -175,6 +200,7 @@ class CallIntake:
         speech: str,
         source: str,
         recording_url: str | None,
+        may_hold: bool = False,
     ) -> tuple[dict[str, Any], bool]:
         """The card for what the caller said; the call row's new values (its card, or rejected), and
         whether the caller waits on hold for a transfer. A repeat caller's call goes on their open card."""
@@ -182,7 +208,7 @@ class CallIntake:
         if decision.action == "reject":
             return {"status": "rejected"}, False
         now = self.rt.clock.now()
-        hold_until = self._hold_until(org, decision, source, now) if self.can_transfer else None
+        hold_until = self._hold_until(org, decision, source, now) if may_hold and self.can_transfer else None
         if hold_until is None:
             merged = await self._merge_repeat(session, org, decision, speech, recording_url, now)
             if merged is not None:

@@ -90,7 +90,8 @@ class CardHandling:
 
     async def perform(self, request: ActionRequest, who: Requester) -> ActionResult:
         """Any action of a card's view, with its form's answers, from any channel. An action that
-        lacks an answer its form requires is refused (nothing changes)."""
+        lacks an answer its form requires, or that no use case does yet (``call_now``), changes
+        nothing and answers ``unsupported``."""
         card, action = request.card_id, request.action
         if action is ActionId.CLAIM:
             return await self.claim(card, who)
