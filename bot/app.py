@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.console.publisher import ConsolePublisher
 from adapters.slack.client import close_session, open_session, web_client
+from adapters.slack.home import HomeTabs
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.twilio.callback_routes import callback_router
@@ -235,7 +236,7 @@ def _channel_routes(
             runtime.directory,
             runtime.clock,
             after_ack,
-            HomeViews(runtime),
+            HomeTabs(HomeViews(runtime)),
         )
         bolt = build_bolt(
             slack_client, settings.slack_signing_secret.get_secret_value(), deps, configs[0].reception.command

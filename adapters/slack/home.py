@@ -28,6 +28,23 @@ def render_home(view: HomeView) -> dict[str, Any]:
     return {"type": "home", "blocks": blocks}
 
 
+class HomeTabs:
+    """Whose Home tab this process has published: after a click, only a home that was opened is
+    refreshed (nobody else would see it; the next opening publishes it anyway)."""
+
+    def __init__(self, homes: HomeViews) -> None:
+        self.homes = homes
+        self.opened: set[str] = set()
+
+    async def on_opened(self, client: AsyncWebClient, user: str) -> None:
+        self.opened.add(user)
+        await publish_home(client, self.homes, user)
+
+    async def after_click(self, client: AsyncWebClient, user: str) -> None:
+        if user in self.opened:
+            await publish_home(client, self.homes, user)
+
+
 async def publish_home(client: AsyncWebClient, homes: HomeViews, user: str) -> None:
     """Publish ``user``'s home as it is now (nothing for someone who is not staff)."""
     facts = await homes.for_user("slack", user)

@@ -25,7 +25,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import modals
-from adapters.slack.home import publish_home
+from adapters.slack.home import HomeTabs
 from adapters.slack.parse import (
     Click,
     form_values,
@@ -42,7 +42,6 @@ from bot.i18n import t
 from bot.ports import Clock
 from bot.services.directory import Directory, Org
 from bot.services.handling import CardHandling, Requester
-from bot.services.home import HomeViews
 from bot.services.recados import RecadoResult, Recados
 from cards.actions import ActionId, ActionRequest
 from cards.build import action_form, next_hour
@@ -96,7 +95,7 @@ class SlackDeps:
     directory: Directory
     clock: Clock
     after_ack: AfterAck = field(default_factory=AfterAck)
-    homes: HomeViews | None = None
+    homes: HomeTabs | None = None
 
 
 def build_bolt(client: AsyncWebClient, signing_secret: str, deps: SlackDeps, recado_command: str) -> AsyncApp:
@@ -116,7 +115,7 @@ def _register_home(bolt: AsyncApp, deps: SlackDeps) -> None:
         await ack()
         user = str(event.get("user") or "")
         if deps.homes is not None and user and event.get("tab", "home") == "home":
-            deps.after_ack.run(publish_home(client, deps.homes, user), "home")
+            deps.after_ack.run(deps.homes.on_opened(client, user), "home")
 
 
 def slack_router(bolt: AsyncApp) -> APIRouter:
@@ -160,7 +159,7 @@ async def _handle_click(click: Click, deps: SlackDeps, client: AsyncWebClient) -
     if deps.homes is None:
         return
     try:
-        await publish_home(client, deps.homes, click.user)
+        await deps.homes.after_click(client, click.user)
     except Exception:  # the action went through; a stale home is refreshed when next opened
         log.warning("could not refresh the App Home of %s", click.user, exc_info=True)
 
