@@ -39,6 +39,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.issue10
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache centralita.db*
