@@ -40,6 +40,19 @@ _END_CALL = (
     )
     .returning(_CALL_TABLE.c.card_id, _CALL_TABLE.c.status)
 )
+# The open card a repeat caller's call goes on (see ``_merge_repeat``), on the path of every call.
+_REPEAT_CARD = (
+    select(Card)
+    .where(
+        col(Card.org_id) == bindparam("org"),
+        col(Card.caller_number) == bindparam("number"),
+        col(Card.status) != "resolved",
+        func.coalesce(col(Card.last_call_at), col(Card.created_at)) >= bindparam("since", type_=UTCDateTime),
+    )
+    .order_by(col(Card.id).desc())
+    .limit(1)
+    .with_for_update()
+)
 TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 Saved = Literal["stored", "spooled", "lost"]
 
@@ -246,20 +259,8 @@ class CallIntake:
         window = org.config.calls.merge_window
         if not window or not decision.caller_number:
             return None
-        last_call = func.coalesce(col(Card.last_call_at), col(Card.created_at))
-        query = (
-            select(Card)
-            .where(
-                col(Card.org_id) == org.id,
-                col(Card.caller_number) == decision.caller_number,
-                col(Card.status) != "resolved",
-                last_call >= now - window,
-            )
-            .order_by(col(Card.id).desc())
-            .limit(1)
-            .with_for_update()
-        )
-        card = (await session.exec(query)).first()
+        params = {"org": org.id, "number": decision.caller_number, "since": now - window}
+        card = (await session.exec(_REPEAT_CARD, params=params)).first()
         if card is None:
             return None
         card.call_count = (card.call_count or 1) + 1
