@@ -24,6 +24,7 @@ from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
 from adapters.twilio.sms import SmsPublisher, senders
 from adapters.twilio.transfer_routes import transfer_router
+from bot.body_limit import BodyLimit
 from bot.config import load_config
 from bot.domain.org import OrgConfig
 from bot.ports import CallControl, ChannelPublisher, Clock, NoCallControl, SystemClock
@@ -155,6 +156,7 @@ def create_app(
         await engine.dispose()
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(BodyLimit)  # 413 for bodies far bigger than any webhook's, before they are held
     app.state.services, app.state.heartbeat = services, heartbeat
     _health_route(app, runtime, heartbeat, spool)
     if api:
@@ -238,10 +240,9 @@ def _channel_routes(
             after_ack,
             HomeTabs(HomeViews(runtime)),
         )
-        bolt = build_bolt(
-            slack_client, settings.slack_signing_secret.get_secret_value(), deps, configs[0].reception.command
-        )
-        app.include_router(slack_router(bolt))
+        secret = settings.slack_signing_secret.get_secret_value()
+        bolt = build_bolt(slack_client, secret, deps, configs[0].reception.command)
+        app.include_router(slack_router(bolt, secret))
 
 
 def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat, spool: Spool) -> None:
