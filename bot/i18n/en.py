@@ -202,4 +202,9 @@ MESSAGES: dict[str, str] = {
     "thread.callback_call.error": "{name} could not be called for the callback: {error}",
     "dm.callback_overdue": "Callback overdue: {caller} ({owner}'s).",
     "thread.callback_overdue": "Callback not made in time: escalated (level {level}) to {names}.",
+    # Microsoft Teams (issue 9 part 2): answers to card actions and messages to the bot
+    "teams.not_staff": "Your Teams user is not configured as staff of {org}; ask an administrator to add your teams_user to centralita.yaml.",
+    "teams.unknown_action": "That action is no longer on this card; this is the card as it stands now.",
+    "teams.missing_input": "Fill in the required fields of the form and try again.",
+    "teams.done": "Done.",
 }

@@ -210,4 +210,9 @@ MESSAGES: dict[str, str] = {
     "thread.callback_call.error": "No se pudo llamar a {name} para devolver la llamada: {error}",
     "dm.callback_overdue": "Devolución pendiente y fuera de plazo: {caller} (de {owner}).",
     "thread.callback_overdue": "Devolución sin hacer a tiempo: escalada (nivel {level}) a {names}.",
+    # Microsoft Teams (issue 9 part 2): answers to card actions and messages to the bot
+    "teams.not_staff": "Tu usuario de Teams no está configurado como personal de {org}; pide a un administrador que añada tu teams_user en centralita.yaml.",
+    "teams.unknown_action": "Esa acción ya no está en esta tarjeta; esta es la tarjeta tal como está ahora.",
+    "teams.missing_input": "Rellena los campos obligatorios del formulario y vuelve a intentarlo.",
+    "teams.done": "Hecho.",
 }

@@ -1,7 +1,7 @@
 """live transfer, kept callbacks, repeat callers (issue 10)
 
 Revision ID: 0008
-Revises: 0002
+Revises: 0009
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import bot.store.types
 
 revision: str = "0008"
-down_revision: str | None = "0002"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
