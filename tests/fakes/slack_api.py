@@ -2,6 +2,7 @@
 
 It records every call, answers like Slack (``ok``, ``channel``, ``ts``), and can be told to fail:
 ``rate_limit(method, times, retry_after)`` answers 429 with Retry-After, ``down = True`` answers 503,
+``views.publish`` answers with the published view's id (App Home), and
 ``refuse(method, error, **match)`` answers ``{"ok": false, "error": error}`` to the matching calls
 (kept in ``refused``, not in ``calls``) until ``forgive(method)``, ``slow(method, seconds)`` makes
 the method take that long, and ``with hold(method, **match)`` keeps the matching calls waiting until
@@ -226,6 +227,9 @@ class FakeSlack:
                 "ok": True,
                 "permalink": f"https://clinica.slack.com/archives/{args.get('channel')}/p{ts}",
             }
+        if method == "views.publish":
+            view = args.get("view") or {}
+            return {"ok": True, "view": {"id": f"V0HOME{next(self._ts)}", "type": view.get("type", "home")}}
         if method == "conversations.info":
             channel = str(args.get("channel"))
             return {
