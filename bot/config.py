@@ -156,6 +156,11 @@ def _step(config: OrgConfig, path: str, step: EscalationStep) -> Iterator[Config
 def _digest(config: OrgConfig) -> Iterator[ConfigIssue]:
     if config.digest is not None:
         yield from _unknown_staff(config, "digest.to", config.digest.to)
+        for i, staff_id in enumerate(config.digest.to):
+            member = config.staff_member(staff_id)
+            if member is not None and not (member.slack_user or member.email):
+                reason = f"'{staff_id}' has no slack_user and no email: the digest cannot reach them"
+                yield ConfigIssue(f"digest.to[{i}]", reason)
 
 
 def _staff(config: OrgConfig) -> Iterator[ConfigIssue]:

@@ -194,3 +194,17 @@ def test_loc_path() -> None:
     assert loc_path(("staff", 2, "phone")) == "staff[2].phone"
     assert loc_path(()) == "(root)"
     assert str(ConfigIssue("staff[0].phone", "bad")) == "staff[0].phone: bad"
+
+
+def test_a_digest_at_an_hour_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    issues = issues_of(write(tmp_path, MINIMAL + 'digest: {at: "25:00", to: [ana]}\n'))
+    assert issues == {"digest.at": "'25:00' is not a time of day; write it like 08:30"}
+
+
+def test_a_digest_for_nobody_reachable_warns_with_its_path(tmp_path: Path) -> None:
+    text = MINIMAL.replace("teams:", "  - {id: marta, name: Marta, roles: [manager]}\nteams:")
+    text += "digest: {to: [ana, marta, pepe]}\n"
+    warnings = {issue.path: issue.reason for issue in check_references(load_config(write(tmp_path, text)))}
+    assert warnings["digest.to[1]"] == "'marta' has no slack_user and no email: the digest cannot reach them"
+    assert warnings["digest.to[2]"] == "'pepe' is not a staff id"
+    assert "digest.to[0]" not in warnings

@@ -226,10 +226,39 @@ class VoiceConfig(_Strict):
     voicemail_seconds: int = Field(default=120, ge=10, le=3600)
 
 
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def parse_clock(text: str) -> time:
+    """``"08:30"`` → 08:30.
+
+    Raises:
+        ValueError: when it is not a time of day.
+    """
+    match = _CLOCK.match(text.strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"'{text}' is not a time of day; write it like 08:30")
+    return time(int(match[1]), int(match[2]))
+
+
 class DigestConfig(_Strict):
     at: str = "08:30"
     days: str = "mon-fri"
     to: list[str] = Field(default_factory=list)
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        parse_clock(value)
+        return value
+
+    @property
+    def local_time(self) -> time:
+        return parse_clock(self.at)
+
+    @property
+    def weekdays(self) -> list[int]:
+        return parse_day_spec(self.days)
 
     @field_validator("days")
     @classmethod

@@ -68,6 +68,7 @@ class Contact(SQLModel, table=True):
 class Call(SQLModel, table=True):
     """One inbound phone call; ``call_sid`` makes every Twilio webhook idempotent."""
 
+    __table_args__ = (Index("ix_call_org_started", "org_id", "started_at"),)  # the digest's day
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64, index=True)
     call_sid: str = Field(max_length=64, unique=True)
@@ -84,6 +85,7 @@ class Card(SQLModel, table=True):
     __table_args__ = (
         Index("ix_card_due", "escalate_at", postgresql_where=text("escalate_at IS NOT NULL")),
         Index("ix_card_org_status", "org_id", "status"),
+        Index("ix_card_org_created", "org_id", "created_at"),  # the digest's and review's day
     )
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64)
@@ -132,6 +134,7 @@ class CardPost(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
+    __table_args__ = (Index("ix_auditevent_org_at", "org_id", "at"),)  # the digest's day
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64)
     card_id: int | None = Field(default=None, index=True)
