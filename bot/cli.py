@@ -20,6 +20,7 @@ from bot.domain.hours import BusinessCalendar
 from bot.domain.org import OrgConfig
 from bot.domain.triage import TriageDecision, triage
 from bot.i18n import t
+from bot.reports_cli import add_digest_command
 from bot.settings import Settings
 from bot.store.migrate import upgrade
 from cards.build import category_label, priority_label
@@ -88,6 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--to", default=None, help="the called number (default: the organisation's first)")
     call.add_argument("--url", default="http://127.0.0.1:8000")
     call.set_defaults(run=_simulate_call)
+    add_digest_command(sub)
     return parser
 
 

@@ -81,7 +81,7 @@ def the_day() -> list[Any]:
             claim_deadline=local(30, 9, 2),
             outcome="called_back",
             claimed_by="luis",
-        ),  # fmt: skip
+        ),
         event(1002, local(30, 9, 5), "luis", "claimed"),
         event(1002, local(30, 9, 30), "luis", "resolved", outcome="called_back"),
         # 1003, missed call, never taken: a breach (deadline 10:10).
@@ -95,7 +95,7 @@ def the_day() -> list[Any]:
             claim_deadline=local(30, 10, 10),
             status="claimed",
             claimed_by="marta",
-        ),  # fmt: skip
+        ),
         event(1004, local(30, 10, 4), "marta", "claimed"),
         event(1004, local(30, 10, 6), "ana", "note", note="llamó otra vez"),
         # 1005, voicemail of a client: Ana schedules a callback after 20 min, due tomorrow 12:00.
@@ -110,7 +110,7 @@ def the_day() -> list[Any]:
             claim_deadline=local(30, 12, 2),
             outcome="resolved",
             claimed_by="luis",
-        ),  # fmt: skip
+        ),
         event(1006, local(30, 12, 1), "luis", "transfer_accepted"),
         event(1006, local(30, 12, 10), "luis", "resolved", outcome="resolved"),
         # 1007, a receptionist's message Ana claimed after 45 min (15 min late), a qualified lead.
@@ -141,7 +141,7 @@ def the_day() -> list[Any]:
             created_by="luis",
             created_at=local(27, 10),
             status="reminded",
-        ),  # fmt: skip
+        ),
         Callback(
             org_id="default",
             card_id=1005,
@@ -149,7 +149,7 @@ def the_day() -> list[Any]:
             assignee_id="ana",
             created_by="ana",
             created_at=local(30, 11, 20),
-        ),  # fmt: skip
+        ),
         Callback(
             org_id="default",
             card_id=900,
@@ -158,7 +158,7 @@ def the_day() -> list[Any]:
             created_by="luis",
             created_at=local(27, 10),
             status="cancelled",
-        ),  # fmt: skip
+        ),
         Callback(
             org_id="default",
             card_id=1005,
@@ -166,7 +166,7 @@ def the_day() -> list[Any]:
             assignee_id="ana",
             created_by="ana",
             created_at=local(30, 11, 20),
-        ),  # fmt: skip
+        ),
         # Calls the blocked-list rejected: one on the 30th, one on the 29th.
         Call(org_id="default", call_sid="CA-rejected-30", status="rejected", started_at=local(30, 10, 30)),
         Call(org_id="default", call_sid="CA-rejected-29", status="rejected", started_at=local(29, 10, 30)),
@@ -185,7 +185,7 @@ def another_org() -> list[Any]:
             assignee_id="ana",
             created_by="ana",
             created_at=local(30, 10),
-        ),  # fmt: skip
+        ),
         Call(org_id="other", call_sid="CA-other-rejected", status="rejected", started_at=local(30, 11)),
     ]
 

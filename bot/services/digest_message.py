@@ -1,0 +1,81 @@
+"""The digest of one day for one manager: figures in, the message they read out (text, HTML, chart)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from bot.domain.digest import DigestFigures
+from bot.domain.org import StaffMember
+from bot.services.digest import DigestReader
+from bot.services.directory import Org
+from cards.digest import DigestContext, DigestView, build_digest_view, render_digest_html, render_digest_text
+from cards.digest_chart import render_chart
+
+
+@dataclass(frozen=True)
+class DigestMessage:
+    """What a manager receives: everything a channel needs, as plain data (an outbox payload)."""
+
+    subject: str
+    text: str
+    """Slack markup (bold headings)."""
+    plain: str
+    """No markup: a terminal, an email's text part."""
+    html: str
+    chart_title: str
+    chart_labels: dict[str, str]
+    hourly: dict[int, dict[str, int]]
+
+    def payload(self) -> dict[str, Any]:
+        values = dict(self.__dict__)
+        values["hourly"] = {str(hour): counts for hour, counts in self.hourly.items()}
+        return values
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> DigestMessage:
+        values = dict(payload)
+        values["hourly"] = {int(hour): counts for hour, counts in payload["hourly"].items()}
+        return cls(**values)
+
+    async def chart_png(self) -> bytes:
+        """The chart, rendered on a worker thread (matplotlib is CPU work, kept off the loop)."""
+        return await asyncio.to_thread(render_chart, self.hourly, self.chart_title, self.chart_labels)
+
+
+def yesterday(org: Org, now: datetime) -> date:
+    """The organisation's local yesterday at ``now``."""
+    return now.astimezone(org.calendar.zone).date() - timedelta(days=1)
+
+
+def reader_locale(org: Org, member: StaffMember) -> str:
+    return member.locale or org.locale
+
+
+def digest_message(org: Org, member: StaffMember, figures: DigestFigures) -> DigestMessage:
+    view = _view(org, member, figures)
+    return DigestMessage(
+        subject=view.subject,
+        text=render_digest_text(view, bold=lambda s: f"*{s}*"),
+        plain=render_digest_text(view),
+        html=render_digest_html(view),
+        chart_title=view.chart_title,
+        chart_labels=view.chart_labels,
+        hourly=figures.hourly,
+    )
+
+
+def _view(org: Org, member: StaffMember, figures: DigestFigures) -> DigestView:
+    ctx = DigestContext(
+        locale=reader_locale(org, member),
+        org_name=org.config.organization.name,
+        zone=org.calendar.zone,
+        names={s.id: s.name for s in org.config.staff},
+    )
+    return build_digest_view(figures, ctx)
+
+
+async def compose(reader: DigestReader, org: Org, member: StaffMember, day: date) -> DigestMessage:
+    return digest_message(org, member, await reader.figures(org.id, day))
