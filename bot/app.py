@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.console.publisher import ConsolePublisher
+from adapters.email.publisher import EmailPublisher, SmtpServer
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
@@ -25,6 +26,8 @@ from bot.ports import ChannelPublisher, Clock, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
 from bot.services.delivery import Delivery
+from bot.services.digest import DigestReader
+from bot.services.digest_sending import DigestSending
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
@@ -33,7 +36,7 @@ from bot.services.recados import Recados
 from bot.services.runtime import Runtime
 from bot.services.sync import sync_config
 from bot.settings import Settings
-from bot.store.db import create_engine, is_postgres, session_factory
+from bot.store.db import create_engine, create_report_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
 from jobs.delivery import DeliveryWorker, WakeUp
 from jobs.scheduler import Heartbeat
@@ -53,6 +56,7 @@ class Services:
     escalation: Escalation
     reminders: CallbackReminders
     delivery: Delivery
+    digests: DigestSending | None = None
 
 
 def create_app(
@@ -83,8 +87,11 @@ def create_app(
         card_channel="slack" if slack_client else "console",
         postgres=is_postgres(engine),
     )
-    services = _services(runtime, slack_client)
-    heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
+    services = _services(runtime, slack_client, _email_publisher(settings))
+    reports = create_report_engine(settings.async_database_url, connect_args=connect_args)
+    reader = DigestReader(session_factory(reports), runtime.directory, runtime.clock)
+    services.digests = DigestSending(runtime, reader, email="email" in services.delivery.publishers)
+    heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds, services.digests)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     after_ack = AfterAck()
 
@@ -107,6 +114,7 @@ def create_app(
         await worker.stop()
         if slack_client is not None:
             await close_session(slack_client)
+        await reports.dispose()
         await engine.dispose()
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -122,10 +130,21 @@ def _slack_client(settings: Settings) -> AsyncWebClient:
     return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
 
 
-def _services(runtime: Runtime, slack_client: AsyncWebClient | None) -> Services:
+def _email_publisher(settings: Settings) -> EmailPublisher | None:
+    if settings.smtp_url is None or not settings.smtp_from:
+        return None
+    server = SmtpServer.from_url(settings.smtp_url.get_secret_value(), settings.smtp_ca_file)
+    return EmailPublisher(server, settings.smtp_from)
+
+
+def _services(
+    runtime: Runtime, slack_client: AsyncWebClient | None, email: EmailPublisher | None = None
+) -> Services:
     publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
     if slack_client is not None:
         publishers["slack"] = SlackPublisher(slack_client)
+    if email is not None:
+        publishers["email"] = email
     return Services(
         runtime=runtime,
         intake=CallIntake(runtime),

@@ -74,6 +74,21 @@ class DeliveryError(Exception):
         self.capped = capped
 
 
+@dataclass(frozen=True)
+class Report:
+    """A report to one person (the daily digest, the weekly review): a message with a chart. Each
+    channel takes what it can show: Slack the ``text`` with the chart uploaded beside it, email the
+    ``html`` and ``plain`` parts with the chart inline, the console the ``plain`` text."""
+
+    subject: str
+    text: str
+    plain: str
+    html: str
+    chart_png: bytes | None
+    chart_title: str
+    chart_name: str = "chart.png"
+
+
 class ChannelPublisher(Protocol):
     """One delivery channel (Slack, console, …). Every method is called from the outbox worker."""
 
@@ -92,3 +107,7 @@ class ChannelPublisher(Protocol):
         ...
 
     async def send_ephemeral(self, target: str, user: str, text: str) -> None: ...
+
+    async def send_report(self, target: str, report: Report) -> None:
+        """A report to one person (``target``: their Slack user, email address, …)."""
+        ...

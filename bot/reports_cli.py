@@ -11,12 +11,14 @@ from typing import Any
 
 from bot.config import load_config
 from bot.domain.org import StaffMember
-from bot.ports import SystemClock
+from bot.ports import NoSignal, SystemClock
 from bot.services.digest import DigestReader
 from bot.services.digest_message import DigestMessage, compose, yesterday
+from bot.services.digest_sending import DigestSending
 from bot.services.directory import Directory, Org
+from bot.services.runtime import Runtime
 from bot.settings import Settings
-from bot.store.db import create_report_engine, session_factory
+from bot.store.db import create_engine, create_report_engine, is_postgres, session_factory
 
 
 def add_digest_command(sub: Any) -> None:
@@ -46,9 +48,9 @@ def run_digest(args: argparse.Namespace) -> int:
     if args.format == "png" and not args.out:
         print("--format png needs --out FILE", file=sys.stderr)
         return 2
+    if not args.dry_run and args.format == "text" and not args.out:
+        return asyncio.run(_send(settings, directory, org, recipients, args.date))
     messages = asyncio.run(_compose(settings, directory, org, recipients, args.date))
-    if not args.dry_run and args.format == "text":
-        return asyncio.run(_send(settings, directory, org, messages, args.date))
     return _write(messages, args.format, args.out)
 
 
@@ -91,10 +93,33 @@ def _write(messages: list[tuple[StaffMember, DigestMessage]], fmt: str, out: str
 
 
 async def _send(
-    settings: Settings,
-    directory: Directory,
-    org: Org,
-    messages: list[tuple[StaffMember, DigestMessage]],
-    day: date | None,
+    settings: Settings, directory: Directory, org: Org, members: list[StaffMember], day: date | None
 ) -> int:
-    raise NotImplementedError
+    """Write the digest's deliveries into the outbox (a running server's worker sends them), unless
+    that day's digest was sent to that manager already."""
+    clock = SystemClock()
+    engine = create_engine(settings.async_database_url)
+    reports = create_report_engine(settings.async_database_url)
+    try:
+        runtime = Runtime(
+            sessions=session_factory(engine),
+            directory=directory,
+            clock=clock,
+            signal=NoSignal(),
+            card_channel="slack" if settings.slack_enabled else "console",
+            postgres=is_postgres(engine),
+        )
+        sending = DigestSending(
+            runtime, DigestReader(session_factory(reports), directory, clock), email=settings.email_enabled
+        )
+        the_day = day or yesterday(org, clock.now())
+        for member in members:
+            result = await sending.send(org, member, the_day)
+            if result.sent:
+                print(f"digest of {the_day} for {member.id}: queued ({', '.join(result.channels)})")
+            else:
+                print(f"digest of {the_day} for {member.id}: sent already, not sent again")
+        return 0
+    finally:
+        await reports.dispose()
+        await engine.dispose()

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = Field(default=None, validation_alias="TWILIO_AUTH_TOKEN")
     twilio_api_base_url: str | None = Field(default=None, validation_alias="TWILIO_API_BASE_URL")
 
+    smtp_url: SecretStr | None = Field(default=None, validation_alias="CENTRALITA_SMTP_URL")
+    smtp_from: str | None = Field(default=None, validation_alias="CENTRALITA_SMTP_FROM")
+    smtp_ca_file: str | None = Field(default=None, validation_alias="CENTRALITA_SMTP_CA_FILE")
+
     microsoft_app_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_ID")
     microsoft_app_password: SecretStr | None = Field(default=None, validation_alias="MICROSOFT_APP_PASSWORD")
     microsoft_app_tenant_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_TENANT_ID")
@@ -55,6 +59,19 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError(f"'{value}' must start with http:// or https://")
         return value
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _smtp_url(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        if not str(value).startswith(("smtp://", "smtps://")):
+            raise ValueError("must look like smtp://user:password@host:587 (STARTTLS) or smtps://…:465")
+        return value
+
+    @property
+    def email_enabled(self) -> bool:
+        return self.smtp_url is not None and bool(self.smtp_from)
 
     @property
     def slack_enabled(self) -> bool:

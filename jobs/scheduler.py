@@ -10,8 +10,10 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services.callbacks import CallbackReminders
+from bot.services.digest_sending import DigestSending
 from bot.services.escalation import Escalation
 from jobs.callbacks import run_callback_reminders
+from jobs.digest import run_digests
 from jobs.escalation import run_escalations
 
 # A step due sooner than the next beat gets a one-off sweep at its due time, but never sooner than
@@ -20,13 +22,19 @@ MIN_WAKE_SECONDS = 0.05
 
 
 class Heartbeat:
-    """Sweeps due escalations and callbacks every ``seconds``. Start it inside the running loop.
+    """Sweeps due escalations, callbacks and digests every ``seconds``. Start it inside the running loop.
 
     After each escalation sweep, the earliest pending step is looked up: when it falls due before
     the next beat, a one-off sweep is scheduled for that moment, so a step fires on time rather
     than up to a beat late. The beat stays, for cards other processes open."""
 
-    def __init__(self, escalation: Escalation, reminders: CallbackReminders, seconds: float) -> None:
+    def __init__(
+        self,
+        escalation: Escalation,
+        reminders: CallbackReminders,
+        seconds: float,
+        digests: DigestSending | None = None,
+    ) -> None:
         self.seconds = seconds
         self.escalation = escalation
         self.scheduler = AsyncIOScheduler(timezone="UTC")
@@ -43,6 +51,8 @@ class Heartbeat:
         self.scheduler.add_job(
             self._sweep, id="callbacks", args=[run_callback_reminders, reminders], **common
         )
+        if digests is not None:  # due digests are looked up every beat; sent ones are remembered
+            self.scheduler.add_job(self._sweep, id="digests", args=[run_digests, digests], **common)
 
     def start(self) -> None:
         self.scheduler.start()

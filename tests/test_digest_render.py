@@ -118,3 +118,21 @@ async def test_the_cli_prints_a_days_digest_and_writes_its_chart(tmp_path: Path)
 
     unknown = centralita("digest", "--to", "pepe", "--dry-run", **env)
     assert unknown.returncode == 2 and "not a staff id: pepe" in unknown.stderr
+
+
+async def test_the_cli_sends_a_days_digest_once(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/centralita.db")
+    await upgrade_async(db.url)
+    await db.add(*background_month(), *the_day())
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/centralita.db", "CENTRALITA_CONFIG": str(FIXTURES / "clinic.yaml")}
+
+    first = centralita("digest", "--date", "2026-11-30", "--to", "marta", **env)
+    again = centralita("digest", "--date", "2026-11-30", "--to", "marta", **env)
+
+    assert first.returncode == 0, first.stderr
+    assert "digest of 2026-11-30 for marta: queued (console)" in first.stdout
+    assert "digest of 2026-11-30 for marta: sent already, not sent again" in again.stdout
+    rows = [row for row in await db.outbox() if row.kind == "report"]
+    assert [(r.channel, r.target, r.payload["subject"]) for r in rows] == [
+        ("console", "marta", "Clínica Dental Sonrisa · resumen de recepción del lunes, 30 de noviembre de 2026")
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.ports import PostRef
+from bot.ports import PostRef, Report
 from cards.model import CardView
 from cards.text import render_text
 
@@ -29,3 +29,7 @@ class ConsolePublisher:
 
     async def send_ephemeral(self, target: str, user: str, text: str) -> None:
         log.info("note to %s in %s: %s", user, target, text)
+
+    async def send_report(self, target: str, report: Report) -> None:
+        chart = f" (chart: {len(report.chart_png)} bytes)" if report.chart_png else ""
+        log.info("report to %s: %s%s\n%s", target, report.subject, chart, report.plain)

@@ -8,7 +8,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.ports import DeliveryError, PostRef
+from bot.ports import DeliveryError, PostRef, Report
 from cards.blockkit import render_blocks
 from cards.model import CardView
 
@@ -91,6 +91,24 @@ class SlackPublisher:
 
     async def send_ephemeral(self, target: str, user: str, text: str) -> None:
         await self._call("chat_postEphemeral", channel=target, user=user, text=text)
+
+    async def send_report(self, target: str, report: Report) -> None:
+        """A DM with the report's text; its chart uploaded into the DM with Slack's current file API
+        (``files_upload_v2``: files.getUploadURLExternal, the upload, files.completeUploadExternal),
+        which shares a file in a conversation id, not a user id: the DM is opened first."""
+        if report.chart_png is None:
+            await self._call("chat_postMessage", channel=target, text=report.text)
+            return
+        opened = await self._call("conversations_open", users=target)
+        await self._call(
+            "files_upload_v2",
+            channel=opened["channel"]["id"],
+            file=report.chart_png,
+            filename=report.chart_name,
+            title=report.chart_title,
+            alt_txt=report.chart_title,
+            initial_comment=report.text,
+        )
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
         try:

@@ -23,12 +23,14 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.ports import ChannelPublisher, DeliveryError, PostRef
+from bot.services.digest_message import DigestMessage
 from bot.services.facts import card_facts
 from bot.services.outbox import (
     CARD,
     DIRECT,
     EPHEMERAL,
     LEASE,
+    REPORT,
     SENDING_COLUMNS,
     THREAD,
     HandedOver,
@@ -316,6 +318,8 @@ class Delivery:
             await publisher.send_ephemeral(row.target, row.payload["user"], row.payload["text"])
         elif row.kind in (CARD, THREAD):
             await self._card_message(batch, row, publisher)
+        elif row.kind == REPORT:
+            await publisher.send_report(row.target, await DigestMessage.from_payload(row.payload).report())
         else:
             raise DeliveryError(f"unknown delivery kind {row.kind}", permanent=True)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.domain.digest import DigestFigures
 from bot.domain.org import StaffMember
+from bot.ports import Report
 from bot.services.digest import DigestReader
 from bot.services.directory import Org
 from cards.digest import DigestContext, DigestView, build_digest_view, render_digest_html, render_digest_text
@@ -39,6 +40,11 @@ class DigestMessage:
         values = dict(payload)
         values["hourly"] = {int(hour): counts for hour, counts in payload["hourly"].items()}
         return cls(**values)
+
+    async def report(self) -> Report:
+        """The message as the publisher port takes it, its chart rendered."""
+        png = await self.chart_png()
+        return Report(self.subject, self.text, self.plain, self.html, png, self.chart_title, "digest.png")
 
     async def chart_png(self) -> bytes:
         """The chart, rendered on a worker thread (matplotlib is CPU work, kept off the loop)."""

@@ -21,6 +21,8 @@ CARD = "card"
 THREAD = "thread"
 DIRECT = "direct"
 EPHEMERAL = "ephemeral"
+REPORT = "report"
+"""A report to one person (the daily digest): ``payload`` is a ``DigestMessage``'s."""
 # Statements built once (building one costs more than running it), card ids bound at execution.
 _POSTS_OF_CARDS = (
     select(CardPost)

@@ -179,6 +179,21 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: datetime | None = _utc()
 
 
+class ReportRun(SQLModel, table=True):
+    """One report (the daily digest, the weekly review) of one organisation for one day and one
+    manager: written with the report's outbox rows, and unique, so whichever process writes it first
+    sends the report and every other one (a replica, a restart, a second run) finds it there."""
+
+    __table_args__ = (UniqueConstraint("org_id", "report", "day", "staff_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64)
+    report: str = Field(max_length=16)
+    day: str = Field(max_length=10)
+    """The local day reported on, ``YYYY-MM-DD``."""
+    staff_id: str = Field(max_length=64)
+    created_at: datetime = _utc(nullable=False)
+
+
 def row_values(model: type[SQLModel], **values: Any) -> dict[str, Any]:
     """The column values ``model(**values)`` would hold (its defaults filled in, ``id`` left out),
     without building the object: building a table model costs a few hundred µs, because every field

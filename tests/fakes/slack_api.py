@@ -4,6 +4,8 @@ It records every call, answers like Slack (``ok``, ``channel``, ``ts``), and can
 ``rate_limit(method, times, retry_after)`` answers 429 with Retry-After, ``down = True`` answers 503,
 ``refuse(method, error, **match)`` answers ``{"ok": false, "error": error}`` to the matching calls
 (kept in ``refused``, not in ``calls``), and ``slow(method, seconds)`` makes the method take that long.
+``files_upload_v2`` works end to end: ``files.getUploadURLExternal`` hands out an upload URL on this
+server, whose bytes land in ``uploads``, and ``files.completeUploadExternal`` shares them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
 
 
@@ -40,7 +42,15 @@ class FakeSlack:
         self.refused: list[SlackCall] = []
         self._ts = itertools.count(1)
         self.changed = asyncio.Event()
-        self.app = Starlette(routes=[Route("/api/{method}", self._handle, methods=["POST", "GET"])])
+        self.uploads: dict[str, bytes] = {}
+        """What was uploaded to each upload URL ``files.getUploadURLExternal`` handed out, by file id."""
+        self._files = itertools.count(1)
+        self.app = Starlette(
+            routes=[
+                Route("/api/{method}", self._handle, methods=["POST", "GET"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
+            ]
+        )
 
     def rate_limit(self, method: str, times: int, retry_after: float = 1) -> None:
         self._limits[method] = [retry_after] * times
@@ -101,7 +111,24 @@ class FakeSlack:
         self.changed.set()
         return JSONResponse(self._answer(method, args))
 
+    async def _upload(self, request: Request) -> PlainTextResponse:
+        """Step 2 of ``files_upload_v2``: the file's bytes, posted to the URL step 1 gave."""
+        if self.down:
+            return PlainTextResponse("unavailable", status_code=503)
+        self.uploads[request.path_params["file_id"]] = await request.body()
+        self.changed.set()
+        return PlainTextResponse("OK - uploaded")
+
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(args.get("users", "")).removeprefix("U")}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._files):08d}"
+            base = str(getattr(self, "url", "")).removesuffix("/api/")
+            return {"ok": True, "file_id": file_id, "upload_url": f"{base}/upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            files = json.loads(args.get("files", "[]"))
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
         if method == "auth.test":
             return {
                 "ok": True,
