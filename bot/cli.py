@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
+from bot.calibrate_cli import add_calibrate_command
 from bot.config import ConfigError, check_references, load_config
 from bot.domain.hours import BusinessCalendar
 from bot.domain.org import OrgConfig
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--url", default="http://127.0.0.1:8000")
     call.set_defaults(run=_simulate_call)
     add_digest_command(sub)
+    add_calibrate_command(sub)
     return parser
 
 
