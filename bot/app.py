@@ -22,6 +22,7 @@ from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
 from bot.config import load_config
 from bot.domain.org import OrgConfig
+from bot.metrics_http import metrics_route, time_requests
 from bot.ports import ChannelPublisher, Clock, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
@@ -32,6 +33,7 @@ from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
 from bot.services.health import database_health
+from bot.services.metrics import MetricsReader
 from bot.services.recados import Recados
 from bot.services.runtime import Runtime
 from bot.services.sync import sync_config
@@ -120,8 +122,10 @@ def create_app(
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services, app.state.heartbeat = services, heartbeat
     _health_route(app, runtime, heartbeat)
+    metrics_route(app, MetricsReader(session_factory(reports), runtime.directory.ids, runtime.clock))
     if api:
         _channel_routes(app, settings, services, slack_client, configs, after_ack)
+    time_requests(app)
     return app
 
 

@@ -12,6 +12,7 @@ from email.utils import formatdate, make_msgid
 from urllib.parse import unquote, urlsplit
 
 from bot.ports import DeliveryError, PostRef, Report
+from bot.telemetry import PLATFORM_ERRORS
 from cards.digest import CHART_CID
 from cards.model import CardView
 
@@ -82,11 +83,14 @@ class EmailPublisher:
                     smtp.login(self.server.username, self.server.password or "")
                 smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as error:
+            PLATFORM_ERRORS.labels("email", "recipient_refused").inc()
             raise DeliveryError(f"SMTP refused the recipient: {error.recipients}", permanent=True) from error
         except smtplib.SMTPResponseException as error:
+            PLATFORM_ERRORS.labels("email", str(error.smtp_code)).inc()
             reason = f"SMTP error {error.smtp_code}: {error.smtp_error!r}"
             raise DeliveryError(reason, capped=error.smtp_code >= 500) from error
         except (smtplib.SMTPException, OSError) as error:
+            PLATFORM_ERRORS.labels("email", "unreachable").inc()
             raise DeliveryError(f"SMTP server unreachable: {error!r}") from error
 
     def _connect(self) -> smtplib.SMTP:

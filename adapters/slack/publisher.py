@@ -9,6 +9,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.ports import DeliveryError, PostRef, Report
+from bot.telemetry import PLATFORM_ERRORS
 from cards.blockkit import render_blocks
 from cards.model import CardView
 
@@ -116,12 +117,16 @@ class SlackPublisher:
         except SlackApiError as error:
             raise _delivery_error(error) from error
         except (OSError, TimeoutError) as error:
+            PLATFORM_ERRORS.labels("slack", "unreachable").inc()
             raise DeliveryError(f"Slack unreachable: {error!r}") from error
 
 
 def _delivery_error(error: SlackApiError) -> DeliveryError:
     response = error.response
     code = str(response.get("error", "")) if response is not None else ""
+    PLATFORM_ERRORS.labels(
+        "slack", code or f"http_{response.status_code if response is not None else 0}"
+    ).inc()
     if response is not None and response.status_code == 429:
         retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
         return DeliveryError("Slack rate limit (429)", retry_after=retry_after)

@@ -41,6 +41,7 @@ from bot.services.runtime import Runtime
 from bot.store.db import execute
 from bot.store.models import Card, CardPost, OutboxMessage
 from bot.store.types import UTCDateTime
+from bot.telemetry import DELIVERY_SECONDS
 from cards.build import build_card
 from cards.model import CardFacts
 
@@ -289,6 +290,9 @@ class Delivery:
             self._failed(row, repr(error), None, False, now)
             return False
         row.status, row.sent_at, row.locked_until, row.last_error = "sent", now, None, None
+        DELIVERY_SECONDS.labels(row.channel).observe(
+            max(0.0, (wall_now() - row.next_attempt_at).total_seconds())
+        )
         return True
 
     def _failed(
