@@ -37,6 +37,7 @@ from bot.services.metrics import MetricsReader
 from bot.services.recados import Recados
 from bot.services.runtime import Runtime
 from bot.services.sync import sync_config
+from bot.services.weekly import WeeklyReader
 from bot.settings import Settings
 from bot.store.db import create_engine, create_report_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
@@ -92,7 +93,10 @@ def create_app(
     services = _services(runtime, slack_client, _email_publisher(settings))
     reports = create_report_engine(settings.async_database_url, connect_args=connect_args)
     reader = DigestReader(session_factory(reports), runtime.directory, runtime.clock)
-    services.digests = DigestSending(runtime, reader, email="email" in services.delivery.publishers)
+    weekly = WeeklyReader(session_factory(reports), runtime.directory)
+    services.digests = DigestSending(
+        runtime, reader, email="email" in services.delivery.publishers, weekly=weekly
+    )
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds, services.digests)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     after_ack = AfterAck()

@@ -57,7 +57,7 @@ class DigestView:
 
 
 def build_digest_view(figures: DigestFigures, ctx: DigestContext) -> DigestView:
-    f = _Formats(ctx)
+    f = Formats(ctx)
     day = f.day(figures.day)
     sections = (
         Section(t(ctx.locale, "digest.summary"), _summary(figures, f)),
@@ -126,7 +126,7 @@ def _html_line(line: Line) -> str:
     return f'<a href="{html.escape(line.link, quote=True)}">{text}</a>' if line.link else text
 
 
-class _Formats:
+class Formats:
     """Babel formatting in the reader's locale and the organisation's time zone."""
 
     def __init__(self, ctx: DigestContext) -> None:
@@ -163,7 +163,7 @@ class _Formats:
         return t_or(self.locale, f"outcome.{outcome}", t_or(self.locale, f"digest.state.{outcome}", outcome))
 
 
-def _summary(figures: DigestFigures, f: _Formats) -> tuple[Line, ...]:
+def _summary(figures: DigestFigures, f: Formats) -> tuple[Line, ...]:
     loc, answers = f.locale, figures.answers
     lines = [
         t(
@@ -187,7 +187,7 @@ def _summary(figures: DigestFigures, f: _Formats) -> tuple[Line, ...]:
     return tuple(Line(text) for text in lines)
 
 
-def _split(counts: dict[str, dict[str, int]], f: _Formats, label: Callable[[str], str]) -> tuple[Line, ...]:
+def _split(counts: dict[str, dict[str, int]], f: Formats, label: Callable[[str], str]) -> tuple[Line, ...]:
     lines = []
     for medium, by_key in counts.items():
         parts = ", ".join(f"{label(key)} {f.n(count)}" for key, count in by_key.items())
@@ -195,7 +195,7 @@ def _split(counts: dict[str, dict[str, int]], f: _Formats, label: Callable[[str]
     return tuple(lines)
 
 
-def _breaches(breaches: list[Breach], f: _Formats) -> tuple[Line, ...]:
+def _breaches(breaches: list[Breach], f: Formats) -> tuple[Line, ...]:
     key = {True: "digest.breach.late", False: "digest.breach.untaken"}
     return tuple(
         Line(
@@ -213,7 +213,7 @@ def _breaches(breaches: list[Breach], f: _Formats) -> tuple[Line, ...]:
     )
 
 
-def _staff_line(line: StaffLine, f: _Formats) -> Line:
+def _staff_line(line: StaffLine, f: Formats) -> Line:
     return Line(
         t(
             f.locale,
@@ -226,14 +226,14 @@ def _staff_line(line: StaffLine, f: _Formats) -> Line:
     )
 
 
-def _callbacks(figures: DigestFigures, f: _Formats) -> tuple[Line, ...]:
+def _callbacks(figures: DigestFigures, f: Formats) -> tuple[Line, ...]:
     """Overdue first (the figures are sorted so), each marked."""
     return tuple(
         _callback_line(c, f, overdue=i < figures.overdue) for i, c in enumerate(figures.callbacks_due)
     )
 
 
-def _callback_line(callback: DueCallback, f: _Formats, *, overdue: bool) -> Line:
+def _callback_line(callback: DueCallback, f: Formats, *, overdue: bool) -> Line:
     key = "digest.callback.overdue" if overdue else "digest.callback.line"
     return Line(
         t(
@@ -247,7 +247,7 @@ def _callback_line(callback: DueCallback, f: _Formats, *, overdue: bool) -> Line
     )
 
 
-def _lead_line(lead: Lead, f: _Formats) -> Line:
+def _lead_line(lead: Lead, f: Formats) -> Line:
     return Line(
         t(
             f.locale,

@@ -243,3 +243,19 @@ async def test_the_digest_by_email_has_html_and_text_with_the_chart_inline(
     (image,) = [part for part in related.iter_parts() if part.get_content_type() == "image/png"]
     assert image["Content-ID"] == "<digest-chart>"
     assert image.get_content().startswith(PNG_SIGNATURE)
+
+
+async def test_on_monday_the_weekly_review_goes_with_the_digest_once(db: Database, slack: FakeSlack) -> None:
+    await seeded(db)
+    monday = FakeClock(datetime(2026, 11, 30, 8, 31, tzinfo=MADRID))
+    async with replica(db, monday, slack.url) as services:  # type: ignore[attr-defined]
+        assert services.digests is not None
+        assert await services.digests.sweep() == 2
+        assert await services.digests.sweep() == 0
+        await deliver_all(services)
+
+    runs = await db.query(select(ReportRun).order_by(ReportRun.report))
+    assert [(r.report, r.day) for r in runs] == [("daily", "2026-11-29"), ("weekly", "2026-11-23")]
+    texts = [c.args["text"] for c in slack.of("chat.postMessage", channel="U0MARTA")]
+    assert len(texts) == 1 and texts[0].startswith("*Clínica Dental Sonrisa: la semana del 23 nov 2026")
+    assert len(slack.of("files.completeUploadExternal")) == 1  # the digest's chart; the review has none

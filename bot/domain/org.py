@@ -245,6 +245,19 @@ class DigestConfig(_Strict):
     at: str = "08:30"
     days: str = "mon-fri"
     to: list[str] = Field(default_factory=list)
+    weekly: str | None = "mon"
+    """The day the weekly review goes (at ``at``), or null for none."""
+
+    @field_validator("weekly")
+    @classmethod
+    def _weekly(cls, value: str | None) -> str | None:
+        if value is not None and len(parse_day_spec(value)) != 1:
+            raise ValueError(f"'{value}' is not one day; write it like mon")
+        return value
+
+    @property
+    def weekly_day(self) -> int | None:
+        return None if self.weekly is None else parse_day_spec(self.weekly)[0]
 
     @field_validator("at")
     @classmethod

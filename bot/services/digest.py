@@ -60,7 +60,7 @@ class DigestReader:
                 day=day,
                 zone=zone,
                 now=now,
-                cards=await _day_cards(session, org_id, start, end),
+                cards=await cards_between(session, org_id, start, end),
                 events=await _day_events(session, org_id, start, end),
                 callbacks=await _callbacks_due(session, org_id, today_end),
                 open_now=await _open_now(session, org_id),
@@ -69,7 +69,7 @@ class DigestReader:
         return compute(data)
 
 
-async def _rows(session: AsyncSession, query: Any) -> list[Any]:
+async def fetch_rows(session: AsyncSession, query: Any) -> list[Any]:
     return list((await execute(session, query)).all())
 
 
@@ -77,7 +77,7 @@ def _in_day(column: Any, start: datetime, end: datetime) -> Any:
     return (column >= start) & (column < end)
 
 
-async def _day_cards(session: AsyncSession, org_id: str, start: datetime, end: datetime) -> list[DayCard]:
+async def cards_between(session: AsyncSession, org_id: str, start: datetime, end: datetime) -> list[DayCard]:
     of_day = (_CARD.org_id == org_id) & _in_day(_CARD.created_at, start, end)
     taken = await _taken(session, of_day)
     query = select(
@@ -94,7 +94,7 @@ async def _day_cards(session: AsyncSession, org_id: str, start: datetime, end: d
         _CARD.team_id,
     ).where(of_day)
     cards = []
-    for row in await _rows(session, query):
+    for row in await fetch_rows(session, query):
         first, live = taken.get(row.id or 0, (None, False))
         cards.append(
             DayCard(
@@ -125,7 +125,7 @@ async def _taken(session: AsyncSession, of_day: Any) -> dict[int, tuple[datetime
         .where(of_day, _AUDIT.kind.in_(TAKING_KINDS | LIVE_KINDS))
         .group_by(_AUDIT.card_id)
     )
-    return {card_id: (at, bool(is_live)) for card_id, at, is_live in await _rows(session, query)}
+    return {card_id: (at, bool(is_live)) for card_id, at, is_live in await fetch_rows(session, query)}
 
 
 async def _day_events(session: AsyncSession, org_id: str, start: datetime, end: datetime) -> list[DayEvent]:
@@ -136,7 +136,7 @@ async def _day_events(session: AsyncSession, org_id: str, start: datetime, end: 
     )
     return [
         DayEvent(actor, kind, (data or {}).get("outcome"))
-        for actor, kind, data in await _rows(session, query)
+        for actor, kind, data in await fetch_rows(session, query)
     ]
 
 
@@ -154,7 +154,7 @@ async def _callbacks_due(session: AsyncSession, org_id: str, until: datetime) ->
     )
     return [
         DueCallback(card_id, due_at, assignee, name or number or "")
-        for card_id, due_at, assignee, name, number in await _rows(session, query)
+        for card_id, due_at, assignee, name, number in await fetch_rows(session, query)
     ]
 
 

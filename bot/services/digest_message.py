@@ -9,11 +9,13 @@ from typing import Any
 
 from bot.domain.digest import DigestFigures
 from bot.domain.org import StaffMember
+from bot.domain.weekly import WeekFigures
 from bot.ports import Report
 from bot.services.digest import DigestReader
 from bot.services.directory import Org
 from cards.digest import DigestContext, DigestView, build_digest_view, render_digest_html, render_digest_text
 from cards.digest_chart import render_chart
+from cards.weekly import build_weekly_view
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class DigestMessage:
 
     async def report(self) -> Report:
         """The message as the publisher port takes it, its chart rendered."""
-        png = await self.chart_png()
+        png = await self.chart_png() if self.hourly else None
         return Report(self.subject, self.text, self.plain, self.html, png, self.chart_title, "digest.png")
 
     async def chart_png(self) -> bytes:
@@ -74,14 +76,31 @@ def digest_message(org: Org, member: StaffMember, figures: DigestFigures) -> Dig
 
 
 def _view(org: Org, member: StaffMember, figures: DigestFigures) -> DigestView:
-    ctx = DigestContext(
+    return build_digest_view(figures, _context(org, member))
+
+
+def _context(org: Org, member: StaffMember) -> DigestContext:
+    return DigestContext(
         locale=reader_locale(org, member),
         org_name=org.config.organization.name,
         zone=org.calendar.zone,
         names={s.id: s.name for s in org.config.staff},
     )
-    return build_digest_view(figures, ctx)
 
 
 async def compose(reader: DigestReader, org: Org, member: StaffMember, day: date) -> DigestMessage:
     return digest_message(org, member, await reader.figures(org.id, day))
+
+
+def weekly_message(org: Org, member: StaffMember, figures: WeekFigures) -> DigestMessage:
+    """The weekly review, as the same kind of message (without a chart)."""
+    view = build_weekly_view(figures, _context(org, member))
+    return DigestMessage(
+        subject=view.subject,
+        text=render_digest_text(view, bold=lambda s: f"*{s}*"),
+        plain=render_digest_text(view),
+        html=render_digest_html(view, chart=False),
+        chart_title="",
+        chart_labels={},
+        hourly={},
+    )
