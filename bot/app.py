@@ -20,6 +20,7 @@ from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
+from adapters.webhook.publisher import Secrets, WebhookPublisher
 from bot.config import load_config
 from bot.domain.org import OrgConfig
 from bot.metrics_http import metrics_route, time_requests
@@ -118,6 +119,9 @@ def create_app(
         await after_ack.drain()
         await heartbeat.stop()
         await worker.stop()
+        webhooks = services.delivery.publishers.get("webhook")
+        if isinstance(webhooks, WebhookPublisher):
+            await webhooks.close()
         if slack_client is not None:
             await close_session(slack_client)
         await reports.dispose()
@@ -138,6 +142,17 @@ def _slack_client(settings: Settings) -> AsyncWebClient:
     return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
 
 
+def _webhook_secrets(directory: Directory) -> Secrets:
+    def secret(org_id: str, index: int) -> str | None:
+        try:
+            hooks = directory.get(org_id).config.webhooks
+        except KeyError:
+            return None
+        return hooks[index].secret if index < len(hooks) else None
+
+    return secret
+
+
 def _email_publisher(settings: Settings) -> EmailPublisher | None:
     if settings.smtp_url is None or not settings.smtp_from:
         return None
@@ -153,6 +168,8 @@ def _services(
         publishers["slack"] = SlackPublisher(slack_client)
     if email is not None:
         publishers["email"] = email
+    if any(org.config.webhooks for org in runtime.directory):
+        publishers["webhook"] = WebhookPublisher(_webhook_secrets(runtime.directory))
     return Services(
         runtime=runtime,
         intake=CallIntake(runtime),

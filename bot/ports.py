@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from cards.model import CardView
 
@@ -110,4 +110,12 @@ class ChannelPublisher(Protocol):
 
     async def send_report(self, target: str, report: Report) -> None:
         """A report to one person (``target``: their Slack user, email address, …)."""
+        ...
+
+
+class EventPublisher(Protocol):
+    """A channel that takes events (CRM webhooks) besides the ``ChannelPublisher`` methods."""
+
+    async def post_event(self, url: str, payload: dict[str, Any]) -> None:
+        """POST the event in ``payload`` (its ``id``, ``org``, ``hook`` and ``event``) to ``url``."""
         ...

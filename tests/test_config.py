@@ -208,3 +208,11 @@ def test_a_digest_for_nobody_reachable_warns_with_its_path(tmp_path: Path) -> No
     assert warnings["digest.to[1]"] == "'marta' has no slack_user and no email: the digest cannot reach them"
     assert warnings["digest.to[2]"] == "'pepe' is not a staff id"
     assert "digest.to[0]" not in warnings
+
+
+def test_a_webhook_needs_an_http_url_and_a_standard_webhooks_secret(tmp_path: Path) -> None:
+    text = MINIMAL + "webhooks:\n  - {url: ftp://crm, secret: hunter2, events: [card.opened, card.exploded]}\n"
+    issues = issues_of(write(tmp_path, text))
+    assert issues["webhooks[0].url"] == "'ftp://crm' is not an http:// or https:// URL"
+    assert issues["webhooks[0].secret"] == "write the secret as whsec_ followed by base64 (at least 12 bytes)"
+    assert "webhooks[0].events[1]" in issues

@@ -292,6 +292,43 @@ class ReceptionConfig(_Strict):
         return value
 
 
+WebhookEvent = Literal["card.opened", "card.claimed", "card.resolved", "lead.qualified", "callback.done"]
+WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = (
+    "card.opened",
+    "card.claimed",
+    "card.resolved",
+    "lead.qualified",
+    "callback.done",
+)
+
+
+def _all_events() -> list[WebhookEvent]:
+    return list(WEBHOOK_EVENTS)
+
+
+class WebhookConfig(_Strict):
+    """A CRM endpoint that receives a signed JSON event for each card change (Standard Webhooks)."""
+
+    url: str
+    secret: str = Field(description="whsec_ followed by the base64 of the signing key")
+    events: list[WebhookEvent] = Field(default_factory=_all_events)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"'{value}' is not an http:// or https:// URL")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _whsec(cls, value: str) -> str:
+        key = value.removeprefix("whsec_")
+        if key == value or not re.fullmatch(r"[A-Za-z0-9+/]{16,}={0,2}", key):
+            raise ValueError("write the secret as whsec_ followed by base64 (at least 12 bytes)")
+        return value
+
+
 DEFAULT_PRIORITY = PriorityPolicy(claim_within=timedelta(minutes=30))
 
 
@@ -305,6 +342,7 @@ class OrgConfig(_Strict):
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
     digest: DigestConfig | None = None
     reception: ReceptionConfig = Field(default_factory=ReceptionConfig)
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> OrgConfig:

@@ -15,14 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, func, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.ports import ChannelPublisher, DeliveryError, PostRef
+from bot.ports import ChannelPublisher, DeliveryError, EventPublisher, PostRef
 from bot.services.digest_message import DigestMessage
 from bot.services.facts import card_facts
 from bot.services.outbox import (
@@ -38,6 +38,7 @@ from bot.services.outbox import (
     wall_now,
 )
 from bot.services.runtime import Runtime
+from bot.services.webhooks import WEBHOOK
 from bot.store.db import execute
 from bot.store.models import Card, CardPost, OutboxMessage
 from bot.store.types import UTCDateTime
@@ -324,6 +325,8 @@ class Delivery:
             await self._card_message(batch, row, publisher)
         elif row.kind == REPORT:
             await publisher.send_report(row.target, await DigestMessage.from_payload(row.payload).report())
+        elif row.kind == WEBHOOK:
+            await cast(EventPublisher, publisher).post_event(row.target, row.payload)
         else:
             raise DeliveryError(f"unknown delivery kind {row.kind}", permanent=True)
 

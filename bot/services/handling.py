@@ -24,6 +24,7 @@ from bot.services.facts import card_facts
 from bot.services.opening import direct_row
 from bot.services.outbox import EPHEMERAL, add_row, announce_change, enqueue
 from bot.services.runtime import Runtime
+from bot.services.webhooks import add_events
 from bot.store.models import AuditEvent, Callback, Card
 from cards.actions import Outcome
 from cards.build import card_title, format_when, outcome_label
@@ -277,6 +278,7 @@ class CardHandling:
         s.session.add(
             AuditEvent(org_id=s.org.id, card_id=s.card.id, at=s.now, actor=s.staff.id, kind=kind, data=data)
         )
+        add_events(s.session, s.org, s.card, kind, data, s.staff.id, s.now)
         await announce_change(s.session, s.card, line, s.now)
 
     def _ephemeral(self, session: AsyncSession, org: Org, who: Requester, text: str, card_id: int) -> None:

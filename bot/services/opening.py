@@ -16,6 +16,7 @@ from bot.services.directory import Org
 from bot.services.facts import row_facts
 from bot.services.outbox import CARD, DIRECT, add_row, hand_over, leased, outbox_row
 from bot.services.runtime import Runtime
+from bot.services.webhooks import add_events
 from bot.store.models import Card, CardPost, row_values
 from cards.build import card_title
 from cards.model import CardFacts
@@ -72,6 +73,7 @@ async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, 
     facts = row_facts(card, org)
     hand_over(session, ids.outbox, {**row, "card_id": ids.card, "target": str(ids.post)}, facts, post)
     _tell_addressee(session, rt, org, card, facts, now)
+    add_events(session, org, card, "created", {}, card["created_by"] or "caller", now)
     return ids.card
 
 
