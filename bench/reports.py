@@ -4,6 +4,9 @@
   each): the day's figures read on the report engine, the message rendered and the chart drawn;
   baseline: one ``count(*)`` of the organisation's cards on the same engine (an index scan of all of
   them). Target ≤ 2 s.
+- (n') a proxy for (n): how late a 1 ms timer fires on the event loop (p99) while digests of that year
+  run on the report engine, against the same digests on the request path's engine, and the idle
+  loop (baseline). The full (n), claim clicks against a server, is not built.
 - (o) calibration throughput: ``--rows`` CSV rows read, replayed through the test clinic's rules and
   counted; baseline: the same lines through ``csv.reader`` alone. Target ≥ 5,000 rows/s.
 
@@ -134,7 +137,8 @@ async def digest_figure(url: str, connect_args: dict[str, Any]) -> tuple[float, 
         reader = DigestReader(
             sessions, Directory([org.config]), FakeClock(datetime(2026, 12, 1, 8, 30, tzinfo=MADRID))
         )
-        await reader.figures("default", DAY)  # warm: connections, statements
+        # Warm: connections, statements, and the chart process (started once per server, ~3 s).
+        await digest_message(org, marta, await reader.figures("default", DAY)).chart_png()
         started = time.perf_counter()
         figures = await reader.figures("default", DAY)
         message = digest_message(org, marta, figures)
@@ -147,6 +151,38 @@ async def digest_figure(url: str, connect_args: dict[str, Any]) -> tuple[float, 
         return digest, baseline, sum(figures.totals.values())
     finally:
         await engine.dispose()
+
+
+async def loop_lag(url: str, connect_args: dict[str, Any], engine: Any, runs: int = 3) -> float:
+    """p99 (ms) of how late a 1 ms timer fires on this event loop while ``runs`` digests of the year
+    are read on ``engine``, and their charts drawn; with ``runs=0``, the idle loop's (the baseline)."""
+    org = Directory([load_config(FIXTURES / "clinic.yaml")]).default
+    reader = DigestReader(
+        session_factory(engine),
+        Directory([org.config]),
+        FakeClock(datetime(2026, 12, 1, 8, 30, tzinfo=MADRID)),
+    )
+    lags: list[float] = []
+    stop = asyncio.Event()
+
+    async def ticker() -> None:
+        while not stop.is_set():
+            started = time.perf_counter()
+            await asyncio.sleep(0.001)
+            lags.append(time.perf_counter() - started - 0.001)
+
+    tick = asyncio.create_task(ticker())
+    if runs:
+        marta = org.config.staff_member("marta")
+        assert marta is not None
+        for _ in range(runs):
+            await digest_message(org, marta, await reader.figures("default", DAY)).chart_png()
+    else:
+        await asyncio.sleep(1.0)
+    stop.set()
+    await tick
+    lags.sort()
+    return lags[int(len(lags) * 0.99)] * 1000
 
 
 def calibrate_figure(rows: int) -> tuple[float, float]:
@@ -181,9 +217,22 @@ async def main(kind: str, cards: int, rows: int) -> None:
         await seed_year(url, connect_args, cards)
         print(f"    seeded {cards:,} cards in {time.perf_counter() - started:.1f} s ({kind})")
         digest, baseline, of_day = await digest_figure(url, connect_args)
+        report = create_report_engine(url, connect_args=connect_args)
+        main_engine = create_engine(url, connect_args=connect_args)
+        try:
+            idle = await loop_lag(url, connect_args, report, runs=0)
+            off_loop = await loop_lag(url, connect_args, report)
+            on_loop = await loop_lag(url, connect_args, main_engine)
+        finally:
+            await report.dispose()
+            await main_engine.dispose()
     print(
         f"(m) digest of {cards:,} cards ({of_day} on the day), {kind}: {digest * 1000:.0f} ms"
         f"  (count(*) of all cards {baseline * 1000:.0f} ms, ratio {digest / baseline:.2f}); target ≤ 2,000 ms"
+    )
+    print(
+        f"(n') event-loop lag p99 while digests run, {kind}: report engine {off_loop:.1f} ms,"
+        f" request-path engine {on_loop:.1f} ms  (idle loop {idle:.1f} ms)"
     )
 
 
