@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.console.publisher import ConsolePublisher
 from adapters.email.publisher import EmailPublisher, SmtpServer
+from adapters.email.routes import link_router
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
@@ -22,11 +23,13 @@ from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
 from adapters.webhook.publisher import Secrets, WebhookPublisher
 from bot.config import load_config
+from bot.domain.links import LinkSigner
 from bot.domain.org import OrgConfig
 from bot.metrics_http import metrics_route, time_requests
 from bot.ports import ChannelPublisher, Clock, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
+from bot.services.card_links import CardLinks
 from bot.services.delivery import Delivery
 from bot.services.digest import DigestReader
 from bot.services.digest_sending import DigestSending
@@ -90,6 +93,7 @@ def create_app(
         signal=wake,
         card_channel="slack" if slack_client else "console",
         postgres=is_postgres(engine),
+        links=_link_signer(settings),
     )
     services = _services(runtime, slack_client, _email_publisher(settings))
     reports = create_report_engine(settings.async_database_url, connect_args=connect_args)
@@ -142,6 +146,13 @@ def _slack_client(settings: Settings) -> AsyncWebClient:
     return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
 
 
+def _link_signer(settings: Settings) -> LinkSigner | None:
+    """Cards go by email (with signed links) when email is set up and a link secret is given."""
+    if not settings.email_enabled or settings.link_secret is None:
+        return None
+    return LinkSigner(settings.link_secret.get_secret_value().encode(), settings.public_url)
+
+
 def _webhook_secrets(directory: Directory) -> Secrets:
     def secret(org_id: str, index: int) -> str | None:
         try:
@@ -192,6 +203,9 @@ def _channel_routes(
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     verifier = TwilioVerifier(token, settings.public_url)
     app.include_router(voice_router(services.intake, verifier, settings.public_url))
+    signer = services.runtime.links
+    if signer is not None:
+        app.include_router(link_router(CardLinks(services.runtime, services.handling, signer)))
     if slack_client is not None and settings.slack_signing_secret is not None:
         runtime = services.runtime
         deps = SlackDeps(services.handling, services.recados, runtime.directory, runtime.clock, after_ack)

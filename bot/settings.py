@@ -35,18 +35,21 @@ class Settings(BaseSettings):
     smtp_url: SecretStr | None = Field(default=None, validation_alias="CENTRALITA_SMTP_URL")
     smtp_from: str | None = Field(default=None, validation_alias="CENTRALITA_SMTP_FROM")
     smtp_ca_file: str | None = Field(default=None, validation_alias="CENTRALITA_SMTP_CA_FILE")
+    link_secret: SecretStr | None = Field(default=None, validation_alias="CENTRALITA_LINK_SECRET")
 
     microsoft_app_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_ID")
     microsoft_app_password: SecretStr | None = Field(default=None, validation_alias="MICROSOFT_APP_PASSWORD")
     microsoft_app_tenant_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_TENANT_ID")
     microsoft_app_type: str = Field(default="SingleTenant", validation_alias="MICROSOFT_APP_TYPE")
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "twilio_auth_token", mode="before")
+    @field_validator(
+        "slack_bot_token", "slack_signing_secret", "twilio_auth_token", "link_secret", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("slack_signing_secret", "twilio_auth_token", "slack_bot_token")
+    @field_validator("slack_signing_secret", "twilio_auth_token", "slack_bot_token", "link_secret")
     @classmethod
     def _refuse_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:

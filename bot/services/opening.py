@@ -13,6 +13,7 @@ from bot.domain.triage import TriageDecision
 from bot.i18n import t
 from bot.services.card_rows import NewCardRows, write_new_card
 from bot.services.directory import Org
+from bot.services.email_cards import email_card_rows
 from bot.services.facts import row_facts
 from bot.services.outbox import CARD, DIRECT, add_row, hand_over, leased, outbox_row
 from bot.services.runtime import Runtime
@@ -74,6 +75,8 @@ async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, 
     hand_over(session, ids.outbox, {**row, "card_id": ids.card, "target": str(ids.post)}, facts, post)
     _tell_addressee(session, rt, org, card, facts, now)
     add_events(session, org, card, "created", {}, card["created_by"] or "caller", now)
+    for row in email_card_rows(rt, org, card, facts, now):
+        add_row(session, row)
     return ids.card
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Executable, Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.links import LinkSigner
 from bot.ports import Clock, OutboxSignal
 from bot.services.directory import Directory
 from bot.services.outbox import ENQUEUED, HANDED
@@ -25,6 +26,8 @@ class Runtime:
     card_channel: str
     """Where new cards are posted: ``slack`` when Slack is configured, else ``console``."""
     postgres: bool = False
+    links: LinkSigner | None = None
+    """Signs the one-click links of cards sent by email; None when email cards are off."""
 
     async def execute_alone(self, statement: Executable, params: Any = None) -> list[Row[Any]]:
         """A unit of work that is one statement and writes no outbox rows (see ``db.execute_alone``)."""
