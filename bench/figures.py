@@ -20,6 +20,7 @@ BASELINES = {
     "OnCall ref.": "Grafana OnCall hobby deployment, same kind of machine (not measured in this run)",
     "1 due alone": "the same server and table, one card falling due at a time",
     "bare RSS": "resident memory of the bare FastAPI server, idle",
+    "database up": "the same calls with the database up, just before the cut (time: the slowest webhook → card)",
 }
 
 
@@ -89,6 +90,7 @@ def figures(run: DbRun, bare: BareRun) -> list[Figure]:
         *burst(run),
         *escalation(run),
         *memory(run, bare),
+        *outage(run),
     ]
 
 
@@ -158,4 +160,18 @@ def memory(run: DbRun, bare: BareRun) -> list[Figure]:
         Figure("f.burst", "(f) RSS after the burst", "MB", run.rss_after_burst_mb, bare.rss_idle_mb, label, limit),
         Figure("f.escalation", "(f) RSS, escalation server", "MB", run.escalation.rss_after_mb,
                bare.rss_idle_mb, label, limit),
+    ]  # fmt: skip
+
+
+def outage(run: DbRun) -> list[Figure]:
+    """(s): PostgreSQL only (the proxy cuts a TCP connection); SQLite shows a dash."""
+    up, down, label = run.outage.up, run.outage.down, "database up"
+    full = Target(">=", 100)
+    return [
+        Figure("s.answered", "(s) outage: webhooks answered with TwiML", "%", down.answered_share,
+               up.answered_share, label, full),
+        Figure("s.carded", "(s) outage: calls carded after recovery", "%", down.carded_share,
+               up.carded_share, label, full),
+        Figure("s.recovery", "(s) outage: recovery → last card", "ms", run.outage.recovery_ms,
+               run.outage.baseline_ms, label, Target("<=", 5000)),
     ]  # fmt: skip

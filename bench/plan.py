@@ -19,6 +19,9 @@ class Plan:
     due_cards: int = 1_000
     lone_cards: int = 5
     due_in_seconds: float = 3.0
+    outage_seconds: float = 20.0
+    outage_interval: float = 0.5
+    outage_baseline_calls: int = 10
 
     def __post_init__(self) -> None:
         if self.claims > self.burst_calls:
@@ -37,4 +40,6 @@ QUICK = Plan(
     open_cards=2_000,
     due_cards=200,
     lone_cards=3,
+    outage_seconds=10.0,
+    outage_baseline_calls=5,
 )

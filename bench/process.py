@@ -34,8 +34,9 @@ class ServerProcess:
         log_dir: Path,
         slack_url: str | None = None,
         clock: str = "office",
+        spool: Path | None = None,
     ) -> None:
-        self.which, self.slot = which, slot
+        self.which, self.slot, self.spool = which, slot, spool
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.log_path = log_dir / f"{which}-{slot.kind if slot else 'nodb'}-{self.port}.log"
@@ -51,6 +52,8 @@ class ServerProcess:
             command += self.slot.cli_args()
         if slack_url:
             command += ["--slack", slack_url]
+        if self.spool is not None:
+            command += ["--spool", str(self.spool)]
         return command
 
     async def __aenter__(self) -> ServerProcess:

@@ -76,7 +76,8 @@ def render(table: list[list[str]]) -> str:
 def checks(run: DbRun, plan: Plan) -> list[tuple[str, bool]]:
     """What must hold for the figures to mean anything (every request did the work it claims)."""
     expected = expected_rows(plan)
-    return [
+    found = [
+
         (f"(a) {run.voice_rows}/{expected} Call rows, minimal {run.minimal_rows}/{expected}",
          run.voice_rows == expected and run.minimal_rows == expected),
         (f"(a) statuses: ours {dict(run.voice.statuses)}, minimal {dict(run.minimal.statuses)}",
@@ -90,6 +91,19 @@ def checks(run: DbRun, plan: Plan) -> list[tuple[str, bool]]:
          f"seeded before due: {run.escalation.seeded_before_due}",
          run.escalation.crowd.missing == 0 and run.escalation.lone.missing == 0
          and run.escalation.seeded_before_due),
+    ]  # fmt: skip
+    return found + (outage_checks(run) if run.kind == "postgres" else [])
+
+
+def outage_checks(run: DbRun) -> list[tuple[str, bool]]:
+    """(s): every call of both phases carded once, nothing left in the spool, one card row a call."""
+    up, down, calls = run.outage.up, run.outage.down, run.outage.up.calls + run.outage.down.calls
+    return [
+        (f"(s) cards: {len(up.cards)}/{up.calls} with the database up, {len(down.cards)}/{down.calls} "
+         f"after the outage, {up.duplicates + down.duplicates} posted twice",
+         len(up.cards) == up.calls and len(down.cards) == down.calls and not up.duplicates + down.duplicates),
+        (f"(s) {run.outage.card_rows}/{calls} card rows; {run.outage.spool_left} entries left in the spool",
+         run.outage.card_rows == calls and run.outage.spool_left == 0),
     ]  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from bench.load import LoadResult
 from bench.scenarios.burst import Burst
 from bench.scenarios.escalation import EscalationRun
+from bench.scenarios.outage import OutageRun
 from bench.stats import Summary, samples_ms
 
 
@@ -39,6 +40,8 @@ class DbRun:
     round_trips: list[float] = field(default_factory=list)
     blast: Burst = field(default_factory=lambda: Burst(0))
     escalation: EscalationRun = field(default_factory=lambda: EscalationRun(0, 0))
+    outage: OutageRun = field(default_factory=OutageRun)
+    """(s), PostgreSQL only."""
     rss_idle_mb: float = 0.0
     rss_after_burst_mb: float = 0.0
     rss_end_mb: float = 0.0
@@ -55,6 +58,7 @@ class DbRun:
             "standin_round_trip_samples_ms": samples_ms(self.round_trips),
             "direct_blast": self.blast.as_dict(),
             "escalation": self.escalation.as_dict(),
+            "outage": self.outage.as_dict(),
             "rss_mb": {
                 "idle": round(self.rss_idle_mb, 1),
                 "after_burst": round(self.rss_after_burst_mb, 1),

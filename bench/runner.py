@@ -14,7 +14,7 @@ from bench.databases import Databases, DbSlot
 from bench.plan import Plan
 from bench.process import ServerProcess
 from bench.results import BareRun, DbRun
-from bench.scenarios import burst, card_latency, claims, direct, escalation, webhook
+from bench.scenarios import burst, card_latency, claims, direct, escalation, outage, webhook
 from bench.standin import StandIn
 
 SETTLE = 1.0
@@ -63,7 +63,21 @@ class Runner:
         await self.slack_baselines(run, standin)
         phase(f"{kind}: (e) escalation, {self.plan.open_cards} open cards")
         run.escalation = await escalation.escalation(self.databases, kind, standin, self.plan, self.log_dir)
+        if kind == "postgres":
+            await self.outage(run, standin)
         return run
+
+    async def outage_only(self) -> DbRun:
+        """``--only s``: the database outage alone (PostgreSQL)."""
+        run = DbRun("postgres")
+        async with StandIn() as standin:
+            await self.outage(run, standin)
+        return run
+
+    async def outage(self, run: DbRun, standin: StandIn) -> None:
+        phase(f"{run.kind}: (s) {self.plan.outage_seconds:g} s database outage, a call every "
+              f"{self.plan.outage_interval:g} s")  # fmt: skip
+        run.outage = await outage.outage(self.databases, standin, self.plan, self.log_dir)
 
     async def webhooks(self, run: DbRun, server: ServerProcess, slot: DbSlot, other: DbSlot) -> None:
         async with ServerProcess("minimal", other, log_dir=self.log_dir) as minimal:

@@ -35,7 +35,7 @@ def build(args: argparse.Namespace) -> Any:
     public_url = f"http://{HOST}:{args.port}"
     if args.which == "minimal":
         return module.build_app(args.db, connect_args, public_url)
-    return module.build_app(args.db, connect_args, public_url, args.slack, args.clock)
+    return module.build_app(args.db, connect_args, public_url, args.slack, args.clock, args.spool)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--schema", help="PostgreSQL schema (search_path)")
     parser.add_argument("--slack", help="Slack Web API base URL (centralita)")
     parser.add_argument("--clock", choices=("office", "real"), default="office")
+    parser.add_argument("--spool", help="outage spool directory (centralita; default: a fresh temporary one)")
     return parser
 
 

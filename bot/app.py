@@ -30,28 +30,35 @@ from bot.ports import ChannelPublisher, Clock, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
 from bot.services.card_links import CardLinks
+from bot.services.channels import Channels
 from bot.services.delivery import Delivery
 from bot.services.digest import DigestReader
 from bot.services.digest_sending import DigestSending
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
-from bot.services.health import database_health
+from bot.services.health import database_health, spool_health
 from bot.services.metrics import MetricsReader
 from bot.services.recados import Recados
+from bot.services.replay import Replay
 from bot.services.runtime import Runtime
+from bot.services.spooled import DatabaseState, SpooledIntake, within
 from bot.services.sync import sync_config
 from bot.services.weekly import WeeklyReader
 from bot.settings import Settings
 from bot.store.db import create_engine, create_report_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
+from bot.store.spool import Spool
 from jobs.delivery import DeliveryWorker, WakeUp
+from jobs.replay import SpoolReplayer
 from jobs.scheduler import Heartbeat
 
 log = logging.getLogger("centralita")
 # Python's defaults are (700, 10, 10); with them the collector ran every few hundred allocations
 # during a burst of calls. Measured with `make bench` (d): about a tenth less CPU per call.
 GC_THRESHOLDS = (20_000, 50, 100)
+HEALTH_WAIT_SECONDS = 3.0
+"""How long /healthz waits for the database before it reports it unreachable."""
 
 
 @dataclass
@@ -63,6 +70,9 @@ class Services:
     escalation: Escalation
     reminders: CallbackReminders
     delivery: Delivery
+    webhooks: SpooledIntake
+    """The voice use cases as the webhooks call them: into the spool while the database is down."""
+    replay: Replay
     digests: DigestSending | None = None
 
 
@@ -74,8 +84,10 @@ def create_app(
     connect_args: dict[str, Any] | None = None,
     api: bool = True,
     tune_gc: bool = False,
+    publishers: dict[str, ChannelPublisher] | None = None,
 ) -> FastAPI:
-    """Build the whole server. ``configs``, ``clock`` and ``connect_args`` exist for tests and benchmarks.
+    """Build the whole server. ``configs``, ``clock``, ``connect_args`` and ``publishers`` (more
+    channels, by name: a test's stand-in for a channel's port) exist for tests and benchmarks.
 
     ``tune_gc`` (for a server process, not tests): once started, everything loaded so far (libraries,
     configuration, compiled SQL) moves out of the garbage collector's sight, so its full collections
@@ -86,44 +98,53 @@ def create_app(
     engine = create_engine(settings.async_database_url, connect_args=connect_args)
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
+    channels = _publishers(slack_client, settings) | (publishers or {})
     runtime = Runtime(
         sessions=session_factory(engine),
         directory=Directory(configs),
         clock=clock or SystemClock(),
         signal=wake,
-        card_channel="slack" if slack_client else "console",
+        channels=Channels.of(channels),
         postgres=is_postgres(engine),
-        links=_link_signer(settings),
+        links=_link_signer(settings) if "email" in channels else None,
     )
-    services = _services(runtime, slack_client, _email_publisher(settings))
+    if any(org.config.webhooks for org in runtime.directory):
+        channels["webhook"] = WebhookPublisher(_webhook_secrets(runtime.directory))
+    spool = Spool(settings.spool_dir)
+    services = _services(runtime, channels, spool)
     reports = create_report_engine(settings.async_database_url, connect_args=connect_args)
     reader = DigestReader(session_factory(reports), runtime.directory, runtime.clock)
     weekly = WeeklyReader(session_factory(reports), runtime.directory)
-    services.digests = DigestSending(
-        runtime, reader, email="email" in services.delivery.publishers, weekly=weekly
-    )
+    services.digests = DigestSending(runtime, reader, email="email" in channels, weekly=weekly)
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds, services.digests)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
+    replayer = SpoolReplayer(services.replay)
     after_ack = AfterAck()
+
+    async def prepare_database() -> None:
+        await upgrade_async(settings.async_database_url, connect_args=connect_args)
+        await sync_config(runtime)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await upgrade_async(settings.async_database_url, connect_args=connect_args)
-        await sync_config(runtime)
+        await services.replay.prepare(prepare_database)  # later, if the database is unreachable now
         if slack_client is not None:
             await open_session(slack_client)
         heartbeat.start()
         worker.start()
+        replayer.start()  # its first pass replays what a previous process left in the spool
         if tune_gc:
             gc.collect()
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
-        log.info("Centralita ready: cards go to %s", runtime.card_channel)
+        log.info("Centralita ready: cards go to %s", runtime.channels.describe())
         yield
         await after_ack.drain()
+        await replayer.stop()
+        spool.close()
         await heartbeat.stop()
         await worker.stop()
-        webhooks = services.delivery.publishers.get("webhook")
+        webhooks = channels.get("webhook")
         if isinstance(webhooks, WebhookPublisher):
             await webhooks.close()
         if slack_client is not None:
@@ -133,7 +154,7 @@ def create_app(
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services, app.state.heartbeat = services, heartbeat
-    _health_route(app, runtime, heartbeat)
+    _health_route(app, runtime, heartbeat, spool)
     metrics_route(app, MetricsReader(session_factory(reports), runtime.directory.ids, runtime.clock))
     if api:
         _channel_routes(app, settings, services, slack_client, configs, after_ack)
@@ -146,9 +167,21 @@ def _slack_client(settings: Settings) -> AsyncWebClient:
     return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
 
 
+def _publishers(slack_client: AsyncWebClient | None, settings: Settings) -> dict[str, ChannelPublisher]:
+    """Every channel this deployment delivers to: the console always, each chat channel whose
+    credentials are set, and email when an SMTP relay is."""
+    publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
+    if slack_client is not None:
+        publishers["slack"] = SlackPublisher(slack_client)
+    if settings.smtp_url is not None and settings.smtp_from:
+        server = SmtpServer.from_url(settings.smtp_url.get_secret_value(), settings.smtp_ca_file)
+        publishers["email"] = EmailPublisher(server, settings.smtp_from)
+    return publishers
+
+
 def _link_signer(settings: Settings) -> LinkSigner | None:
     """Cards go by email (with signed links) when email is set up and a link secret is given."""
-    if not settings.email_enabled or settings.link_secret is None:
+    if settings.link_secret is None:
         return None
     return LinkSigner(settings.link_secret.get_secret_value().encode(), settings.public_url)
 
@@ -164,26 +197,13 @@ def _webhook_secrets(directory: Directory) -> Secrets:
     return secret
 
 
-def _email_publisher(settings: Settings) -> EmailPublisher | None:
-    if settings.smtp_url is None or not settings.smtp_from:
-        return None
-    server = SmtpServer.from_url(settings.smtp_url.get_secret_value(), settings.smtp_ca_file)
-    return EmailPublisher(server, settings.smtp_from)
-
-
-def _services(
-    runtime: Runtime, slack_client: AsyncWebClient | None, email: EmailPublisher | None = None
-) -> Services:
-    publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
-    if slack_client is not None:
-        publishers["slack"] = SlackPublisher(slack_client)
-    if email is not None:
-        publishers["email"] = email
-    if any(org.config.webhooks for org in runtime.directory):
-        publishers["webhook"] = WebhookPublisher(_webhook_secrets(runtime.directory))
+def _services(runtime: Runtime, publishers: dict[str, ChannelPublisher], spool: Spool) -> Services:
+    intake, database = CallIntake(runtime), DatabaseState()
     return Services(
         runtime=runtime,
-        intake=CallIntake(runtime),
+        intake=intake,
+        webhooks=SpooledIntake(intake, spool, database),
+        replay=Replay(intake, spool, database),
         handling=CardHandling(runtime),
         recados=Recados(runtime),
         escalation=Escalation(runtime),
@@ -202,7 +222,7 @@ def _channel_routes(
 ) -> None:
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     verifier = TwilioVerifier(token, settings.public_url)
-    app.include_router(voice_router(services.intake, verifier, settings.public_url))
+    app.include_router(voice_router(services.webhooks, verifier, settings.public_url))
     signer = services.runtime.links
     if signer is not None:
         app.include_router(link_router(CardLinks(services.runtime, services.handling, signer)))
@@ -215,18 +235,25 @@ def _channel_routes(
         app.include_router(slack_router(bolt))
 
 
-def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat) -> None:
+def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat, spool: Spool) -> None:
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         body: dict[str, Any] = {
             "scheduler": "running" if heartbeat.running else "stopped",
-            "channel": runtime.card_channel,
+            "channel": runtime.channels.describe(),
         }
         try:
-            body["outbox"] = await database_health(runtime)
+            body["outbox"] = await within(database_health(runtime), HEALTH_WAIT_SECONDS)
             body["database"] = "ok"
         except Exception as error:  # any database failure is reported, not raised
             body["database"] = f"unreachable: {type(error).__name__}"
-        healthy = body["database"] == "ok" and heartbeat.running
-        body["status"] = "ok" if healthy else "degraded"
-        return JSONResponse(body, status_code=200 if healthy else 503)
+        body["spool"], spooled = spool_health(spool)
+        reasons = [
+            *([] if body["database"] == "ok" else ["database unreachable"]),
+            *([f"{spooled} webhooks spooled, waiting for the database"] if spooled else []),
+            *([] if heartbeat.running else ["scheduler stopped"]),
+        ]
+        body["status"] = "degraded" if reasons else "ok"
+        if reasons:
+            body["reason"] = "; ".join(reasons)
+        return JSONResponse(body, status_code=503 if reasons else 200)

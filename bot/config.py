@@ -126,8 +126,8 @@ def _teams(config: OrgConfig) -> Iterator[ConfigIssue]:
     for i, team in enumerate(config.teams):
         for field, ids in (("members", team.members), ("oncall", team.oncall)):
             yield from _unknown_staff(config, f"teams[{i}].{field}", ids)
-        if team.slack_channel is None:
-            reason = "no Slack channel: this team's cards go to the console channel only"
+        if not team.chat_channels():
+            reason = "no Slack or Teams channel: this team's cards go to the console channel only"
             yield ConfigIssue(f"teams[{i}].slack_channel", reason)
 
 
@@ -165,8 +165,8 @@ def _digest(config: OrgConfig) -> Iterator[ConfigIssue]:
 
 def _staff(config: OrgConfig) -> Iterator[ConfigIssue]:
     for i, member in enumerate(config.staff):
-        if member.slack_user is None:
-            reason = "no Slack user: cards cannot be sent to this person on Slack"
+        if member.slack_user is None and member.teams_user is None:
+            reason = "no Slack or Teams user: direct messages reach this person on the console only"
             yield ConfigIssue(f"staff[{i}].slack_user", reason)
 
 

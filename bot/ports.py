@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from cards.model import CardView
+from cards.model import CardView, DirectView, Text
 
 
 class Clock(Protocol):
@@ -43,12 +43,32 @@ class NoSignal:
         return None
 
 
+MessageRef = str
+"""A channel's own reference to a message it sent, opaque to the core: Slack ``C0123:1700000000.0001``
+(channel and ts); Teams a JSON conversation reference with the activity id. Stored for every message
+sent (card posts, thread lines, DMs) so that it can be edited or deleted later; unbounded text."""
+
+
 @dataclass(frozen=True)
 class PostRef:
-    """Where a card lives on a channel: a Slack channel id plus the message ts, for instance."""
+    """Where a card lives on a channel: its target there (a Slack channel id, a Teams channel id)
+    and the reference of the message once posted."""
 
     target: str
-    external_ref: str | None
+    external_ref: MessageRef | None
+
+
+@dataclass(frozen=True)
+class PrivateTo:
+    """Whom to tell something only they see, and where they were when they acted: ``user`` is their
+    user id on the channel; ``where`` the conversation they acted in (a Slack channel id), if any;
+    ``reply_url`` a URL the channel gave to answer that action through (Slack's ``response_url``),
+    if any. Each channel does it its own way (Slack: the response URL, else an ephemeral message,
+    else a DM; Teams: the invoke's answer or a 1:1 message)."""
+
+    user: str
+    where: str | None = None
+    reply_url: str | None = None
 
 
 class DeliveryError(Exception):
@@ -90,25 +110,34 @@ class Report:
 
 
 class ChannelPublisher(Protocol):
-    """One delivery channel (Slack, console, …). Every method is called from the outbox worker."""
+    """One delivery channel (Slack, Teams, console, …). Every method is called from the outbox
+    worker, raises ``DeliveryError`` when the platform refuses or cannot be reached, and returns the
+    platform's reference of what it sent (None where it sent nothing that can be referred to)."""
 
     name: str
 
-    async def post_card(self, target: str, view: CardView) -> str:
-        """Post a new card; return the external reference needed to update it later."""
+    async def post_card(self, target: str, view: CardView) -> MessageRef:
+        """Post a new card to ``target`` (a team's channel on this platform)."""
         ...
 
-    async def update_card(self, post: PostRef, view: CardView) -> None: ...
-
-    async def post_in_thread(self, post: PostRef, text: str) -> None: ...
-
-    async def send_direct(self, user: str, text: str, card: PostRef | None) -> None:
-        """A direct message to a person, with a link to the card where the channel has one."""
+    async def update_card(self, post: PostRef, view: CardView) -> None:
+        """Show the card's new state in place, for everyone who sees it."""
         ...
 
-    async def send_ephemeral(self, target: str, user: str, text: str) -> None: ...
+    async def post_in_thread(self, post: PostRef, text: Text) -> MessageRef:
+        """A line under the card (Slack: its thread; Teams: a reply to it)."""
+        ...
 
-    async def send_report(self, target: str, report: Report) -> None:
+    async def send_direct(self, user: str, view: DirectView, card: PostRef | None) -> MessageRef:
+        """A direct message to a person (``user``: their user id here) with its actions, and a link
+        to the card's post on this channel (``card``) where the channel has one."""
+        ...
+
+    async def tell_privately(self, to: PrivateTo, text: Text) -> MessageRef | None:
+        """Tell one person something only they see (a refusal, a confirmation)."""
+        ...
+
+    async def send_report(self, target: str, report: Report) -> MessageRef | None:
         """A report to one person (``target``: their Slack user, email address, …)."""
         ...
 

@@ -12,6 +12,7 @@ from typing import Any
 from bot.config import load_config
 from bot.domain.org import StaffMember
 from bot.ports import NoSignal, SystemClock
+from bot.services.channels import Channels
 from bot.services.digest import DigestReader
 from bot.services.digest_message import DigestMessage, compose, yesterday
 from bot.services.digest_sending import DigestSending
@@ -106,7 +107,7 @@ async def _send(
             directory=directory,
             clock=clock,
             signal=NoSignal(),
-            card_channel="slack" if settings.slack_enabled else "console",
+            channels=Channels.of(["slack"] if settings.slack_enabled else []),
             postgres=is_postgres(engine),
         )
         sending = DigestSending(

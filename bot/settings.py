@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     outbox_poll_seconds: float = Field(
         default=1.0, gt=0, le=60, validation_alias="CENTRALITA_OUTBOX_POLL_SECONDS"
     )
+    spool_dir: str = Field(default="./spool", min_length=1, validation_alias="CENTRALITA_SPOOL_DIR")
+    """Where webhooks wait while the database is unreachable (``bot.store.spool``); a local disk."""
 
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")

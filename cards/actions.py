@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from bot.domain.lifecycle import CardStatus as CardStatus  # the card's states, shown by renderers
@@ -17,6 +18,7 @@ class ActionId(StrEnum):
     REASSIGN = "reassign"
     ADD_NOTE = "add_note"
     CALL_NOW = "call_now"
+    CALLBACK_DONE = "callback_done"
 
 
 class Outcome(StrEnum):
@@ -27,7 +29,36 @@ class Outcome(StrEnum):
     QUALIFIED_LEAD = "qualified_lead"
 
 
-_BLOCK_ID = re.compile(r"^card-(\d+)-r\d+-")
+@dataclass(frozen=True)
+class ActionRequest:
+    """An action a person asked for on a card, whatever the channel it came from: the verb, the
+    card, and the answers to its form (``cards.model.InputView.name`` → field). ``staff`` is a staff
+    id or the person's user id on the channel the request came from."""
+
+    action: ActionId
+    card_id: int
+    note: str = ""
+    outcome: Outcome | None = None
+    staff: str | None = None
+    when: datetime | None = None
+
+    @classmethod
+    def from_inputs(cls, action: ActionId, card_id: int, values: dict[str, object]) -> ActionRequest:
+        """From a form's answers by input name (``note``, ``outcome``, ``assignee``, ``when``).
+
+        Raises: ValueError when an outcome is not one of ours or a time is not a datetime."""
+        outcome, when = values.get("outcome"), values.get("when")
+        if when is not None and not isinstance(when, datetime):
+            raise ValueError(f"not a date and time: {when!r}")
+        staff = values.get("assignee")
+        return cls(
+            action,
+            card_id,
+            note=str(values.get("note") or "").strip(),
+            outcome=Outcome(str(outcome)) if outcome else None,
+            staff=str(staff) if staff else None,
+            when=when,
+        )
 
 
 def button_value(card_id: int) -> str:
@@ -37,11 +68,6 @@ def button_value(card_id: int) -> str:
 
 def option_value(card_id: int, outcome: Outcome) -> str:
     return f"{card_id}:{outcome.value}"
-
-
-def block_id(card_id: int, revision: int, part: str) -> str:
-    """A new block id per revision, as Slack recommends for updated messages."""
-    return f"card-{card_id}-r{revision}-{part}"
 
 
 def parse_button_value(value: str | None) -> int:
@@ -55,11 +81,3 @@ def parse_option_value(value: str | None) -> tuple[int, Outcome]:
     """Raises: ValueError when the value is not ``<card id>:<outcome>``."""
     card, _, outcome = (value or "").partition(":")
     return parse_button_value(card), Outcome(outcome)
-
-
-def parse_block_id(value: str | None) -> int:
-    """Raises: ValueError when the block id does not name a card."""
-    match = _BLOCK_ID.match(value or "")
-    if not match:
-        raise ValueError(f"not a card block: {value!r}")
-    return int(match.group(1))

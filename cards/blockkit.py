@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from cards.actions import block_id
-from cards.model import ActionView, CardView
+from cards.model import ActionView, CardView, DirectView, Person, Text
 
 Block = dict[str, Any]
+_BLOCK_ID = re.compile(r"^(?:card|dm)-(\d+)-")
 
 
 def render_blocks(view: CardView) -> list[Block]:
@@ -25,6 +26,39 @@ def render_blocks(view: CardView) -> list[Block]:
             }
         )
     return blocks
+
+
+def render_direct(view: DirectView, link: str | None) -> list[Block]:
+    """A direct message: its text (with the card's link, where there is one) and its buttons."""
+    text = mrkdwn_of(view.text) + (f"\n<{link}>" if link else "")
+    blocks: list[Block] = [{"type": "section", "text": _mrkdwn(text)}]
+    if view.actions and view.card_id is not None:
+        elements = [_element(a) for a in view.actions]
+        blocks.append({"type": "actions", "block_id": f"dm-{view.card_id}-actions", "elements": elements})
+    return blocks
+
+
+def mrkdwn_of(text: Text) -> str:
+    """A text as Slack writes it: people with a Slack user as ``<@U…>`` mentions, others by name."""
+    return "".join(p if isinstance(p, str) else _mention(p) for p in text.parts)
+
+
+def _mention(person: Person) -> str:
+    return f"<@{person.handle}>" if person.handle else person.name
+
+
+def block_id(card_id: int, revision: int, part: str) -> str:
+    """A new block id per revision, as Slack recommends for updated messages; it names the card,
+    for the users select (which carries no value of its own)."""
+    return f"card-{card_id}-r{revision}-{part}"
+
+
+def parse_block_id(value: str | None) -> int:
+    """The card a block of ours belongs to. Raises: ValueError when it names none."""
+    match = _BLOCK_ID.match(value or "")
+    if not match:
+        raise ValueError(f"not a card block: {value!r}")
+    return int(match.group(1))
 
 
 def escape(text: str) -> str:
@@ -68,12 +102,17 @@ def _context(view: CardView, part: str, text: str) -> Block:
 
 
 def _element(action: ActionView) -> Block:
+    """A click does it: a button. A form that is one staff choice: a users select, right on the
+    card. A form that starts with a required choice: a select of those choices, which opens the
+    form with the one picked. Any other form: a button that opens it (see ``adapters.slack``)."""
     placeholder = {"type": "plain_text", "text": action.label[:150], "emoji": True}
-    if action.control == "staff_select":
+    inputs = action.inputs
+    if len(inputs) == 1 and inputs[0].kind == "staff":
         return {"type": "users_select", "action_id": action.id.value, "placeholder": placeholder}
-    if action.control == "outcome_select":
+    if inputs and inputs[0].kind == "choice" and inputs[0].required:
         options = [
-            {"text": {"type": "plain_text", "text": o.label}, "value": o.value} for o in action.options
+            {"text": {"type": "plain_text", "text": o.label}, "value": f"{action.card_id}:{o.value}"}
+            for o in inputs[0].choices
         ]
         return {
             "type": "static_select",

@@ -7,8 +7,17 @@ from zoneinfo import ZoneInfo
 
 from bot.domain.phones import format_phone
 from bot.i18n import t, t_or
-from cards.actions import ActionId, CardStatus, Outcome, button_value, option_value
-from cards.model import ActionView, CardFacts, CardView, FieldView, OptionView, Style
+from cards.actions import ActionId, CardStatus, Outcome
+from cards.model import (
+    ActionView,
+    CardFacts,
+    CardView,
+    FieldView,
+    FormView,
+    InputView,
+    OptionView,
+    Style,
+)
 
 PRIORITY_EMOJI = {"urgent": "🔴", "high": "🟠", "normal": "🔵", "low": "⚪"}
 _ACTIONS_BY_STATUS: dict[CardStatus, tuple[ActionId, ...]] = {
@@ -17,6 +26,14 @@ _ACTIONS_BY_STATUS: dict[CardStatus, tuple[ActionId, ...]] = {
     CardStatus.CALLBACK: (ActionId.RELEASE, ActionId.SCHEDULE_CALLBACK, ActionId.ADD_NOTE, ActionId.REASSIGN),
     CardStatus.RESOLVED: (),
 }
+_DIRECT_ACTIONS_BY_STATUS: dict[CardStatus, frozenset[ActionId]] = {
+    CardStatus.OPEN: frozenset({ActionId.CLAIM}),
+    CardStatus.CLAIMED: frozenset(),
+    CardStatus.CALLBACK: frozenset({ActionId.CALL_NOW, ActionId.CALLBACK_DONE}),
+    CardStatus.RESOLVED: frozenset(),
+}
+"""What a direct message may offer in each state of its card (an escalation DM: Claim while the
+card is open; a callback reminder: Call now and Done while the callback stands)."""
 
 
 def build_card(facts: CardFacts, now: datetime) -> CardView:
@@ -130,27 +147,79 @@ def _escalation_line(facts: CardFacts) -> str | None:
 
 
 def _actions(facts: CardFacts) -> tuple[ActionView, ...]:
-    ids = _ACTIONS_BY_STATUS[facts.status]
-    actions = [_action(facts, action) for action in ids]
+    ids = list(_ACTIONS_BY_STATUS[facts.status])
     if facts.status is not CardStatus.RESOLVED:
-        actions.append(_resolve(facts))
-    return tuple(actions)
+        ids.append(ActionId.RESOLVE)
+    return tuple(action_view(a, facts.card_id, facts.locale, facts.staff) for a in ids)
 
 
-def _action(facts: CardFacts, action: ActionId) -> ActionView:
-    label = t(facts.locale, f"card.action.{action.value}")
-    value = button_value(facts.card_id)
-    if action is ActionId.REASSIGN:
-        return ActionView(action, label, value, control="staff_select")
+def direct_actions(facts: CardFacts, wanted: list[ActionId]) -> tuple[ActionView, ...]:
+    """The ``wanted`` actions of a DM that the card, as it is now, still offers."""
+    offered = _DIRECT_ACTIONS_BY_STATUS[facts.status]
+    return tuple(action_view(a, facts.card_id, facts.locale) for a in wanted if a in offered)
+
+
+def action_view(
+    action: ActionId, card_id: int, locale: str, staff: tuple[OptionView, ...] = ()
+) -> ActionView:
+    """What doing ``action`` on the card takes: its label and, when a click is not enough, its form
+    (``staff``: the organisation's staff members, label their name and value their staff id)."""
     style: Style = "primary" if action is ActionId.CLAIM else "default"
-    return ActionView(action, label, value, style=style)
+    label = t(locale, f"card.action.{action.value}")
+    return ActionView(action, label, card_id, style=style, form=action_form(action, locale, staff))
 
 
-def _resolve(facts: CardFacts) -> ActionView:
-    options = tuple(
-        OptionView(outcome_label(facts.locale, o), option_value(facts.card_id, o)) for o in Outcome
-    )
-    label = t(facts.locale, "card.action.resolve")
-    return ActionView(
-        ActionId.RESOLVE, label, button_value(facts.card_id), control="outcome_select", options=options
-    )
+def action_form(
+    action: ActionId,
+    locale: str,
+    staff: tuple[OptionView, ...] = (),
+    *,
+    outcome: Outcome | None = None,
+    when: datetime | None = None,
+) -> FormView | None:
+    """The form ``action`` needs (None: a click does it). ``outcome`` and ``when`` are the values
+    shown first, where the renderer knows better than the card (the outcome picked on it; the
+    next hour, at the time the form is opened)."""
+    if action is ActionId.RESOLVE:
+        return _form(
+            locale,
+            "resolve",
+            "modal.resolve.submit",
+            _outcome_input(locale, outcome),
+            _note(locale, "modal.resolve.note", False),
+        )
+    if action is ActionId.ADD_NOTE:
+        return _form(locale, "note", "modal.submit", _note(locale, "modal.note.text", True))
+    if action is ActionId.REASSIGN:
+        label = t(locale, "card.action.reassign")
+        return _form(locale, "reassign", "modal.submit", InputView("assignee", "staff", label, choices=staff))
+    if action is ActionId.SCHEDULE_CALLBACK:
+        moment = InputView(
+            "when", "datetime", t(locale, "modal.callback.when"), initial=when.isoformat() if when else None
+        )
+        who = InputView(
+            "assignee", "staff", t(locale, "modal.callback.assignee"), choices=staff, actor_default=True
+        )
+        return _form(
+            locale, "callback", "modal.submit", moment, who, _note(locale, "modal.callback.note", False)
+        )
+    return None
+
+
+def next_hour(now: datetime) -> datetime:
+    """The first time a callback form offers: the next full hour."""
+    return (now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+
+
+def _form(locale: str, name: str, submit: str, *inputs: InputView) -> FormView:
+    return FormView(t(locale, f"modal.{name}.title"), t(locale, submit), t(locale, "modal.cancel"), inputs)
+
+
+def _note(locale: str, label: str, required: bool) -> InputView:
+    return InputView("note", "text", t(locale, label), required=required, multiline=True)
+
+
+def _outcome_input(locale: str, chosen: Outcome | None) -> InputView:
+    choices = tuple(OptionView(outcome_label(locale, o), o.value) for o in Outcome)
+    label = t(locale, "modal.resolve.outcome")
+    return InputView("outcome", "choice", label, choices=choices, initial=chosen.value if chosen else None)

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 from bot.services.callbacks import CallbackReminders
+from jobs.failures import QuietFailures
 
-log = logging.getLogger("centralita.jobs")
+_failures = QuietFailures("callback sweep")
 
 
 async def run_callback_reminders(reminders: CallbackReminders) -> None:
-    try:
+    with _failures:  # the next beat tries again; the due times are on the rows
         await reminders.sweep()
-    except Exception:  # the next beat tries again; the due times are on the rows
-        log.exception("callback sweep failed")

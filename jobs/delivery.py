@@ -8,6 +8,7 @@ import logging
 from collections.abc import Sequence
 
 from bot.services.delivery import Delivery
+from jobs.failures import QuietFailures
 
 log = logging.getLogger("centralita.delivery")
 
@@ -52,6 +53,7 @@ class DeliveryWorker:
         self.poll_seconds = poll_seconds
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._failures = QuietFailures("delivery round", log)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="centralita-delivery")
@@ -84,11 +86,12 @@ class DeliveryWorker:
                     wait = 0.0 if due else await self._idle_wait()
                 if 0 < sent < self.delivery.batch:
                     await asyncio.sleep(COALESCE_SECONDS)
-            except Exception:  # the database may be briefly away; try again shortly
-                log.exception("delivery round failed")
+            except Exception as error:  # the database may be briefly away; try again shortly
+                self._failures.failure(error)
                 await self._woken_within(self.poll_seconds)
                 lease = True
                 continue
+            self._failures.success()
             lease = wait == 0 or not await self._woken_within(wait)
         await self._send_left_over()
 

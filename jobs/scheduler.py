@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,18 @@ from jobs.escalation import run_escalations
 # A step due sooner than the next beat gets a one-off sweep at its due time, but never sooner than
 # this after the last one: a due card another worker holds locked must not make a busy loop.
 MIN_WAKE_SECONDS = 0.05
+
+
+class _StillRunning(logging.Filter):
+    """Drops APScheduler's "skipped: maximum number of running instances reached": a beat that
+    finds the previous sweep still running (waiting for a locked or absent database) is expected, and
+    the warning came on every beat. The sweep's own failure is logged once (``jobs.failures``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+_STILL_RUNNING = _StillRunning()
 
 
 class Heartbeat:
@@ -38,6 +51,7 @@ class Heartbeat:
         self.seconds = seconds
         self.escalation = escalation
         self.scheduler = AsyncIOScheduler(timezone="UTC")
+        logging.getLogger("apscheduler.scheduler").addFilter(_STILL_RUNNING)  # once: same object
         common = {
             "trigger": "interval",
             "seconds": seconds,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -104,6 +105,7 @@ def settings_for(db: Database, public_url: str, slack_url: str | None, **extra: 
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "CENTRALITA_SWEEP_SECONDS": 0.1,
         "CENTRALITA_OUTBOX_POLL_SECONDS": 0.2,
+        "CENTRALITA_SPOOL_DIR": tempfile.mkdtemp(prefix="centralita-spool-"),
     }
     if slack_url:
         env |= {
@@ -142,19 +144,27 @@ class Centralita:
         slack_url: str | None,
         config: str = "clinic.yaml",
         port: int | None = None,
+        publishers: dict[str, Any] | None = None,
         **settings: Any,
     ) -> None:
         self.db, self.clock = db, clock
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = settings_for(db, self.url, slack_url, **settings)
+        self.hooks = (slack_url or "http://127.0.0.1:9/api/").replace("/api/", "/hooks/")
+        """Where the response URLs of this server's slash commands point (the Slack stand-in)."""
         self.app: FastAPI = create_app(
-            self.settings, configs=[load_config(FIXTURES / config)], clock=clock, connect_args=db.connect_args
+            self.settings,
+            configs=[load_config(FIXTURES / config)],
+            clock=clock,
+            connect_args=db.connect_args,
+            publishers=publishers,
         )
         self.server = LoopbackServer(self.app, self.port)
         self.http = httpx.AsyncClient(base_url=self.url, timeout=15)
         self.twilio = RequestValidator(TWILIO_TOKEN)
         self.slack = SignatureVerifier(SLACK_SECRET)
+        self._commands = 0
 
     async def __aenter__(self) -> Centralita:
         await self.server.__aenter__()
@@ -216,7 +226,9 @@ class Centralita:
         return await self.click(button("claim", card_id), user)
 
     async def command(self, text: str, user: str, channel: str = "C0RECEP") -> httpx.Response:
-        return await self.slack_post(command_body(text, user, channel))
+        """A slash command whose response URL is the Slack stand-in's ``/hooks/cmd-<n>``."""
+        self._commands += 1
+        return await self.slack_post(command_body(text, user, channel, f"{self.hooks}cmd-{self._commands}"))
 
     async def submit(
         self, callback_id: str, user: str, values: dict[str, Any], metadata: str
@@ -224,7 +236,9 @@ class Centralita:
         return await self.slack_post(submission_body(callback_id, user, values, metadata))
 
 
-def command_body(text: str, user: str, channel: str = "C0RECEP") -> str:
+def command_body(
+    text: str, user: str, channel: str = "C0RECEP", response_url: str = "https://hooks.slack.invalid/cmd"
+) -> str:
     """A ``/recado`` slash command as Slack sends it (form-encoded)."""
     form = {
         "token": "x",
@@ -237,7 +251,7 @@ def command_body(text: str, user: str, channel: str = "C0RECEP") -> str:
         "command": "/recado",
         "text": text,
         "api_app_id": "A0APP",
-        "response_url": "https://hooks.slack.invalid/cmd",
+        "response_url": response_url,
         "trigger_id": "trigger-" + uuid.uuid4().hex,
     }
     return urlencode(form)

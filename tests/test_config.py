@@ -216,3 +216,15 @@ def test_a_webhook_needs_an_http_url_and_a_standard_webhooks_secret(tmp_path: Pa
     assert issues["webhooks[0].url"] == "'ftp://crm' is not an http:// or https:// URL"
     assert issues["webhooks[0].secret"] == "write the secret as whsec_ followed by base64 (at least 12 bytes)"
     assert "webhooks[0].events[1]" in issues
+def test_teams_channels_and_users_are_optional_and_checked_loosely(tmp_path: Path) -> None:
+    text = MINIMAL.replace("slack_user: U0ANA}", "teams_user: 00000000-0000-0000-0000-0000000000a1}")
+    text = text.replace("slack_channel: C0RECEP,", "teams_channel: '19:abc@thread.tacv2',")
+    config = load_config(write(tmp_path, text))
+    assert config.teams[0].chat_channels() == {"teams": "19:abc@thread.tacv2"}
+    assert config.staff_by_identity("teams", "00000000-0000-0000-0000-0000000000a1") == config.staff[0]
+    warnings = {issue.path for issue in check_references(config)}
+    assert "teams[0].slack_channel" not in warnings and "staff[0].slack_user" not in warnings
+
+    with pytest.raises(ConfigError) as error:
+        load_config(write(tmp_path, MINIMAL.replace("slack_user: U0ANA}", "teams_user: 'two words'}")))
+    assert "staff[0].teams_user" in str(error.value)

@@ -27,6 +27,7 @@ from bot.services.outbox import (
     wall_now,
 )
 from bot.store.models import Card, CardPost, OutboxMessage
+from cards.notice import Notice
 from jobs.delivery import WakeUp
 from tests.fakes.slack_api import FakeSlack
 from tests.support import (
@@ -71,10 +72,12 @@ def _handed(services: Services) -> list[object]:
 
 
 async def _lines(services: Services, card: Card, *texts: str) -> None:
+    """Thread lines with a finished text each (as rows written before notices were stored)."""
     async with services.runtime.unit_of_work() as session:
         posts = (await posts_by_card(session, [card.id or 0]))[card.id or 0]
         for text in texts:
-            await enqueue_rows(session, thread_rows(card, posts, text, services.runtime.clock.now()))
+            rows = thread_rows(card, posts, Notice("thread.note"), services.runtime.clock.now())
+            await enqueue_rows(session, [{**row, "payload": {"text": text}} for row in rows])
 
 
 async def _posts(db: Database) -> list[CardPost]:

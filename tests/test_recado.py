@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy import text
+
+from bot.store.db import create_engine
 from tests.fakes.slack_api import FakeSlack
 from tests.support import Centralita, Database, FakeClock
 
@@ -50,9 +55,11 @@ async def test_free_text_recado_becomes_an_urgent_card_for_ana(
 ) -> None:
     async with Centralita(db, clock, slack.url) as app:
         response = await app.command(FREE_TEXT, "U0ROCIO")
-        assert response.status_code == 200
-        assert response.text == "Recado publicado para Ana García."
+        assert response.status_code == 200 and response.text == ""
 
+        [answer] = await slack.wait_for("response_url")
+        assert (answer.args["path"], answer.args["text"]) == ("cmd-1", "Recado publicado para Ana García.")
+        assert answer.args["response_type"] == "ephemeral"
         [card] = await db.cards()
         assert (card.source, card.priority, card.caller_number, card.caller_name) == (
             "recado",
@@ -96,9 +103,9 @@ async def test_recado_without_text_opens_a_modal_whose_submission_makes_the_card
         )
         assert submitted.status_code == 200 and "errors" not in submitted.text
 
-        [ephemeral] = await slack.wait_for("chat.postEphemeral", user="U0ROCIO")
-        assert ephemeral.args["channel"] == "C0RECEP"
-        assert ephemeral.args["text"] == "Recado publicado para Luis Martín."
+        [answer] = await slack.wait_for("response_url")
+        assert (answer.args["path"], answer.args["text"]) == ("cmd-1", "Recado publicado para Luis Martín.")
+        assert slack.of("chat.postEphemeral") == []  # it works where the app is not in the channel
         [card] = await db.cards()
         assert (card.caller_name, card.caller_number, card.addressee_id, card.priority, card.created_by) == (
             "Carmen Ruiz",
@@ -150,3 +157,55 @@ async def test_only_reception_may_post_a_recado(db: Database, slack: FakeSlack, 
         await asyncio.sleep(0.3)
         await _nothing_stored(db)
         assert slack.of("views.open") == [] and slack.of("chat.postMessage") == []
+
+
+@asynccontextmanager
+async def _card_writes_held(db: Database) -> AsyncIterator[None]:
+    """No card can be written while this holds (SQLite: the write lock; PostgreSQL: the table)."""
+    engine = create_engine(db.url, connect_args=db.connect_args)
+    try:
+        async with engine.begin() as connection:
+            hold = (
+                "LOCK TABLE card IN EXCLUSIVE MODE" if db.name == "postgres" else "DELETE FROM card WHERE 0"
+            )
+            await connection.execute(text(hold))
+            yield
+    finally:
+        await engine.dispose()
+
+
+async def test_a_recado_is_acknowledged_before_its_card_is_written(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    async with Centralita(db, clock, slack.url) as app:
+        async with _card_writes_held(db):
+            response = await app.command(FREE_TEXT, "U0ROCIO")
+            # Answered while no card can be written; the confirmation waits for the card.
+            assert response.status_code == 200 and response.text == ""
+            assert slack.of("response_url") == []
+        [answer] = await slack.wait_for("response_url")
+        assert answer.args["text"] == "Recado publicado para Ana García."
+        assert len(await db.cards()) == 1
+
+
+async def test_an_expired_response_url_falls_back_to_an_ephemeral_message(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    slack.expire_hooks = True
+    async with Centralita(db, clock, slack.url) as app:
+        await app.command(FREE_TEXT, "U0ROCIO")
+        [ephemeral] = await slack.wait_for("chat.postEphemeral", user="U0ROCIO")
+        assert (ephemeral.args["channel"], ephemeral.args["text"]) == (
+            "C0RECEP",
+            "Recado publicado para Ana García.",
+        )
+
+
+async def test_slack_mentions_name_the_addressee(db: Database, slack: FakeSlack, clock: FakeClock) -> None:
+    async with Centralita(db, clock, slack.url) as app:
+        await app.command("Carmen 600555666 <@U0LUIS|luis>: cambiar la cita", "U0ROCIO")
+        await app.command("Pepe 600777888 <#C0VENTAS|ventas>: presupuesto", "U0ROCIO")
+        await slack.wait_for("response_url", count=2)
+        first, second = await db.cards()
+        assert (first.addressee_id, first.summary) == ("luis", "cambiar la cita")
+        assert (second.team_id, second.addressee_id, second.summary) == ("ventas", None, "presupuesto")

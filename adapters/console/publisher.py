@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.ports import PostRef, Report
-from cards.model import CardView
+from bot.ports import MessageRef, PostRef, PrivateTo, Report
+from cards.model import CardView, DirectView, Text
 from cards.text import render_text
 
 log = logging.getLogger("centralita.console")
@@ -14,22 +14,27 @@ log = logging.getLogger("centralita.console")
 class ConsolePublisher:
     name = "console"
 
-    async def post_card(self, target: str, view: CardView) -> str:
+    async def post_card(self, target: str, view: CardView) -> MessageRef:
         log.info("new card in %s\n%s", target, render_text(view))
         return f"console-{view.card_id}"
 
     async def update_card(self, post: PostRef, view: CardView) -> None:
         log.info("card updated in %s\n%s", post.target, render_text(view))
 
-    async def post_in_thread(self, post: PostRef, text: str) -> None:
-        log.info("thread of %s: %s", post.external_ref, text)
+    async def post_in_thread(self, post: PostRef, text: Text) -> MessageRef:
+        log.info("thread of %s: %s", post.external_ref, text.plain())
+        return f"{post.external_ref}:thread"
 
-    async def send_direct(self, user: str, text: str, card: PostRef | None) -> None:
-        log.info("message to %s: %s", user, text)
+    async def send_direct(self, user: str, view: DirectView, card: PostRef | None) -> MessageRef:
+        actions = "".join(f" [{a.label}]" for a in view.actions)
+        log.info("message to %s: %s%s", user, view.text.plain(), actions)
+        return f"console-dm-{user}"
 
-    async def send_ephemeral(self, target: str, user: str, text: str) -> None:
-        log.info("note to %s in %s: %s", user, target, text)
+    async def tell_privately(self, to: PrivateTo, text: Text) -> MessageRef | None:
+        log.info("note to %s in %s: %s", to.user, to.where, text.plain())
+        return None
 
-    async def send_report(self, target: str, report: Report) -> None:
+    async def send_report(self, target: str, report: Report) -> MessageRef | None:
         chart = f" (chart: {len(report.chart_png)} bytes)" if report.chart_png else ""
         log.info("report to %s: %s%s\n%s", target, report.subject, chart, report.plain)
+        return None

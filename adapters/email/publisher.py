@@ -11,10 +11,10 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import unquote, urlsplit
 
-from bot.ports import DeliveryError, PostRef, Report
+from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo, Report
 from bot.telemetry import PLATFORM_ERRORS
 from cards.digest import CHART_CID
-from cards.model import CardView
+from cards.model import CardView, DirectView, Text
 
 TIMEOUT_SECONDS = 30
 
@@ -73,8 +73,10 @@ class EmailPublisher:
         self.server = server
         self.sender = sender
 
-    async def send_report(self, target: str, report: Report) -> None:
-        await asyncio.to_thread(self._send, report_email(self.sender, target, report))
+    async def send_report(self, target: str, report: Report) -> MessageRef | None:
+        message = report_email(self.sender, target, report)
+        await asyncio.to_thread(self._send, message)
+        return str(message["Message-ID"])
 
     def _send(self, message: EmailMessage) -> None:
         try:
@@ -105,18 +107,18 @@ class EmailPublisher:
             raise
         return smtp
 
-    # Cards by email are not built yet: a row of these kinds on this channel is given up.
-    async def post_card(self, target: str, view: CardView) -> str:
-        raise DeliveryError("cards are not sent by email yet", permanent=True)
+    # Email takes reports (the digest, a card's email); rows of other kinds on it are given up.
+    async def post_card(self, target: str, view: CardView) -> MessageRef:
+        raise DeliveryError("email takes reports only", permanent=True)
 
     async def update_card(self, post: PostRef, view: CardView) -> None:
-        raise DeliveryError("cards are not sent by email yet", permanent=True)
+        raise DeliveryError("email takes reports only", permanent=True)
 
-    async def post_in_thread(self, post: PostRef, text: str) -> None:
-        raise DeliveryError("cards are not sent by email yet", permanent=True)
+    async def post_in_thread(self, post: PostRef, text: Text) -> MessageRef:
+        raise DeliveryError("email takes reports only", permanent=True)
 
-    async def send_direct(self, user: str, text: str, card: PostRef | None) -> None:
-        raise DeliveryError("direct messages are not sent by email yet", permanent=True)
+    async def send_direct(self, user: str, view: DirectView, card: PostRef | None) -> MessageRef:
+        raise DeliveryError("email takes reports only", permanent=True)
 
-    async def send_ephemeral(self, target: str, user: str, text: str) -> None:
-        raise DeliveryError("email has no ephemeral messages", permanent=True)
+    async def tell_privately(self, to: PrivateTo, text: Text) -> MessageRef | None:
+        raise DeliveryError("email takes reports only", permanent=True)

@@ -1,19 +1,60 @@
-"""The modals staff and receptionists fill in: close with outcome, callback, note, recado."""
+"""The modals staff and receptionists fill in: a card action's form (close with outcome, callback,
+note, reassign), rendered from its neutral ``FormView``, and the recado form."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.domain.org import OrgConfig
 from bot.i18n import t
-from cards.actions import Outcome
-from cards.build import outcome_label
+from cards.actions import ActionId
+from cards.model import FormView, InputView
 
-CALLBACK = "schedule_callback_modal"
-NOTE = "add_note_modal"
 RECADO = "recado_modal"
-RESOLVE = "resolve_modal"
+
+
+def form_callback_id(action: ActionId) -> str:
+    """The modal of an action's form: ``resolve_modal``, ``add_note_modal``, …"""
+    return f"{action.value}_modal"
+
+
+def form_modal(action: ActionId, form: FormView, metadata: str, actor: str | None) -> dict[str, Any]:
+    """An action's form as a modal; a staff input with no initial value starts at ``actor`` (the
+    Slack user filling it in) when the form says so."""
+    blocks = [_input(f.name, f.label, _element(f, actor), not f.required) for f in form.inputs]
+    return {
+        "type": "modal",
+        "callback_id": form_callback_id(action),
+        "title": _plain(form.title[:24]),
+        "submit": _plain(form.submit),
+        "close": _plain(form.cancel),
+        "private_metadata": metadata,
+        "blocks": blocks,
+    }
+
+
+def _element(field: InputView, actor: str | None) -> dict[str, Any]:
+    if field.kind == "datetime":
+        element: dict[str, Any] = {"type": "datetimepicker"}
+        if field.initial:
+            element["initial_date_time"] = int(datetime.fromisoformat(field.initial).timestamp())
+        return element
+    if field.kind == "staff":
+        who: dict[str, Any] = {"type": "users_select"}
+        if field.actor_default and actor:
+            who["initial_user"] = actor
+        return who
+    if field.kind == "choice":
+        options = [_option(o.label, o.value) for o in field.choices]
+        select: dict[str, Any] = {"type": "static_select", "options": options}
+        initial = next((o for o in options if o["value"] == field.initial), None)
+        if initial is not None:
+            select["initial_option"] = initial
+        return select
+    return (
+        {"type": "plain_text_input", "multiline": True} if field.multiline else {"type": "plain_text_input"}
+    )
 
 
 def _plain(text: str) -> dict[str, Any]:
@@ -42,46 +83,6 @@ def _modal(
         "private_metadata": metadata,
         "blocks": blocks,
     }
-
-
-def callback_modal(locale: str, metadata: str, now: datetime, assignee: str | None) -> dict[str, Any]:
-    initial = int((now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0).timestamp())
-    who: dict[str, Any] = {"type": "users_select"}
-    if assignee:
-        who["initial_user"] = assignee
-    blocks = [
-        _input(
-            "when", t(locale, "modal.callback.when"), {"type": "datetimepicker", "initial_date_time": initial}
-        ),
-        _input("assignee", t(locale, "modal.callback.assignee"), who),
-        _input(
-            "note", t(locale, "modal.callback.note"), {"type": "plain_text_input", "multiline": True}, True
-        ),
-    ]
-    return _modal(
-        CALLBACK, t(locale, "modal.callback.title"), t(locale, "modal.submit"), locale, metadata, blocks
-    )
-
-
-def resolve_modal(locale: str, metadata: str, chosen: Outcome) -> dict[str, Any]:
-    """Close a card: the outcome picked on the card (it can still be changed) and an optional note."""
-    options = [_option(outcome_label(locale, outcome), outcome.value) for outcome in Outcome]
-    initial = next(o for o in options if o["value"] == chosen.value)
-    select: dict[str, Any] = {"type": "static_select", "options": options, "initial_option": initial}
-    blocks = [
-        _input("outcome", t(locale, "modal.resolve.outcome"), select),
-        _input(
-            "note", t(locale, "modal.resolve.note"), {"type": "plain_text_input", "multiline": True}, True
-        ),
-    ]
-    return _modal(
-        RESOLVE, t(locale, "modal.resolve.title"), t(locale, "modal.resolve.submit"), locale, metadata, blocks
-    )
-
-
-def note_modal(locale: str, metadata: str) -> dict[str, Any]:
-    blocks = [_input("note", t(locale, "modal.note.text"), {"type": "plain_text_input", "multiline": True})]
-    return _modal(NOTE, t(locale, "modal.note.title"), t(locale, "modal.submit"), locale, metadata, blocks)
 
 
 def recado_modal(config: OrgConfig, metadata: str) -> dict[str, Any]:

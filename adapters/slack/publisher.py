@@ -7,11 +7,12 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.ports import DeliveryError, PostRef, Report
+from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo, Report
 from bot.telemetry import PLATFORM_ERRORS
-from cards.blockkit import render_blocks
-from cards.model import CardView
+from cards.blockkit import mrkdwn_of, render_blocks, render_direct
+from cards.model import CardView, DirectView, Text
 
 log = logging.getLogger("centralita.slack")
 # Errors that retrying cannot fix: the message or channel is gone, or the app may not post there.
@@ -53,7 +54,7 @@ class SlackPublisher:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
 
-    async def post_card(self, target: str, view: CardView) -> str:
+    async def post_card(self, target: str, view: CardView) -> MessageRef:
         response = await self._call(
             "chat_postMessage",
             channel=target,
@@ -61,7 +62,7 @@ class SlackPublisher:
             blocks=render_blocks(view),
             unfurl_links=False,
         )
-        return f"{response['channel']}:{response['ts']}"
+        return _ref(response)
 
     async def update_card(self, post: PostRef, view: CardView) -> None:
         channel, ts = _split(post)
@@ -69,15 +70,17 @@ class SlackPublisher:
             "chat_update", channel=channel, ts=ts, text=view.fallback_text, blocks=render_blocks(view)
         )
 
-    async def post_in_thread(self, post: PostRef, text: str) -> None:
+    async def post_in_thread(self, post: PostRef, text: Text) -> MessageRef:
         channel, ts = _split(post)
-        await self._call("chat_postMessage", channel=channel, thread_ts=ts, text=text)
+        return _ref(await self._call("chat_postMessage", channel=channel, thread_ts=ts, text=mrkdwn_of(text)))
 
-    async def send_direct(self, user: str, text: str, card: PostRef | None) -> None:
+    async def send_direct(self, user: str, view: DirectView, card: PostRef | None) -> MessageRef:
         link = await self._permalink(card) if card is not None and card.external_ref else None
-        if link:
-            text = f"{text}\n<{link}>"
-        await self._call("chat_postMessage", channel=user, text=text)
+        text = mrkdwn_of(view.text) + (f"\n<{link}>" if link else "")
+        args: dict[str, Any] = {"channel": user, "text": text}
+        if view.actions:
+            args["blocks"] = render_direct(view, link)
+        return _ref(await self._call("chat_postMessage", **args))
 
     async def _permalink(self, card: PostRef) -> str | None:
         """The card's link, or None when Slack will not give it: the DM goes out without it."""
@@ -90,18 +93,42 @@ class SlackPublisher:
         link = answer.get("permalink")
         return str(link) if link else None
 
-    async def send_ephemeral(self, target: str, user: str, text: str) -> None:
-        await self._call("chat_postEphemeral", channel=target, user=user, text=text)
+    async def tell_privately(self, to: PrivateTo, text: Text) -> MessageRef | None:
+        """Through the action's response URL when there is one (it works where the app is not a
+        member); else an ephemeral message in the channel the person acted in; else a DM. A response
+        URL that has expired (30 minutes, 5 uses) falls back to the others."""
+        if to.reply_url is not None and await self._respond(to.reply_url, mrkdwn_of(text)):
+            return None
+        if to.where is None:
+            return _ref(await self._call("chat_postMessage", channel=to.user, text=mrkdwn_of(text)))
+        answer = await self._call("chat_postEphemeral", channel=to.where, user=to.user, text=mrkdwn_of(text))
+        return f"{to.where}:{answer.get('message_ts', '')}"
 
-    async def send_report(self, target: str, report: Report) -> None:
+    async def _respond(self, url: str, text: str) -> bool:
+        """Post to a response URL; False when Slack no longer takes it (expired, used up)."""
+        hook = AsyncWebhookClient(url, session=self.client.session, timeout=self.client.timeout)
+        try:
+            answer = await hook.send(text=text, response_type="ephemeral", replace_original=False)
+        except (OSError, TimeoutError) as error:
+            raise DeliveryError(f"Slack response URL unreachable: {error!r}") from error
+        if answer.status_code == 429:
+            retry_after = float(answer.headers.get("Retry-After", answer.headers.get("retry-after", 1)))
+            raise DeliveryError("Slack rate limit (429)", retry_after=retry_after)
+        if answer.status_code >= 500:
+            raise DeliveryError(f"Slack response URL error {answer.status_code}")
+        if answer.status_code != 200:
+            log.warning("response URL refused (%s %s): answered another way", answer.status_code, answer.body)
+            return False
+        return True
+
+    async def send_report(self, target: str, report: Report) -> MessageRef | None:
         """A DM with the report's text; its chart uploaded into the DM with Slack's current file API
         (``files_upload_v2``: files.getUploadURLExternal, the upload, files.completeUploadExternal),
         which shares a file in a conversation id, not a user id: the DM is opened first."""
         if report.chart_png is None:
-            await self._call("chat_postMessage", channel=target, text=report.text)
-            return
+            return _ref(await self._call("chat_postMessage", channel=target, text=report.text))
         opened = await self._call("conversations_open", users=target)
-        await self._call(
+        uploaded = await self._call(
             "files_upload_v2",
             channel=opened["channel"]["id"],
             file=report.chart_png,
@@ -110,6 +137,8 @@ class SlackPublisher:
             alt_txt=report.chart_title,
             initial_comment=report.text,
         )
+        file = uploaded.get("file") or {}
+        return str(file["id"]) if "id" in file else None
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
         try:
@@ -135,6 +164,11 @@ def _delivery_error(error: SlackApiError) -> DeliveryError:
     if code in PERMANENT:
         return DeliveryError(reason, permanent=True)
     return DeliveryError(reason, capped=status < 500 and code not in TEMPORARY)
+
+
+def _ref(response: Any) -> MessageRef:
+    """A message Slack posted, as ``channel:ts``."""
+    return f"{response['channel']}:{response['ts']}"
 
 
 def _split(post: PostRef) -> tuple[str, str]:

@@ -4,8 +4,8 @@ Every listener acknowledges first, decodes with a pure parser, then hands the us
 ``AfterAck``, so Slack gets its 200 as soon as the request is verified. (Bolt's own way,
 ``process_before_response=False``, polls for the ack every 10 ms; that alone cost most of a click's
 acknowledgement time.) Modals are opened right after the ack, while the trigger id is still valid.
-``/recado`` with text is the exception: its ack carries the result, so it writes first. Signatures
-are checked by Bolt.
+``/recado`` is acknowledged before its card is written too; its answer goes through the command's
+``response_url``. Signatures are checked by Bolt.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -24,7 +25,16 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import modals
-from adapters.slack.parse import Click, modal_context, parse_click, read_modal_context, state_value
+from adapters.slack.parse import (
+    Click,
+    form_values,
+    modal_context,
+    modal_reply_url,
+    neutral_mentions,
+    parse_click,
+    read_modal_context,
+    state_value,
+)
 from bot.domain.phones import normalize_phone, org_region
 from bot.domain.recado import RecadoDraft, parse_recado
 from bot.i18n import t
@@ -32,7 +42,9 @@ from bot.ports import Clock
 from bot.services.directory import Directory, Org
 from bot.services.handling import CardHandling, Requester
 from bot.services.recados import RecadoResult, Recados
-from cards.actions import ActionId, Outcome
+from cards.actions import ActionId, ActionRequest
+from cards.build import action_form, next_hour
+from cards.model import FormView
 
 log = logging.getLogger("centralita.slack")
 
@@ -128,75 +140,29 @@ def _register_actions(bolt: AsyncApp, deps: SlackDeps) -> None:
 
 
 async def _dispatch_click(click: Click, deps: SlackDeps, client: AsyncWebClient) -> None:
-    who, handling = _requester(click), deps.handling
-    if click.action_id == ActionId.CLAIM:
-        await handling.claim(click.card_id, who)
-    elif click.action_id == ActionId.RELEASE:
-        await handling.release(click.card_id, who)
-    elif click.action_id == ActionId.REASSIGN and click.selected_user:
-        await handling.reassign(click.card_id, who, click.selected_user)
-    elif click.action_id in (ActionId.ADD_NOTE, ActionId.SCHEDULE_CALLBACK, ActionId.RESOLVE):
-        await _open_card_modal(click, deps, client)
-
-
-async def _open_card_modal(click: Click, deps: SlackDeps, client: AsyncWebClient) -> None:
-    found = deps.directory.by_staff("slack", click.user)
-    locale = found[0].locale if found else deps.directory.default.locale
+    """A click that is the whole action goes to the card's handling; a users select is a
+    reassignment with its answer; anything else opens the action's form as a modal."""
+    action = ActionId(click.action_id)
+    if click.selected_user:
+        request = ActionRequest(action, click.card_id, staff=click.selected_user)
+        await deps.handling.perform(request, _requester(click))
+        return
+    org = _org_of(deps, click.user)
+    form = action_form(
+        action, org.locale, org.staff_choices, outcome=click.outcome, when=next_hour(deps.clock.now())
+    )
+    if form is None:
+        await deps.handling.perform(ActionRequest(action, click.card_id), _requester(click))
+        return
     metadata = modal_context(click.card_id, click.channel)
-    if click.action_id == ActionId.ADD_NOTE:
-        view = modals.note_modal(locale, metadata)
-    elif click.action_id == ActionId.RESOLVE:
-        view = modals.resolve_modal(locale, metadata, click.outcome or Outcome.RESOLVED)
-    else:
-        view = modals.callback_modal(locale, metadata, deps.clock.now(), click.user)
+    view = modals.form_modal(action, form, metadata, click.user)
     await client.views_open(trigger_id=click.trigger_id, view=view)
 
 
 def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
-    @bolt.view(modals.NOTE)
-    async def on_note(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        card_id, channel = read_modal_context(view)
-        if card_id is not None:
-            who = Requester("slack", body["user"]["id"], channel)
-            work = deps.handling.add_note(card_id, who, state_value(view, "note"))
-            deps.after_ack.run(work, "note", _failure_notice(client, deps, who.user_ref, channel))
-
-    @bolt.view(modals.RESOLVE)
-    async def on_resolve(
-        ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        user = body["user"]["id"]
-        try:
-            outcome = Outcome(state_value(view, "outcome") or "")
-        except ValueError:
-            error = t(_org_of(deps, user).locale, "modal.error.outcome")
-            await ack(response_action="errors", errors={"outcome": error})
-            return
-        await ack()
-        card_id, channel = read_modal_context(view)
-        if card_id is not None:
-            who, note = Requester("slack", user, channel), state_value(view, "note") or ""
-            tell = _failure_notice(client, deps, user, channel)
-            deps.after_ack.run(deps.handling.resolve(card_id, who, outcome, note), "resolve", tell)
-
-    @bolt.view(modals.CALLBACK)
-    async def on_callback(
-        ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        card_id, channel = read_modal_context(view)
-        when, user = state_value(view, "when"), body["user"]["id"]
-        locale = _org_of(deps, user).locale
-        if when is None or when <= deps.clock.now():
-            await ack(response_action="errors", errors={"when": t(locale, "ephemeral.callback_past")})
-            return
-        await ack()
-        if card_id is not None:
-            who = Requester("slack", user, channel)
-            work = deps.handling.schedule_callback(
-                card_id, who, when, state_value(view, "assignee"), state_value(view, "note")
-            )
-            deps.after_ack.run(work, "callback", _failure_notice(client, deps, user, channel))
+    for action in ActionId:
+        if action_form(action, "es") is not None:
+            bolt.view(modals.form_callback_id(action))(_form_submission(deps, action))
 
     @bolt.view(modals.RECADO)
     async def on_recado(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
@@ -208,8 +174,45 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
             return
         await ack()
         _, channel = read_modal_context(view)
-        work = deps.recados.post(Requester("slack", user, channel or user), draft)
+        who = Requester("slack", user, channel or user, modal_reply_url(view))
+        work = deps.recados.post(who, draft)
         deps.after_ack.run(work, "recado", _failure_notice(client, deps, user, channel))
+
+
+def _form_submission(deps: SlackDeps, action: ActionId) -> Callable[..., Awaitable[None]]:
+    """The submission of an action's modal: its answers checked (the person is told at once in the
+    modal what is missing), acknowledged, then the action done."""
+
+    async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+        user = body["user"]["id"]
+        locale = _org_of(deps, user).locale
+        form = action_form(action, locale)
+        assert form is not None
+        values = form_values(view, form)
+        errors = _form_errors(form, values, locale, deps.clock.now())
+        if errors:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack()
+        card_id, channel = read_modal_context(view)
+        if card_id is not None:
+            request = ActionRequest.from_inputs(action, card_id, values)
+            work = deps.handling.perform(request, Requester("slack", user, channel))
+            deps.after_ack.run(work, action.value, _failure_notice(client, deps, user, channel))
+
+    return on_submit
+
+
+def _form_errors(form: FormView, values: dict[str, Any], locale: str, now: datetime) -> dict[str, str]:
+    """What a submitted form lacks, by input: a choice not one of its choices, a time not in the future."""
+    errors: dict[str, str] = {}
+    for asked in form.inputs:
+        value = values.get(asked.name)
+        if asked.kind == "choice" and value not in {o.value for o in asked.choices}:
+            errors[asked.name] = t(locale, "modal.error.outcome")
+        elif asked.kind == "datetime" and (value is None or value <= now):
+            errors[asked.name] = t(locale, "ephemeral.callback_past")
+    return errors
 
 
 def _failure_notice(client: AsyncWebClient, deps: SlackDeps, user: str, channel: str | None) -> Tell:
@@ -260,8 +263,10 @@ def _draft_from_modal(
 def _register_recado(bolt: AsyncApp, deps: SlackDeps, command: str) -> None:
     @bolt.command(command)
     async def on_recado(ack: Any, command: dict[str, Any], client: AsyncWebClient) -> None:
-        who = Requester("slack", command["user_id"], None)
-        author = deps.recados.author(who)
+        """Acknowledged before anything is written: the card is opened afterwards, and the person is
+        answered through the command's response URL (which works where the app is no member)."""
+        user, channel, reply_url = command["user_id"], command.get("channel_id"), command.get("response_url")
+        author = deps.recados.author(Requester("slack", user, None))
         if isinstance(author, RecadoResult):
             await ack(author.message)
             return
@@ -269,10 +274,18 @@ def _register_recado(bolt: AsyncApp, deps: SlackDeps, command: str) -> None:
         text = (command.get("text") or "").strip()
         if not text:
             await ack()
-            metadata = modal_context(None, command.get("channel_id"))
+            metadata = modal_context(None, channel, reply_url)
             modal = modals.recado_modal(org.config, metadata)
             opening = client.views_open(trigger_id=command["trigger_id"], view=modal)
             deps.after_ack.run(opening, "recado-modal")
             return
-        result = await deps.recados.post(who, parse_recado(text, org.config))
-        await ack(result.message)
+        draft = parse_recado(neutral_mentions(text, org.config), org.config)
+        refused = deps.recados.refusal(org, draft)
+        if refused is not None:
+            await ack(refused.message)
+            return
+        await ack()
+        who = Requester("slack", user, channel, reply_url)
+        deps.after_ack.run(
+            deps.recados.post(who, draft), "recado", _failure_notice(client, deps, user, channel)
+        )

@@ -10,8 +10,9 @@ from starlette.datastructures import FormData
 
 from adapters.twilio import parse, twiml
 from adapters.twilio.signature import TwilioVerifier
-from bot.services.calls import CallIntake
+from bot.services.calls import CallStart, Saved
 from bot.services.directory import Org
+from bot.services.spooled import Reply, SpooledIntake
 
 XML = "application/xml"
 PREFIX = "/twilio/voice"
@@ -37,12 +38,16 @@ class Documents:
         voice, base = twiml.Voice(org.config), self.base
         if moment == "ask_reason":
             return twiml.ask_reason(voice, f"{base}/gather")
-        if moment in ("after_hours", "no_speech"):
+        if moment in ("after_hours", "no_speech", "outage"):
             return twiml.record_voicemail(voice, moment, f"{base}/voicemail", f"{base}/recording")
         return twiml.goodbye(voice, moment)
 
 
-def voice_router(intake: CallIntake, verifier: TwilioVerifier, public_url: str) -> APIRouter:
+def voice_router(intake: SpooledIntake, verifier: TwilioVerifier, public_url: str) -> APIRouter:
+    """While the database is unreachable ``intake`` spools what each webhook brings, and the caller
+    hears the same as ever from the configuration in memory, except that a call that comes in is
+    offered the voicemail (``outage``) rather than the speech prompt; when even the spool cannot be
+    written, "please call back later" (``call_back_later``)."""
     router = APIRouter()
     documents = Documents(public_url.rstrip("/") + PREFIX)
 
@@ -71,14 +76,14 @@ def voice_router(intake: CallIntake, verifier: TwilioVerifier, public_url: str) 
             return _xml(twiml.unknown_number())
         if start.rejected:
             return _xml(twiml.reject())
-        return _xml(documents.get(start.org, "ask_reason" if start.in_hours else "after_hours"))
+        return _xml(documents.get(start.org, _first_moment(start)))
 
     @post("/gather")
     async def gathered(request: Request) -> Response:
         form, call = await verified(request)
         said = parse.speech(form)  # type: ignore[arg-type]
         if not said:
-            org = intake.rt.directory.by_number(call.to_number)
+            org = intake.directory.by_number(call.to_number)
             if org is None:
                 return _xml(twiml.unknown_number())
             return _xml(documents.get(org, "no_speech"))
@@ -89,7 +94,7 @@ def voice_router(intake: CallIntake, verifier: TwilioVerifier, public_url: str) 
         form, call = await verified(request)
         url = parse.recording_url(form)  # type: ignore[arg-type]
         if url is None:
-            org = intake.rt.directory.by_number(call.to_number)
+            org = intake.directory.by_number(call.to_number)
             return _xml(documents.get(org, "voicemail_done") if org else twiml.unknown_number())
         return await _answer(intake.voicemail(call, url), documents, "voicemail_done")
 
@@ -97,24 +102,42 @@ def voice_router(intake: CallIntake, verifier: TwilioVerifier, public_url: str) 
     async def recording(request: Request) -> Response:
         form, call = await verified(request)
         url = parse.recording_url(form)  # type: ignore[arg-type]
-        if url:
-            await intake.voicemail(call, url)
-        return Response(status_code=204)
+        reply = await intake.voicemail(call, url) if url else None
+        return _stored(reply.saved if reply else "stored")
 
     @post("/status")
     async def status(request: Request) -> Response:
         form, call = await verified(request)
-        await intake.ended(call, parse.call_status(form))  # type: ignore[arg-type]
-        return Response(status_code=204)
+        return _stored(await intake.ended(call, parse.call_status(form)))  # type: ignore[arg-type]
 
     return router
 
 
-async def _answer(work: Awaitable[Org | None], documents: Documents, goodbye_key: str) -> Response:
-    org = await work
-    if org is None:
+def _first_moment(start: CallStart) -> str:
+    """What a caller hears first: the speech prompt in hours; the voicemail after hours, or while
+    the database is unreachable (what they leave is spooled); "call back later" if even the spool
+    could not be written."""
+    if start.saved == "lost":
+        return "call_back_later"
+    if not start.in_hours:
+        return "after_hours"
+    return "outage" if start.saved == "spooled" else "ask_reason"
+
+
+async def _answer(work: Awaitable[Reply | None], documents: Documents, goodbye_key: str) -> Response:
+    """The goodbye once what the caller left is safe (in the database or the spool)."""
+    reply = await work
+    if reply is None:
         return _xml(twiml.unknown_number())
-    return _xml(documents.get(org, goodbye_key))
+    return _xml(documents.get(reply.org, "call_back_later" if reply.saved == "lost" else goodbye_key))
+
+
+def _stored(saved: Saved) -> Response:
+    """A status or recording callback (nobody hears it): 204, or 503 when what it brought could be
+    written neither to the database nor to the spool (Twilio's debugger shows it)."""
+    if saved == "lost":
+        raise HTTPException(503, "The database is unreachable and the spool cannot be written.")
+    return Response(status_code=204)
 
 
 def _xml(body: str) -> Response:

@@ -47,9 +47,10 @@ def ask_reason(voice: Voice, action: str) -> str:
 
 
 def record_voicemail(voice: Voice, intro_key: str, action: str, recording_callback: str) -> str:
-    """A message (after hours, or after silence), then a recording: the caller's voicemail."""
+    """A message (after hours, after silence, or while the database is down), then a recording:
+    the caller's voicemail."""
     response = VoiceResponse()
-    if intro_key == "after_hours":
+    if intro_key in ("after_hours", "outage"):
         voice.say(response, voice.text("greeting"))
     voice.say(response, voice.text(intro_key))
     response.record(

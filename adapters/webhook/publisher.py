@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 
-from bot.ports import DeliveryError, PostRef, Report
+from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo, Report
 from bot.telemetry import PLATFORM_ERRORS
-from cards.model import CardView
+from cards.model import CardView, DirectView, Text
 
 TIMEOUT_SECONDS = 10.0
 Secrets = Callable[[str, int], str | None]
@@ -66,22 +66,22 @@ class WebhookPublisher:
         await self.client.aclose()
 
     # Only events go to a webhook: a row of another kind on this channel is given up.
-    async def post_card(self, target: str, view: CardView) -> str:
+    async def post_card(self, target: str, view: CardView) -> MessageRef:
         raise DeliveryError("webhooks take events only", permanent=True)
 
     async def update_card(self, post: PostRef, view: CardView) -> None:
         raise DeliveryError("webhooks take events only", permanent=True)
 
-    async def post_in_thread(self, post: PostRef, text: str) -> None:
+    async def post_in_thread(self, post: PostRef, text: Text) -> MessageRef:
         raise DeliveryError("webhooks take events only", permanent=True)
 
-    async def send_direct(self, user: str, text: str, card: PostRef | None) -> None:
+    async def send_direct(self, user: str, view: DirectView, card: PostRef | None) -> MessageRef:
         raise DeliveryError("webhooks take events only", permanent=True)
 
-    async def send_ephemeral(self, target: str, user: str, text: str) -> None:
+    async def tell_privately(self, to: PrivateTo, text: Text) -> MessageRef | None:
         raise DeliveryError("webhooks take events only", permanent=True)
 
-    async def send_report(self, target: str, report: Report) -> None:
+    async def send_report(self, target: str, report: Report) -> MessageRef | None:
         raise DeliveryError("webhooks take events only", permanent=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,9 +31,15 @@ class OfficeClock:
 
 
 def build_app(
-    url: str, connect_args: dict[str, Any], public_url: str, slack_url: str | None, clock: str
+    url: str,
+    connect_args: dict[str, Any],
+    public_url: str,
+    slack_url: str | None,
+    clock: str,
+    spool: str | None = None,
 ) -> FastAPI:
-    settings = Settings(**_environment(url, public_url, slack_url))
+    spool = spool or tempfile.mkdtemp(prefix="centralita-bench-spool-")
+    settings = Settings(**_environment(url, public_url, slack_url), CENTRALITA_SPOOL_DIR=spool)
     chosen: Clock | None = OfficeClock() if clock == "office" else None
     return create_app(
         settings, configs=[load_config(FIXTURE)], clock=chosen, connect_args=connect_args, tune_gc=True

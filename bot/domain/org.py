@@ -18,7 +18,12 @@ from bot.domain.durations import parse_duration
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 Locale = Literal["es", "en"]
 Role = Literal["staff", "manager", "receptionist"]
-NotifyVia = Literal["slack", "whatsapp", "sms"]
+NotifyVia = Literal["slack", "teams", "whatsapp", "sms"]
+ChatChannel = Literal["slack", "teams"]
+CHAT_CHANNELS: tuple[ChatChannel, ...] = ("slack", "teams")
+"""The chat channels a team can be posted to and a person reached on, in the order they are tried.
+The console is no chat channel: it is where cards go when a team has none (a staff member's
+identity there is their staff id)."""
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -42,6 +47,16 @@ def _check_id(value: str) -> str:
     if not _ID.match(value):
         raise ValueError(f"'{value}' is not a valid id: use lower-case letters, digits, '-', '_' or '.'")
     return value
+
+
+def _check_platform_ref(value: str | None) -> str | None:
+    """A platform's id for a channel or a user, checked loosely (each channel's adapter knows its form)."""
+    if value is None:
+        return None
+    stripped = value.strip()
+    if not stripped or len(stripped) > 256 or any(c.isspace() for c in stripped):
+        raise ValueError(f"'{value}' is not a channel or user id: one word of at most 256 characters")
+    return stripped
 
 
 def _check_e164(value: str) -> str:
@@ -144,12 +159,20 @@ class StaffMember(_Strict):
     name: str = Field(min_length=1)
     roles: list[Role] = Field(default_factory=lambda: _roles("staff"))
     slack_user: str | None = None
+    teams_user: str | None = None
     phone: str | None = None
     whatsapp: str | None = None
     email: str | None = None
     locale: Locale | None = None
 
     _id = field_validator("id")(_check_id)
+    _refs = field_validator("slack_user", "teams_user")(_check_platform_ref)
+
+    def identities(self) -> dict[str, str]:
+        """How this person is known on each channel: their user id on every chat channel they have
+        one on (``slack``, ``teams``), and their staff id on the console."""
+        chat = {"slack": self.slack_user, "teams": self.teams_user}
+        return {"console": self.id} | {channel: ref for channel, ref in chat.items() if ref}
 
     @field_validator("phone", "whatsapp")
     @classmethod
@@ -161,10 +184,17 @@ class TeamConfig(_Strict):
     id: str
     name: str = Field(min_length=1)
     slack_channel: str | None = None
+    teams_channel: str | None = None
     members: list[str] = Field(default_factory=list)
     oncall: list[str] = Field(default_factory=list)
 
     _id = field_validator("id")(_check_id)
+    _refs = field_validator("slack_channel", "teams_channel")(_check_platform_ref)
+
+    def chat_channels(self) -> dict[str, str]:
+        """The chat channels this team's cards are posted to: channel name → the platform's id."""
+        chat = {"slack": self.slack_channel, "teams": self.teams_channel}
+        return {channel: ref for channel, ref in chat.items() if ref}
 
 
 class ContactConfig(_Strict):
@@ -364,7 +394,12 @@ class OrgConfig(_Strict):
         return next((s for s in self.staff if s.id == staff_id), None)
 
     def staff_by_slack_user(self, slack_user: str) -> StaffMember | None:
-        return next((s for s in self.staff if s.slack_user == slack_user), None)
+        return self.staff_by_identity("slack", slack_user)
+
+    def staff_by_identity(self, channel: str, ref: str) -> StaffMember | None:
+        """The staff member known as ``ref`` on ``channel`` (a Slack or Teams user id; on the
+        console, the staff id)."""
+        return next((s for s in self.staff if s.identities().get(channel) == ref), None)
 
     def team(self, team_id: str | None) -> TeamConfig | None:
         return next((t for t in self.teams if t.id == team_id), None)

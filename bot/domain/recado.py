@@ -23,7 +23,9 @@ URGENT_WORDS = frozenset({"urgente", "urgent", "urgencia", "emergencia", "emerge
 MARKERS: tuple[tuple[str, ...], ...] = (("a", "la", "atencion", "de"), ("para",), ("for",), ("attn",))
 _NAME_PARTICLES = frozenset({"de", "del", "la", "las", "los", "y", "van", "von", "da", "di"})
 _WORD = re.compile(r"\w+")
-_MENTION = re.compile(r"<([@#])(\w+)(?:\|[^>]*)?>")  # Slack's escaped user and channel mentions
+_MENTION = re.compile(r"(?<![\w@])@([a-z0-9](?:[a-z0-9_.-]*[a-z0-9])?)")
+"""A staff or team id after ``@``: the neutral mention. Each channel's adapter writes its platform's
+mentions so before the text gets here (Slack's ``<@U…>`` and ``<#C…>``)."""
 _NOT_NAME = re.compile(r"[^\w\s'.-]")
 _STRAY_SEPARATORS = re.compile(r"\s*([,;])(?:\s*[,;])*\s*")
 _EDGE = " \t\n,;:.-–—"
@@ -138,15 +140,13 @@ def _marker_end(head: str, words: list[_Token], index: int) -> int | None:
 
 
 def _mention(head: str, config: OrgConfig) -> tuple[Addressee | None, Span | None]:
+    """The first ``@id`` that names a staff member or a team."""
     for match in _MENTION.finditer(head):
-        sigil, ref = match.groups()
-        if sigil == "@":
-            staff = config.staff_by_slack_user(ref) or config.staff_member(ref)
-            if staff is not None:
-                return ("person", staff.id), match.span()
-        team = next((t for t in config.teams if ref in (t.slack_channel, t.id)), None)
-        if sigil == "#" and team is not None:
-            return ("team", team.id), match.span()
+        ref = match.group(1)
+        if config.staff_member(ref) is not None:
+            return ("person", ref), match.span()
+        if config.team(ref) is not None:
+            return ("team", ref), match.span()
     return None, None
 
 

@@ -102,6 +102,9 @@ MESSAGES: dict[str, str] = {
     "voice.voicemail_done": "Thank you, we have your message. Goodbye.",
     "voice.rejected": "Sorry, we cannot take this call.",
     "voice.unknown_number": "This number is not configured. Goodbye.",
+    # voice while the database is down (h8-outage)
+    "voice.outage": "We cannot take your call in person right now. Leave your name, your number and the reason for your call after the tone and we will call you back as soon as possible.",
+    "voice.call_back_later": "Sorry, we cannot take your call right now. Please call back later. Goodbye.",
     "triage.rule": "Rule {index} ({category})",
     "triage.no_rule": "No rule matches: the general category is used",
     "triage.keyword": "keyword “{keyword}”",
@@ -208,4 +211,8 @@ MESSAGES: dict[str, str] = {
     "link.done.claim": "You claimed {title}.",
     "link.done.callback": "Callback scheduled: {title}, in an hour.",
     "link.done.resolve": "You marked {title} as resolved.",
+    # channel-neutral core (issue 9): forms, direct-message actions, recado answers
+    "modal.reassign.title": "Reassign",
+    "card.action.call_now": "Call now",
+    "card.action.callback_done": "Done",
 }

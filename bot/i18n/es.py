@@ -109,6 +109,9 @@ MESSAGES: dict[str, str] = {
     "voice.voicemail_done": "Gracias, hemos recibido su mensaje. Adiós.",
     "voice.rejected": "Lo sentimos, no podemos atender esta llamada.",
     "voice.unknown_number": "Este número no está configurado. Adiós.",
+    # voice while the database is down (h8-outage)
+    "voice.outage": "Ahora mismo no podemos atenderle en persona. Deje su nombre, su teléfono y el motivo de su llamada después de la señal y le llamaremos lo antes posible.",
+    "voice.call_back_later": "Lo sentimos, ahora mismo no podemos atender su llamada. Por favor, vuelva a llamar más tarde. Adiós.",
     # triage explanation (CLI)
     "triage.rule": "Regla {index} ({category})",
     "triage.no_rule": "Ninguna regla coincide: se usa la categoría general",
@@ -216,4 +219,8 @@ MESSAGES: dict[str, str] = {
     "link.done.claim": "Has reclamado {title}.",
     "link.done.callback": "Devolución programada: {title}, dentro de una hora.",
     "link.done.resolve": "Has dado por resuelta {title}.",
+    # channel-neutral core (issue 9): forms, direct-message actions, recado answers
+    "modal.reassign.title": "Reasignar",
+    "card.action.call_now": "Llamar ahora",
+    "card.action.callback_done": "Hecho",
 }

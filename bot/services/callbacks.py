@@ -7,12 +7,15 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import col, select
 
-from bot.i18n import t
-from bot.services.opening import direct_row
 from bot.services.outbox import add_row
 from bot.services.runtime import Runtime
 from bot.services.served import Served
+from bot.services.telling import direct_rows
 from bot.store.models import AuditEvent, Callback, Card
+from cards.actions import ActionId
+from cards.notice import Notice
+
+REMINDER_ACTIONS = (ActionId.CALL_NOW, ActionId.CALLBACK_DONE)
 
 
 class CallbackReminders:
@@ -51,11 +54,19 @@ class CallbackReminders:
                 card = await session.get(Card, callback.card_id)
                 org = self.rt.directory.get(callback.org_id)
                 caller = (card.caller_name or card.caller_number or "") if card else ""
-                text = t(org.locale, "dm.callback_due", caller=caller, note=callback.note)
-                dedupe = f"callback:{callback.id}"
+                notice = Notice("dm.callback_due", text={"caller": caller, "note": callback.note})
                 card_id = card.id if card else None
-                dm = direct_row(self.rt, org, callback.assignee_id, text, card_id, now, dedupe=dedupe)
-                add_row(session, dm)
+                for dm in direct_rows(
+                    self.rt,
+                    org,
+                    callback.assignee_id,
+                    notice,
+                    card_id,
+                    now,
+                    actions=REMINDER_ACTIONS,
+                    dedupe=f"callback:{callback.id}",
+                ):
+                    add_row(session, dm)
                 session.add(
                     AuditEvent(
                         org_id=org.id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import bindparam, case, update
 from sqlalchemy.exc import IntegrityError
@@ -14,7 +14,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.speech import name_from_speech
 from bot.domain.triage import TriageDecision, triage
-from bot.i18n import t
 from bot.services.directory import Org
 from bot.services.opening import NewCard, open_card
 from bot.services.outbox import announce_change
@@ -23,6 +22,7 @@ from bot.store.db import execute
 from bot.store.models import AuditEvent, Call, Card
 from bot.store.types import UTCDateTime
 from bot.store.upsert import insert_ignore, insert_ignore_statement
+from cards.notice import Notice
 
 # Built once, on the table (rows, not ORM objects): every webhook of a call reads or writes its row.
 _CALL_TABLE = Call.__table__  # type: ignore[attr-defined]
@@ -40,6 +40,7 @@ _END_CALL = (
     .returning(_CALL_TABLE.c.card_id, _CALL_TABLE.c.status)
 )
 TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+Saved = Literal["stored", "spooled", "lost"]
 
 
 @dataclass(frozen=True)
@@ -54,34 +55,50 @@ class CallStart:
     org: Org
     in_hours: bool
     rejected: bool
+    saved: Saved = "stored"
+    """``stored`` in the database, ``spooled`` (the database was unreachable; see
+    ``bot.services.spooled``) or ``lost`` (neither could be written)."""
 
 
 class CallIntake:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
-    async def start(self, call: CallInfo) -> CallStart | None:
-        """A call came in. None when the called number belongs to no organisation."""
+    def opening(self, call: CallInfo, at: datetime) -> CallStart | None:
+        """How a call that comes in at ``at`` is answered, from the configuration alone (no database):
+        None when the called number belongs to no organisation."""
         org = self.rt.directory.by_number(call.to_number)
         if org is None:
             return None
-        now = self.rt.clock.now()
+        decision = self._triage(org, call, "", at)
+        return CallStart(org, decision.in_hours, decision.action == "reject")
+
+    async def start(self, call: CallInfo, *, at: datetime | None = None) -> CallStart | None:
+        """A call came in (at ``at``, else now). None when the called number belongs to no
+        organisation."""
+        org = self.rt.directory.by_number(call.to_number)
+        if org is None:
+            return None
+        now = at or self.rt.clock.now()
         decision = self._triage(org, call, "", now)
         rejected = decision.action == "reject"
         values = self._call_values(org, call, now, decision, "rejected" if rejected else "answered")
         await self.rt.execute_alone(insert_ignore_statement(self._dialect, Call), values)
         return CallStart(org, decision.in_hours, rejected)
 
-    async def message(self, call: CallInfo, speech: str) -> Org | None:
+    async def message(self, call: CallInfo, speech: str, *, at: datetime | None = None) -> Org | None:
         """The caller said who they are and why: one card (a retried webhook finds the same one)."""
-        return await self._card_for(call, speech.strip(), source="call")
+        return await self._card_for(call, speech.strip(), source="call", at=at)
 
-    async def voicemail(self, call: CallInfo, recording_url: str) -> Org | None:
+    async def voicemail(
+        self, call: CallInfo, recording_url: str, *, at: datetime | None = None
+    ) -> Org | None:
         """A recording is there: it goes on the call's card, which is opened if there is none yet."""
-        return await self._card_for(call, "", source="voicemail", recording_url=recording_url)
+        return await self._card_for(call, "", source="voicemail", recording_url=recording_url, at=at)
 
-    async def ended(self, call: CallInfo, status: str) -> None:
-        """The call is over; one that left nothing behind becomes a missed-call card."""
+    async def ended(self, call: CallInfo, status: str, *, at: datetime | None = None) -> None:
+        """The call is over (at ``at``, else now); one that left nothing behind becomes a missed-call
+        card."""
         if status not in TERMINAL:
             return
         org = self.rt.directory.by_number(call.to_number)
@@ -90,13 +107,13 @@ class CallIntake:
 
         # The common case in one statement of its own: the call is known and has its card (or was
         # rejected). Otherwise, one transaction registers the call if need be and opens its card.
-        values = {"sid": call.call_sid, "outcome": status, "ended": self.rt.clock.now()}
+        values = {"sid": call.call_sid, "outcome": status, "ended": at or self.rt.clock.now()}
         known = next(iter(await self.rt.execute_alone(_END_CALL, values)), None)
         if known is not None and (known.card_id is not None or known.status == "rejected"):
             return
 
         async def work(session: AsyncSession) -> None:
-            now = self.rt.clock.now()
+            now = at or self.rt.clock.now()
             row = await self._call_row(session, org, call, now)
             rejected = row.status == "rejected"
             changes: dict[str, Any] = {"ended_at": now, "status": "rejected" if rejected else status}
@@ -107,14 +124,20 @@ class CallIntake:
         await self._retrying_conflicts(work)
 
     async def _card_for(
-        self, call: CallInfo, speech: str, *, source: str, recording_url: str | None = None
+        self,
+        call: CallInfo,
+        speech: str,
+        *,
+        source: str,
+        recording_url: str | None = None,
+        at: datetime | None = None,
     ) -> Org | None:
         org = self.rt.directory.by_number(call.to_number)
         if org is None:
             return None
 
         async def work(session: AsyncSession) -> None:
-            row = await self._call_row(session, org, call, self.rt.clock.now())
+            row = await self._call_row(session, org, call, at or self.rt.clock.now())
             if row.card_id is None:  # the call's card is written in the same transaction as its card_id
                 changes = await self._open(session, org, call, row.started_at, speech, source, recording_url)
                 await execute(session, _UPDATE_CALL, {"call_id": row.id, **changes})
@@ -166,7 +189,7 @@ class CallIntake:
 
     async def _attach_recording(self, session: AsyncSession, org: Org, card: Card, url: str) -> None:
         card.recording_url = url
-        line = t(org.locale, "thread.recording", url=url)
+        line = Notice("thread.recording", text={"url": url})
         await self._left_by_caller(session, org, card, "voicemail", "recording", {"url": url}, line)
 
     async def _attach_speech(self, session: AsyncSession, org: Org, card: Card, speech: str) -> None:
@@ -175,7 +198,7 @@ class CallIntake:
         The card keeps its route; the speech is in its text and thread for whoever handles it."""
         card.summary = speech
         card.caller_name = card.caller_name or name_from_speech(speech)
-        line = t(org.locale, "thread.speech", text=speech)
+        line = Notice("thread.speech", text={"text": speech})
         await self._left_by_caller(session, org, card, "call", "speech", {"text": speech}, line)
 
     async def _left_by_caller(
@@ -186,7 +209,7 @@ class CallIntake:
         source: str,
         kind: str,
         data: dict[str, Any],
-        line: str,
+        line: Notice,
     ) -> None:
         """Something the caller left that reached us after their card was opened (already set on
         ``card``): a new version of the card, an audit event and a line in its thread."""

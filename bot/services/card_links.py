@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from bot.domain.links import LinkClaims, LinkError, LinkSigner, read_link
 from bot.i18n import t
+from bot.services.channels import CONSOLE
 from bot.services.directory import Org
-from bot.services.email_cards import EMAIL
 from bot.services.facts import card_facts
 from bot.services.handling import CardHandling, Requester
 from bot.services.runtime import Runtime
@@ -60,7 +60,9 @@ class CardLinks:
         if isinstance(found, LinkPage):
             return found
         claims, card, org = found
-        who = Requester(EMAIL, claims.staff_id)
+        # The link names the staff id, which is the person's identity on the console channel; nothing
+        # is told privately (the page is the answer).
+        who = Requester(CONSOLE, claims.staff_id)
         if claims.action == "claim":
             result = await self.handling.claim(card.id or 0, who)
         elif claims.action == "resolve":

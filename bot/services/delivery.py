@@ -23,13 +23,16 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.ports import ChannelPublisher, DeliveryError, EventPublisher, PostRef
+from bot.services import messages
 from bot.services.digest_message import DigestMessage
+from bot.services.directory import Org
 from bot.services.facts import card_facts
 from bot.services.outbox import (
     CARD,
     DIRECT,
     EPHEMERAL,
     LEASE,
+    PRIVATE,
     REPORT,
     SENDING_COLUMNS,
     THREAD,
@@ -316,21 +319,31 @@ class Delivery:
         publisher = self.publishers.get(row.channel)
         if publisher is None:
             raise DeliveryError(f"no publisher for channel {row.channel}", permanent=True)
+        if row.kind in (CARD, THREAD):
+            row.external_ref = await self._card_message(batch, row, publisher)
+            return
+        if row.kind == REPORT:
+            report = await DigestMessage.from_payload(row.payload).report()
+            row.external_ref = await publisher.send_report(row.target, report)
+            return
+        if row.kind == WEBHOOK:
+            await cast(EventPublisher, publisher).post_event(row.target, row.payload)
+            return
+        org, now = self._org(row.org_id), self.rt.clock.now()
+        facts = self._facts(batch, row.card_id) if row.card_id is not None else None
         if row.kind == DIRECT:
             link = self._first_post_ref(batch, row.card_id, row.channel)
-            await publisher.send_direct(row.target, row.payload["text"], link)
-        elif row.kind == EPHEMERAL:
-            await publisher.send_ephemeral(row.target, row.payload["user"], row.payload["text"])
-        elif row.kind in (CARD, THREAD):
-            await self._card_message(batch, row, publisher)
-        elif row.kind == REPORT:
-            await publisher.send_report(row.target, await DigestMessage.from_payload(row.payload).report())
-        elif row.kind == WEBHOOK:
-            await cast(EventPublisher, publisher).post_event(row.target, row.payload)
+            view = messages.direct_view(org, row.channel, row.payload, facts, now)
+            row.external_ref = await publisher.send_direct(row.target, view, link)
+        elif row.kind in (PRIVATE, EPHEMERAL):
+            text = messages.text_of(org, row.channel, row.payload, facts, now)
+            to = messages.private_to(row.target, row.payload)
+            row.external_ref = await publisher.tell_privately(to, text)
         else:
             raise DeliveryError(f"unknown delivery kind {row.kind}", permanent=True)
 
-    async def _card_message(self, batch: _Batch, row: Sending, publisher: ChannelPublisher) -> None:
+    async def _card_message(self, batch: _Batch, row: Sending, publisher: ChannelPublisher) -> str | None:
+        """Post, update or write under a card; the reference of a new message (None: an update)."""
         post = batch.posts.get(int(row.target))
         facts = self._facts(batch, row.card_id or 0)
         if post is None or facts is None:
@@ -343,13 +356,15 @@ class Delivery:
                 # was never posted and this line never can be. Retrying would hold the card's later
                 # rows (the DMs of an escalation, a reminder, a reassignment) back for ever.
                 raise DeliveryError("card was never posted (its post was given up)", permanent=True)
-            await publisher.post_in_thread(ref, row.payload["text"])
-            return
+            org = self._org(row.org_id)
+            text = messages.text_of(org, row.channel, row.payload, facts, self.rt.clock.now())
+            return await publisher.post_in_thread(ref, text)
         view = build_card(facts, self.rt.clock.now())
         if ref.external_ref is None:
             batch.new_refs[post.id] = await publisher.post_card(post.target, view)
-        else:
-            await publisher.update_card(ref, view)
+            return batch.new_refs[post.id]
+        await publisher.update_card(ref, view)
+        return None
 
     def _facts(self, batch: _Batch, card_id: int) -> CardFacts | None:
         handed = batch.facts.get(card_id)
@@ -358,12 +373,14 @@ class Delivery:
         card = batch.cards.get(card_id)
         if card is None:
             return None
+        return card_facts(card, self._org(card.org_id))
+
+    def _org(self, org_id: str) -> Org:
         try:
-            org = self.rt.directory.get(card.org_id)
-        except KeyError:  # removed from the configuration: its cards cannot be rendered any more
-            reason = f"organisation {card.org_id!r} is no longer configured"
+            return self.rt.directory.get(org_id)
+        except KeyError:  # removed from the configuration: its messages cannot be written any more
+            reason = f"organisation {org_id!r} is no longer configured"
             raise DeliveryError(reason, permanent=True) from None
-        return card_facts(card, org)
 
     def _first_post_ref(self, batch: _Batch, card_id: int | None, channel: str) -> PostRef | None:
         """The card's first post on ``channel``, to link a direct message to it."""
@@ -387,6 +404,7 @@ class Delivery:
                 "locked_until": row.locked_until,
                 "last_error": row.last_error,
                 "sent_at": row.sent_at,
+                "external_ref": row.external_ref,
             }
             for row in rows
         ]

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from bot.domain.org import StaffMember
 from bot.domain.weekly import week_of
+from bot.services.channels import CONSOLE
 from bot.services.digest import DigestReader
 from bot.services.digest_message import DigestMessage, compose, weekly_message
 from bot.services.directory import Org
@@ -148,10 +149,11 @@ class DigestSending:
     def _deliveries(
         self, org: Org, member: StaffMember, day: date, message: DigestMessage, now: datetime, report: str
     ) -> list[dict[str, Any]]:
-        """One delivery per channel the manager can be reached on; the console when there is none."""
-        targets = []
-        if self.rt.card_channel == "slack" and member.slack_user:
-            targets.append(("slack", member.slack_user))
+        """One delivery per channel the manager can be reached on (each chat channel they have an
+        identity on, and email); the console when there is none."""
+        targets = [
+            (d.channel, d.target) for d in self.rt.channels.reach(member, member.id) if d.channel != CONSOLE
+        ]
         if self.email and member.email:
             targets.append(("email", member.email))
         payload = message.payload()

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.domain.hours import BusinessCalendar
 from bot.domain.org import OrgConfig, StaffMember
 from bot.domain.phones import normalize_phone
+from cards.model import OptionView
 
 
 @dataclass(frozen=True)
 class Org:
     config: OrgConfig
     calendar: BusinessCalendar
+    _by_identity: dict[tuple[str, str], StaffMember] = field(init=False, repr=False, compare=False)
+    staff_choices: tuple[OptionView, ...] = field(init=False, repr=False, compare=False)
+    """The staff, as a form offers them (label the name, value the staff id)."""
+
+    def __post_init__(self) -> None:
+        found = {(c, ref): s for s in reversed(self.config.staff) for c, ref in s.identities().items()}
+        object.__setattr__(self, "_by_identity", found)
+        object.__setattr__(self, "staff_choices", tuple(OptionView(s.name, s.id) for s in self.config.staff))
 
     @property
     def id(self) -> str:
@@ -28,10 +37,9 @@ class Org:
         return self.config.organization.timezone
 
     def staff_on(self, channel: str, user_ref: str) -> StaffMember | None:
-        """The staff member behind a platform user (a Slack user id, …)."""
-        if channel == "slack":
-            return self.config.staff_by_slack_user(user_ref)
-        return self.config.staff_member(user_ref)
+        """The staff member known as ``user_ref`` on ``channel`` (a Slack or Teams user id; on the
+        console, a staff id): found by any of their identities."""
+        return self._by_identity.get((channel, user_ref))
 
     def name_of(self, staff_id: str | None) -> str | None:
         member = self.config.staff_member(staff_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.services.channels import CONSOLE
 from bot.services.directory import Org
 from bot.services.outbox import REPORT, outbox_row
 from bot.services.runtime import Runtime
@@ -16,14 +17,18 @@ from cards.model import CardFacts
 EMAIL = "email"
 
 
-def email_recipients(org: Org, card: dict[str, Any], *, slack: bool) -> list[str]:
+def email_recipients(rt: Runtime, org: Org, card: dict[str, Any]) -> list[str]:
     """Staff ids who get the card by email: the addressee, else the card's team, among the people
-    with an ``email`` and no other way to see cards (no Slack user, or Slack off)."""
+    with an ``email`` and no chat channel this deployment reaches them on."""
     config = org.config
     team = config.team(card["team_id"])
     wanted = [card["addressee_id"]] if card["addressee_id"] else (team.members if team else [])
     members = [config.staff_member(staff_id) for staff_id in wanted]
-    return [m.id for m in members if m is not None and m.email and not (slack and m.slack_user)]
+    return [
+        m.id
+        for m in members
+        if m is not None and m.email and all(d.channel == CONSOLE for d in rt.channels.reach(m, m.id))
+    ]
 
 
 def email_card_rows(
@@ -33,7 +38,7 @@ def email_card_rows(
     if rt.links is None:
         return []
     rows = []
-    for staff_id in email_recipients(org, card, slack=rt.card_channel == "slack"):
+    for staff_id in email_recipients(rt, org, card):
         member = org.config.staff_member(staff_id)
         assert member is not None and member.email is not None
         links = rt.links.links(card["id"], card["version"], staff_id, now)

@@ -20,17 +20,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.escalation import EscalationPolicy
 from bot.domain.org import StaffMember
-from bot.i18n import t
 from bot.services.directory import Org
-from bot.services.facts import card_facts
-from bot.services.opening import direct_row
 from bot.services.outbox import enqueue_rows, pending_renders, posts_by_card, render_rows, thread_rows
 from bot.services.runtime import Runtime
 from bot.services.served import Served
+from bot.services.telling import direct_rows
 from bot.store.models import AuditEvent, Card
 from bot.store.types import UTCDateTime
-from cards.actions import CardStatus
-from cards.build import card_title
+from cards.actions import ActionId, CardStatus
+from cards.notice import Notice
 
 log = logging.getLogger("centralita.escalation")
 # The new escalation state of many cards, by primary key, in one executemany. The cards are locked
@@ -192,30 +190,25 @@ class Escalation:
         await enqueue_rows(session, rows)
 
     @staticmethod
-    def _thread_text(step: _Step) -> str:
-        locale = step.org.locale
+    def _thread_text(step: _Step) -> Notice:
+        """The line under the card: a team step mentions its people (each channel writes the
+        mention its own way); any other step names them."""
+        people, level = tuple(p.id for p in step.people), {"level": str(step.level)}
         if step.notify == "team":
-            mentions = " ".join(f"<@{p.slack_user}>" if p.slack_user else p.name for p in step.people)
-            return t(locale, "thread.escalated_team", level=step.level, mentions=mentions)
-        names = ", ".join(p.name for p in step.people)
-        return t(locale, "thread.escalated", level=step.level, names=names)
+            return Notice("thread.escalated_team", text=level, mentions={"mentions": people})
+        return Notice("thread.escalated", text=level, names={"names": people})
 
     def _direct_rows(self, step: _Step, now: datetime) -> list[dict[str, Any]]:
         """A DM to each person the step reaches, at most once per card, escalation round (a release
         starts a new one), level and person."""
         card, org = step.card, step.org
         key = f"esc:{card.id}:{escalation_round(card)}:{step.level}"
-        text = t(
-            org.locale,
-            "dm.escalated",
-            title=card_title(card_facts(card, org)),
-            caller=card.caller_name or card.caller_number or "",
-            summary=card.summary,
-        )
-        return [
-            direct_row(self.rt, org, person.id, text, card.id, now, dedupe=f"{key}:{person.id}")
-            for person in step.people
-        ]
+        notice, claim = Notice("dm.escalated"), (ActionId.CLAIM,)
+        rows: list[dict[str, Any]] = []
+        for person in step.people:
+            dedupe = f"{key}:{person.id}"
+            rows += direct_rows(self.rt, org, person.id, notice, card.id, now, actions=claim, dedupe=dedupe)
+        return rows
 
 
 def escalation_round(card: Card) -> int:

@@ -49,4 +49,5 @@ def _facts(card: Callable[[str], Any], org: Org) -> CardFacts:
         created_by_name=org.name_of(created_by) if created_by else None,
         timezone=org.timezone,
         locale=org.locale,
+        staff=org.staff_choices,
     )

@@ -18,25 +18,27 @@ from bot.domain.escalation import EscalationPolicy
 from bot.domain.lifecycle import Actor, CardStatus, Change, status_after
 from bot.domain.lifecycle import refusal as lifecycle_refusal
 from bot.domain.org import StaffMember
-from bot.i18n import t
 from bot.services.directory import Org
-from bot.services.facts import card_facts
-from bot.services.opening import direct_row
-from bot.services.outbox import EPHEMERAL, add_row, announce_change, enqueue
+from bot.services.outbox import add_row, announce_change
 from bot.services.runtime import Runtime
+from bot.services.telling import direct_rows, private_row
 from bot.services.webhooks import add_events
 from bot.store.models import AuditEvent, Callback, Card
-from cards.actions import Outcome
-from cards.build import card_title, format_when, outcome_label
+from cards.actions import ActionId, ActionRequest, Outcome
+from cards.notice import Notice
 
 
 @dataclass(frozen=True)
 class Requester:
-    """Who clicked, and where an ephemeral answer goes: ``("slack", "U0ANA", "C0RECEP")``."""
+    """Who asked, on which channel, and where a private answer goes: ``("slack", "U0ANA",
+    "C0RECEP")``. ``user_ref`` is their user id on that channel (found by ``Org.staff_on``);
+    ``reply_to`` the conversation they acted in and ``reply_url`` a URL the channel gave for the
+    answer (Slack's ``response_url``), both optional (see ``bot.ports.PrivateTo``)."""
 
     channel: str
     user_ref: str
     reply_to: str | None = None
+    reply_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,27 @@ class CardHandling:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
+    async def perform(self, request: ActionRequest, who: Requester) -> ActionResult:
+        """Any action of a card's view, with its form's answers, from any channel. An action that
+        lacks an answer its form requires, or that no use case does yet (``call_now``), changes
+        nothing and answers ``unsupported``."""
+        card, action = request.card_id, request.action
+        if action is ActionId.CLAIM:
+            return await self.claim(card, who)
+        if action is ActionId.RELEASE:
+            return await self.release(card, who)
+        if action is ActionId.RESOLVE and request.outcome is not None:
+            return await self.resolve(card, who, request.outcome, request.note)
+        if action is ActionId.CALLBACK_DONE:
+            return await self.resolve(card, who, Outcome.CALLED_BACK, request.note)
+        if action is ActionId.ADD_NOTE:
+            return await self.add_note(card, who, request.note)
+        if action is ActionId.REASSIGN and request.staff:
+            return await self.reassign(card, who, request.staff)
+        if action is ActionId.SCHEDULE_CALLBACK and request.when is not None:
+            return await self.schedule_callback(card, who, request.when, request.staff, request.note)
+        return ActionResult(False, "unsupported")
+
     async def claim(self, card_id: int, who: Requester) -> ActionResult:
         return await self._act(card_id, who, self._claim)
 
@@ -97,8 +120,8 @@ class CardHandling:
                 return OK
             except _Refused as refused:
                 org = self._org_for(scope, who)
-                text = t(org.locale, refused.key, **refused.values)
-                self._ephemeral(session, org, who, text, card_id)
+                values = {k: str(v) for k, v in refused.values.items()}
+                self._tell(session, org, who, Notice(refused.key, text=values))
                 return ActionResult(False, refused.key)
 
     def _org_for(self, scope: _Scope | None, who: Requester) -> Org:
@@ -140,7 +163,7 @@ class CardHandling:
             await s.session.refresh(s.card)
             self._allow(s, Change.CLAIM)
             raise _Refused("ephemeral.not_allowed", status=s.card.status)
-        await self._record(s, "claimed", {}, t(s.org.locale, "thread.claimed", name=s.staff.name))
+        await self._record(s, "claimed", {}, _by(s, "thread.claimed"))
 
     async def _release(self, s: _Scope) -> None:
         status = self._allow(s, Change.RELEASE)
@@ -158,7 +181,7 @@ class CardHandling:
         }
         await self._must_swap(s, values)
         await self._cancel_callbacks(s)
-        await self._record(s, "released", {}, t(s.org.locale, "thread.released", name=s.staff.name))
+        await self._record(s, "released", {}, _by(s, "thread.released"))
 
     async def _resolve(self, s: _Scope, outcome: Outcome, note: str) -> None:
         values = {
@@ -171,9 +194,8 @@ class CardHandling:
         }
         await self._must_swap(s, values)
         await self._cancel_callbacks(s)
-        label = outcome_label(s.org.locale, outcome)
         key = "thread.resolved_note" if note else "thread.resolved"
-        line = t(s.org.locale, key, name=s.staff.name, outcome=label, note=note)
+        line = _by(s, key, text={"note": note}, outcomes={"outcome": outcome.value})
         await self._record(s, "resolved", {"outcome": outcome.value, "note": note}, line)
 
     async def _note(self, s: _Scope, note: str) -> None:
@@ -181,9 +203,7 @@ class CardHandling:
             return
         self._allow(s, Change.NOTE)
         await self._must_swap(s, {})
-        await self._record(
-            s, "note", {"note": note}, t(s.org.locale, "thread.note", name=s.staff.name, note=note)
-        )
+        await self._record(s, "note", {"note": note}, _by(s, "thread.note", text={"note": note}))
 
     async def _reassign(self, s: _Scope, to_user_ref: str) -> None:
         target = self._staff(s, to_user_ref)
@@ -195,16 +215,9 @@ class CardHandling:
         data: dict[str, Any] = {"to": target.id}
         if moved := await self._move_callbacks(s, target.id):
             data["callbacks_moved"] = moved
-        line = t(s.org.locale, "thread.reassigned", name=s.staff.name, to=target.name)
-        await self._record(s, "reassigned", data, line)
-        text = t(
-            s.org.locale,
-            "dm.reassigned",
-            name=s.staff.name,
-            title=card_title(card_facts(s.card, s.org)),
-            caller=s.card.caller_name or s.card.caller_number or "",
-        )
-        add_row(s.session, direct_row(self.rt, s.org, target.id, text, s.card.id, s.now))
+        await self._record(s, "reassigned", data, _by(s, "thread.reassigned", names={"to": (target.id,)}))
+        for row in direct_rows(self.rt, s.org, target.id, _by(s, "dm.reassigned"), s.card.id, s.now):
+            add_row(s.session, row)
 
     async def _callback(self, s: _Scope, due_at: datetime, assignee_ref: str | None, note: str) -> None:
         status = self._allow(s, Change.CALLBACK)
@@ -233,8 +246,8 @@ class CardHandling:
                 created_at=s.now,
             )
         )
-        when = format_when(due_at, s.org.timezone, s.org.locale, s.now)
-        line = t(s.org.locale, "thread.callback", name=s.staff.name, when=when, assignee=assignee.name)
+        names = {"assignee": (assignee.id,)}
+        line = _by(s, "thread.callback", names=names, times={"when": due_at.isoformat()})
         data = {"due_at": due_at.isoformat(), "assignee": assignee.id, "note": note}
         await self._record(s, "callback_scheduled", data, line)
 
@@ -274,23 +287,21 @@ class CardHandling:
             await s.session.refresh(s.card)
             raise _Refused("ephemeral.not_allowed", status=s.card.status)
 
-    async def _record(self, s: _Scope, kind: str, data: dict[str, Any], line: str) -> None:
+    async def _record(self, s: _Scope, kind: str, data: dict[str, Any], line: Notice) -> None:
         s.session.add(
             AuditEvent(org_id=s.org.id, card_id=s.card.id, at=s.now, actor=s.staff.id, kind=kind, data=data)
         )
         add_events(s.session, s.org, s.card, kind, data, s.staff.id, s.now)
         await announce_change(s.session, s.card, line, s.now)
 
-    def _ephemeral(self, session: AsyncSession, org: Org, who: Requester, text: str, card_id: int) -> None:
-        if who.reply_to is None:
+    def _tell(self, session: AsyncSession, org: Org, who: Requester, notice: Notice) -> None:
+        """A private notice to the person who asked, where the channel can answer them."""
+        if who.reply_to is None and who.reply_url is None:
             return
-        enqueue(
-            session,
-            org_id=org.id,
-            card_id=None,
-            channel=who.channel,
-            kind=EPHEMERAL,
-            target=who.reply_to,
-            now=self.rt.clock.now(),
-            payload={"user": who.user_ref, "text": text, "card_id": card_id},
-        )
+        add_row(session, private_row(org, who, notice, self.rt.clock.now()))
+
+
+def _by(s: _Scope, key: str, **kinds: Any) -> Notice:
+    """A notice of something ``s.staff`` did (they are its ``name``)."""
+    names = {"name": (s.staff.id,), **kinds.pop("names", {})}
+    return Notice(key, names=names, **kinds)

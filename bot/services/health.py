@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from bot.services.runtime import Runtime
 from bot.store.models import OutboxMessage
+from bot.store.spool import Spool
 
 
 async def database_health(rt: Runtime) -> dict[str, Any]:
@@ -25,3 +26,10 @@ async def database_health(rt: Runtime) -> dict[str, Any]:
         dead = (await session.exec(select(func.count()).where(col(OutboxMessage.status) == "dead"))).one()
     age = (rt.clock.now() - oldest).total_seconds() if oldest else 0.0
     return {"pending": pending, "oldest_pending_seconds": round(age, 1), "dead": dead}
+
+
+def spool_health(spool: Spool) -> tuple[dict[str, Any], int]:
+    """The spool's directory, its entries waiting for the database (every process's on this host)
+    and the entries a replay refused (kept in ``failed.txt``); also the waiting count alone."""
+    waiting = spool.waiting()
+    return {"dir": str(spool.directory), "waiting": waiting, "failed": spool.failed()}, waiting

@@ -10,17 +10,16 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.escalation import EscalationPolicy
 from bot.domain.triage import TriageDecision
-from bot.i18n import t
 from bot.services.card_rows import NewCardRows, write_new_card
 from bot.services.directory import Org
 from bot.services.email_cards import email_card_rows
 from bot.services.facts import row_facts
-from bot.services.outbox import CARD, DIRECT, add_row, hand_over, leased, outbox_row
+from bot.services.outbox import CARD, add_row, hand_over, leased, outbox_row
 from bot.services.runtime import Runtime
+from bot.services.telling import direct_rows
 from bot.services.webhooks import add_events
 from bot.store.models import Card, CardPost, row_values
-from cards.build import card_title
-from cards.model import CardFacts
+from cards.notice import Notice
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,7 @@ class NewCard:
 
 
 async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, now: datetime) -> int:
-    """Insert the card, post it to its team's channel and tell the person it is addressed to; the
+    """Insert the card, post it to each of its team's channels and tell the person it is addressed to; the
     card's id. The rows are written from their values (``row_values``), with no model objects: on
     the path of every call, building them cost more than writing them."""
     decision = new.decision
@@ -64,19 +63,21 @@ async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, 
         escalation_started_at=now,
         escalate_at=policy.due_at(0, now, org.calendar),
     )
-    post = _post_for(rt, org, card, now)
-    row = leased(outbox_row(org_id=org.id, channel=post["channel"], kind=CARD, target="", now=now))
+    posts = _posts_for(rt, org, card, now)
+    row = leased(outbox_row(org_id=org.id, channel="", kind=CARD, target="", now=now))
     ids = await write_new_card(
-        session, NewCardRows(card, _audit_created(card, new), post, row), postgres=rt.postgres
+        session, NewCardRows(card, _audit_created(card, new), posts, row), postgres=rt.postgres
     )
     card["id"] = ids.card
-    post |= {"id": ids.post, "card_id": ids.card}
     facts = row_facts(card, org)
-    hand_over(session, ids.outbox, {**row, "card_id": ids.card, "target": str(ids.post)}, facts, post)
-    _tell_addressee(session, rt, org, card, facts, now)
+    for post, (post_id, outbox_id) in zip(posts, ids.posts, strict=True):
+        post |= {"id": post_id, "card_id": ids.card}
+        first = {**row, "card_id": ids.card, "channel": post["channel"], "target": str(post_id)}
+        hand_over(session, outbox_id, first, facts, post)
+    _tell_addressee(session, rt, org, card, now)
     add_events(session, org, card, "created", {}, card["created_by"] or "caller", now)
-    for row in email_card_rows(rt, org, card, facts, now):
-        add_row(session, row)
+    for email in email_card_rows(rt, org, card, facts, now):
+        add_row(session, email)
     return ids.card
 
 
@@ -97,54 +98,20 @@ def _audit_created(card: dict[str, Any], new: NewCard) -> dict[str, Any]:
     }
 
 
-def _post_for(rt: Runtime, org: Org, card: dict[str, Any], now: datetime) -> dict[str, Any]:
-    team = org.config.team(card["team_id"])
-    if rt.card_channel == "slack" and team is not None and team.slack_channel:
-        channel, target = "slack", team.slack_channel
-    else:
-        channel, target = "console", team.id if team else "reception"
-    return row_values(CardPost, org_id=org.id, card_id=0, channel=channel, target=target, created_at=now)
+def _posts_for(rt: Runtime, org: Org, card: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    """One post per channel the card's team is on (see ``Channels.card_posts``)."""
+    return [
+        row_values(CardPost, org_id=org.id, card_id=0, channel=d.channel, target=d.target, created_at=now)
+        for d in rt.channels.card_posts(org.config.team(card["team_id"]))
+    ]
 
 
 def _tell_addressee(
-    session: AsyncSession, rt: Runtime, org: Org, card: dict[str, Any], facts: CardFacts, now: datetime
+    session: AsyncSession, rt: Runtime, org: Org, card: dict[str, Any], now: datetime
 ) -> None:
     member = org.config.staff_member(card["addressee_id"])
     if member is None:
         return
-    text = t(
-        org.locale,
-        "dm.addressed",
-        title=card_title(facts),
-        caller=card["caller_name"] or card["caller_number"] or "",
-        summary=card["summary"],
-    )
     dedupe = f"addressed:{card['id']}:{member.id}"
-    add_row(session, direct_row(rt, org, member.id, text, card["id"], now, dedupe=dedupe))
-
-
-def direct_row(
-    rt: Runtime,
-    org: Org,
-    staff_id: str,
-    text: str,
-    card_id: int | None,
-    now: datetime,
-    *,
-    dedupe: str | None = None,
-) -> dict[str, Any]:
-    """A DM to a staff member on the channel they can be reached on (Slack, else the console): its
-    outbox values, for ``add_row`` (one) or ``enqueue_rows`` (many)."""
-    member = org.config.staff_member(staff_id)
-    on_slack = rt.card_channel == "slack" and member is not None and member.slack_user
-    channel, target = ("slack", member.slack_user) if on_slack and member else ("console", staff_id)
-    return outbox_row(
-        org_id=org.id,
-        card_id=card_id,
-        channel=channel,
-        kind=DIRECT,
-        target=target or staff_id,
-        now=now,
-        payload={"text": text},
-        dedupe_key=dedupe,
-    )
+    for row in direct_rows(rt, org, member.id, Notice("dm.addressed"), card["id"], now, dedupe=dedupe):
+        add_row(session, row)

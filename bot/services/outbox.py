@@ -16,11 +16,15 @@ from bot.store.db import execute
 from bot.store.models import Card, CardPost, OutboxMessage, row_values
 from bot.store.upsert import dialect_of, insert_ignore_statement
 from cards.model import CardFacts
+from cards.notice import Notice
 
 CARD = "card"
 THREAD = "thread"
 DIRECT = "direct"
+PRIVATE = "private"
+"""A notice only one person sees (``ChannelPublisher.tell_privately``)."""
 EPHEMERAL = "ephemeral"
+"""What ``PRIVATE`` rows were called before; rows written so are still sent the same way."""
 REPORT = "report"
 """A report to one person (the daily digest): ``payload`` is a ``DigestMessage``'s."""
 # Statements built once (building one costs more than running it), card ids bound at execution.
@@ -53,6 +57,7 @@ class Sending:
     object, not an ``OutboxMessage``: building a table model costs several times more."""
 
     id: int
+    org_id: str
     card_id: int | None
     channel: str
     kind: str
@@ -64,6 +69,8 @@ class Sending:
     locked_until: datetime | None
     last_error: str | None
     sent_at: datetime | None
+    external_ref: str | None = None
+    """The platform's reference of what was sent, once sent."""
 
     @classmethod
     def of(cls, values: Mapping[Any, Any]) -> Sending:
@@ -155,7 +162,7 @@ def hand_over(
     session.info.setdefault(HANDED, []).append(HandedOver(sending, facts, post))
 
 
-async def announce_change(session: AsyncSession, card: Card, line: str, now: datetime) -> None:
+async def announce_change(session: AsyncSession, card: Card, line: Notice, now: datetime) -> None:
     """A changed card: re-rendered on every channel it was posted to (a pending render is reused),
     then ``line`` in its thread there. The escalation sweep does the same for many cards at once."""
     assert card.id is not None
@@ -191,8 +198,11 @@ def render_rows(
     ]
 
 
-def thread_rows(card: Card, posts: list[CardPost], text: str, now: datetime) -> list[dict[str, Any]]:
-    return [_for_post(card, post, THREAD, now, {"text": text}) for post in posts]
+def thread_rows(card: Card, posts: list[CardPost], line: Notice, now: datetime) -> list[dict[str, Any]]:
+    """``line`` under the card on each of its posts: stored as what happened, written in each
+    channel's form when sent."""
+    payload = {"notice": line.to_payload()}
+    return [_for_post(card, post, THREAD, now, payload) for post in posts]
 
 
 def _for_post(

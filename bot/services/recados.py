@@ -12,8 +12,10 @@ from bot.i18n import t
 from bot.services.directory import Org
 from bot.services.handling import Requester
 from bot.services.opening import NewCard, open_card
-from bot.services.outbox import EPHEMERAL, enqueue
+from bot.services.outbox import add_row
 from bot.services.runtime import Runtime
+from bot.services.telling import private_row
+from cards.notice import Notice
 
 URGENT = "urgent"
 
@@ -41,14 +43,22 @@ class Recados:
             return RecadoResult(False, t(org.locale, "ephemeral.recado_forbidden", command=reception.command))
         return org, member
 
+    def refusal(self, org: Org, draft: RecadoDraft) -> RecadoResult | None:
+        """Why ``draft`` cannot be posted (it says nothing), checked before anything is written."""
+        if not draft.reason.strip() and not draft.caller_number and not draft.caller_name:
+            return RecadoResult(False, t(org.locale, "ephemeral.recado_empty"))
+        return None
+
     async def post(self, who: Requester, draft: RecadoDraft) -> RecadoResult:
-        """Open the card for a receptionist's message, and confirm to them where it went."""
+        """Open the card for a receptionist's message, and confirm to them where it went (privately,
+        where their channel can answer them)."""
         author = self.author(who)
         if isinstance(author, RecadoResult):
             return author
         org, member = author
-        if not draft.reason.strip() and not draft.caller_number and not draft.caller_name:
-            return RecadoResult(False, t(org.locale, "ephemeral.recado_empty"))
+        refused = self.refusal(org, draft)
+        if refused is not None:
+            return refused
         now = self.rt.clock.now()
         decision = self._route(org, draft, now)
         new = NewCard(
@@ -60,18 +70,11 @@ class Recados:
         )
         async with self.rt.unit_of_work() as session:
             card_id = await open_card(session, self.rt, org, new, now)
-            message = t(org.locale, "ephemeral.recado_posted", to=self._addressee_name(org, decision))
-            if who.reply_to:
-                enqueue(
-                    session,
-                    org_id=org.id,
-                    channel=who.channel,
-                    kind=EPHEMERAL,
-                    target=who.reply_to,
-                    now=now,
-                    payload={"user": who.user_ref, "text": message},
-                )
-        return RecadoResult(True, message, card_id)
+            to = self._addressee_name(org, decision)
+            if who.reply_to or who.reply_url:
+                posted = Notice("ephemeral.recado_posted", text={"to": to})
+                add_row(session, private_row(org, who, posted, now))
+        return RecadoResult(True, t(org.locale, "ephemeral.recado_posted", to=to), card_id)
 
     def _route(self, org: Org, draft: RecadoDraft, now: datetime) -> TriageDecision:
         decision = triage(

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.links import LinkSigner
 from bot.ports import Clock, OutboxSignal
+from bot.services.channels import Channels
 from bot.services.directory import Directory
 from bot.services.outbox import ENQUEUED, HANDED
 from bot.store.db import SessionFactory, execute_alone, transaction
@@ -23,8 +24,8 @@ class Runtime:
     directory: Directory
     clock: Clock
     signal: OutboxSignal
-    card_channel: str
-    """Where new cards are posted: ``slack`` when Slack is configured, else ``console``."""
+    channels: Channels
+    """The chat channels this deployment delivers to (see ``Channels`` for who goes where)."""
     postgres: bool = False
     links: LinkSigner | None = None
     """Signs the one-click links of cards sent by email; None when email cards are off."""

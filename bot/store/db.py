@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy import CursorResult, Executable, Row, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -199,3 +200,19 @@ def read_only_sqlite_url(url: str) -> str:
     return parsed.set(
         database=f"file:{database}", query={**parsed.query, "mode": "ro", "uri": "true"}
     ).render_as_string(hide_password=False)
+
+
+_UNREACHABLE_SQLSTATE_CLASSES = ("08", "57")
+"""Connection exceptions, and operator intervention (shutting down, starting up, crashed)."""
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """Whether ``error`` says the database cannot be reached or used right now (refused or dropped
+    connections, a server shutting down or starting up, a locked or unwritable SQLite file, no free
+    connection in time), as opposed to a statement it refused (a constraint, bad data, a bug)."""
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeoutError | DisconnectionError):
+        return True
+    if isinstance(error, DBAPIError):
+        sqlstate = str(getattr(error.orig, "sqlstate", "") or "")
+        return error.connection_invalidated or sqlstate[:2] in _UNREACHABLE_SQLSTATE_CLASSES
+    return isinstance(error, OSError | TimeoutError)

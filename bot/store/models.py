@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.store.types import UTCDateTime
@@ -129,7 +129,9 @@ class CardPost(SQLModel, table=True):
     card_id: int = Field(index=True)
     channel: str = Field(max_length=16)
     target: str = Field(max_length=128)
-    external_ref: str | None = Field(default=None, max_length=128)
+    external_ref: str | None = Field(default=None, sa_type=Text)
+    """The platform's reference of the posted card (Slack ``channel:ts``; Teams a JSON conversation
+    reference with the activity id): unbounded."""
     created_at: datetime = _utc(nullable=False)
 
 
@@ -177,6 +179,9 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     created_at: datetime = _utc(nullable=False)
     sent_at: datetime | None = _utc()
+    external_ref: str | None = Field(default=None, sa_type=Text)
+    """The platform's reference of the message this delivery sent (``bot.ports.MessageRef``), so
+    it can be edited or deleted later; None until sent, and for sends that leave none."""
 
 
 class ReportRun(SQLModel, table=True):

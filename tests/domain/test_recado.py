@@ -41,7 +41,12 @@ def test_staff_by_full_name_id_and_mention(clinic: OrgConfig) -> None:
     assert parse_recado("Pepe para Luis Martín: llamar", clinic).addressee_id == "luis"
     assert parse_recado("Pepe para rocio: llamar", clinic).addressee_id == "rocio"
     assert parse_recado("Pepe @marta llamar", clinic).addressee_id == "marta"
-    assert parse_recado("Pepe <@U0ANA|ana> llamar", clinic).addressee_id == "ana"
+    assert parse_recado("Pepe @ana llamar", clinic).addressee_id == "ana"
+
+
+def test_a_neutral_mention_names_a_staff_member_or_a_team_by_id(clinic: OrgConfig) -> None:
+    draft = parse_recado("Pepe 600111222 @recepcion: cambiar la cita", clinic)
+    assert (draft.addressee_kind, draft.addressee_id, draft.reason) == ("team", "recepcion", "cambiar la cita")
 
 
 def test_no_phone(clinic: OrgConfig) -> None:

@@ -4,6 +4,10 @@ It records every call, answers like Slack (``ok``, ``channel``, ``ts``), and can
 ``rate_limit(method, times, retry_after)`` answers 429 with Retry-After, ``down = True`` answers 503,
 ``refuse(method, error, **match)`` answers ``{"ok": false, "error": error}`` to the matching calls
 (kept in ``refused``, not in ``calls``), and ``slow(method, seconds)`` makes the method take that long.
+
+It also takes the posts Slack's ``response_url``s receive (``/hooks/<path>``, recorded as calls of
+the method ``response_url`` with the JSON body and its ``path``); ``expire_hooks = True`` answers
+them 404 ``expired_url``, as Slack does after 30 minutes.
 ``files_upload_v2`` works end to end: ``files.getUploadURLExternal`` hands out an upload URL on this
 server, whose bytes land in ``uploads``, and ``files.completeUploadExternal`` shares them.
 """
@@ -21,7 +25,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 
@@ -45,9 +49,11 @@ class FakeSlack:
         self.uploads: dict[str, bytes] = {}
         """What was uploaded to each upload URL ``files.getUploadURLExternal`` handed out, by file id."""
         self._files = itertools.count(1)
+        self.expire_hooks = False
         self.app = Starlette(
             routes=[
                 Route("/api/{method}", self._handle, methods=["POST", "GET"]),
+                Route("/hooks/{path:path}", self._hook, methods=["POST"]),
                 Route("/upload/{file_id}", self._upload, methods=["POST"]),
             ]
         )
@@ -110,6 +116,15 @@ class FakeSlack:
         self.calls.append(SlackCall(method, args))
         self.changed.set()
         return JSONResponse(self._answer(method, args))
+
+    async def _hook(self, request: Request) -> Response:
+        """A post to a response URL: JSON in, plain ``ok`` out (as Slack answers)."""
+        if self.expire_hooks:
+            return PlainTextResponse("expired_url", status_code=404)
+        args = {**json.loads(await request.body() or b"{}"), "path": request.path_params["path"]}
+        self.calls.append(SlackCall("response_url", args))
+        self.changed.set()
+        return PlainTextResponse("ok")
 
     async def _upload(self, request: Request) -> PlainTextResponse:
         """Step 2 of ``files_upload_v2``: the file's bytes, posted to the URL step 1 gave."""

@@ -1,0 +1,174 @@
+"""The voice use cases as the webhooks call them: straight into the database while it answers; into
+the local spool (``bot.store.spool``) while it does not, to be replayed by ``bot.services.replay``.
+
+What the caller hears never depends on the database: the organisation's configuration is in memory.
+Once one webhook finds the database unreachable, the following ones go to the spool without trying
+it (the replayer says when it is back), so they are answered at once and stay in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, TypeVar
+
+from bot.services.calls import TERMINAL, CallInfo, CallIntake, CallStart, Saved
+from bot.services.directory import Org
+from bot.store.db import is_unreachable
+from bot.store.spool import Spool
+
+log = logging.getLogger("centralita.spool")
+T = TypeVar("T")
+LIVE_WAIT_SECONDS = 5.0
+"""How long a webhook waits for the database before it spools what it brought (Twilio waits 15 s
+for the answer). The database work is not cancelled: if it completes later, the replay finds it done."""
+
+
+class DatabaseState:
+    """Whether this process takes the database to be unreachable, since when and why."""
+
+    def __init__(self) -> None:
+        self.down_since: datetime | None = None
+        self.reason = ""
+
+    @property
+    def down(self) -> bool:
+        return self.down_since is not None
+
+    def mark_down(self, at: datetime, error: BaseException) -> None:
+        if self.down_since is None:
+            self.down_since, self.reason = at, _describe(error)
+            log.warning("database unreachable (%s): webhooks go to the spool until it is back", self.reason)
+
+    def mark_up(self) -> None:
+        if self.down_since is not None:
+            log.info("database reachable again; webhooks are written straight to it")
+        self.down_since, self.reason = None, ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A webhook of a known organisation's call, and where what it brought was written."""
+
+    org: Org
+    saved: Saved
+
+
+class SpooledIntake:
+    def __init__(
+        self, intake: CallIntake, spool: Spool, state: DatabaseState, wait: float = LIVE_WAIT_SECONDS
+    ) -> None:
+        self.intake, self.spool, self.state, self.wait = intake, spool, state, wait
+        self.directory = intake.rt.directory
+
+    async def start(self, call: CallInfo) -> CallStart | None:
+        at = self.intake.rt.clock.now()
+        opening = self.intake.opening(call, at)
+        if opening is None:
+            return None
+        saved = await self._store("start", call, at, {}, lambda: self.intake.start(call, at=at))
+        return replace(opening, saved=saved)
+
+    async def message(self, call: CallInfo, speech: str) -> Reply | None:
+        at = self.intake.rt.clock.now()
+        return await self._reply(
+            "message", call, at, {"speech": speech}, lambda: self.intake.message(call, speech, at=at)
+        )
+
+    async def voicemail(self, call: CallInfo, url: str) -> Reply | None:
+        at = self.intake.rt.clock.now()
+        return await self._reply(
+            "voicemail", call, at, {"recording_url": url}, lambda: self.intake.voicemail(call, url, at=at)
+        )
+
+    async def ended(self, call: CallInfo, status: str) -> Saved:
+        if status not in TERMINAL or self.directory.by_number(call.to_number) is None:
+            return "stored"  # nothing to write
+        at = self.intake.rt.clock.now()
+        return await self._store(
+            "ended", call, at, {"status": status}, lambda: self.intake.ended(call, status, at=at)
+        )
+
+    async def _reply(
+        self,
+        kind: str,
+        call: CallInfo,
+        at: datetime,
+        data: dict[str, Any],
+        work: Callable[[], Awaitable[object]],
+    ) -> Reply | None:
+        org = self.directory.by_number(call.to_number)
+        if org is None:
+            return None
+        return Reply(org, await self._store(kind, call, at, data, work))
+
+    async def _store(
+        self,
+        kind: str,
+        call: CallInfo,
+        at: datetime,
+        data: dict[str, Any],
+        work: Callable[[], Awaitable[object]],
+    ) -> Saved:
+        if not self.state.down:
+            try:
+                await within(work(), self.wait)
+                return "stored"
+            except Exception as error:
+                if not is_unreachable(error):
+                    raise
+                self.state.mark_down(self.intake.rt.clock.now(), error)
+        return self._spool(entry(kind, call, at, data))
+
+    def _spool(self, record: dict[str, Any]) -> Saved:
+        try:
+            self.spool.append(record)
+        except OSError:
+            log.exception(
+                "a %s webhook of call %s could not be spooled: it is lost", record["kind"], record["sid"]
+            )
+            return "lost"
+        return "spooled"
+
+
+_late: set[asyncio.Task[Any]] = set()
+
+
+async def within(work: Awaitable[T], seconds: float) -> T:
+    """``work``'s result, if it comes within ``seconds``; else TimeoutError. The work is not
+    cancelled (a transaction cancelled halfway can strand its connection): it runs on in the
+    background, and how it ends is only logged."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if done:
+        return task.result()
+    _late.add(task)
+    task.add_done_callback(_late_done)
+    raise TimeoutError(f"the database did not answer within {seconds:g}s")
+
+
+def _late_done(task: asyncio.Task[Any]) -> None:
+    _late.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.debug("late database work failed: %r", task.exception())
+
+
+def entry(kind: str, call: CallInfo, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
+    """A spool line: which use case, when the webhook came, the call's facts and what it brought."""
+    return {
+        "v": 1,
+        "kind": kind,
+        "at": at.isoformat(),
+        "sid": call.call_sid,
+        "from": call.from_number,
+        "to": call.to_number,
+        **data,
+    }
+
+
+def _describe(error: BaseException) -> str:
+    text = str(getattr(error, "orig", None) or error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0][:160]}" if text else type(error).__name__
