@@ -104,3 +104,29 @@ def test_a_link_is_refused_when_forged_or_expired() -> None:
             assert error.key == "link.forged"
         else:
             raise AssertionError(broken)
+
+
+async def test_hostile_link_tokens_are_refused_and_change_nothing(
+    db: Database,
+    clock: FakeClock,
+    smtp: tuple[Mailbox, int],  # noqa: F811
+    certificate: tuple[Path, Path],  # noqa: F811
+) -> None:
+    settings = {
+        "CENTRALITA_SMTP_URL": f"smtp://centralita:s3cret@127.0.0.1:{smtp[1]}",
+        "CENTRALITA_SMTP_FROM": "recepcion@clinica.example",
+        "CENTRALITA_SMTP_CA_FILE": str(certificate[0]),
+        "CENTRALITA_LINK_SECRET": SECRET,
+    }
+    forged_claims = sign_link(b"not-the-secret", LinkClaims(1, 1, "claim", "pepa", 2_000_000_000))
+    tokens = ["", "x", "." * 5000, "é\u0000", "eyJ9.AAAA", forged_claims, "A" * 100_000]
+    async with Centralita(db, clock, None, config="clinic_email.yaml", **settings) as app:
+        for token in tokens:
+            asked = await app.http.get("/cards/act", params={"t": token[:8000]})
+            done = await app.http.post("/cards/act", data={"t": token})
+            assert asked.status_code == 403 and done.status_code == 403, token[:20]
+        missing = await app.http.post(
+            "/cards/act", content=b"\xff\xfe", headers={"content-type": "text/plain"}
+        )
+        assert missing.status_code == 403
+    assert await db.cards() == [] and await db.audit() == []

@@ -355,6 +355,7 @@ ENDPOINTS = [
     Endpoint("POST", "/twilio/voice/status", TWILIO),
     Endpoint("POST", "/slack/events", SLACK),
     Endpoint("GET", "/healthz", None),
+    Endpoint("GET", "/metrics", None),
 ]
 
 
