@@ -127,9 +127,11 @@ def test_unknown_holiday_calendar_is_an_error(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, lower_case)).organization.holidays is not None
 
 
-def test_duplicate_ids_are_a_root_issue(tmp_path: Path) -> None:
+def test_a_duplicate_id_is_named_at_its_second_use(tmp_path: Path) -> None:
     text = MINIMAL.replace("  - {id: rocio, name: Rocío Díaz", "  - {id: ana, name: Rocío Díaz")
-    assert "more than once" in issues_of(write(tmp_path, text))["(root)"]
+    issues = issues_of(write(tmp_path, text))
+    [path] = [p for p in issues if "more than once" in issues[p]]
+    assert path == "staff[1].id"
 
 
 def test_reference_warnings(tmp_path: Path) -> None:
@@ -205,8 +207,8 @@ def test_a_digest_for_nobody_reachable_warns_with_its_path(tmp_path: Path) -> No
     text = MINIMAL.replace("teams:", "  - {id: marta, name: Marta, roles: [manager]}\nteams:")
     text += "digest: {to: [ana, marta, pepe]}\n"
     warnings = {issue.path: issue.reason for issue in check_references(load_config(write(tmp_path, text)))}
-    assert warnings["digest.to[1]"] == "'marta' has no slack_user and no email: the digest cannot reach them"
-    assert warnings["digest.to[2]"] == "'pepe' is not a staff id"
+    assert warnings["digest.to[1]"] == "'marta' has no slack_user, teams_user or email: the digest cannot reach them"
+    assert warnings["digest.to[2]"].startswith("'pepe' is not a staff id")
     assert "digest.to[0]" not in warnings
 
 
@@ -216,6 +218,34 @@ def test_a_webhook_needs_an_http_url_and_a_standard_webhooks_secret(tmp_path: Pa
     assert issues["webhooks[0].url"] == "'ftp://crm' is not an http:// or https:// URL"
     assert issues["webhooks[0].secret"] == "write the secret as whsec_ followed by base64 (at least 12 bytes)"
     assert "webhooks[0].events[1]" in issues
+
+
+def test_slack_ids_written_as_names_are_errors_that_say_where_the_id_is(tmp_path: Path) -> None:
+    text = MINIMAL.replace("slack_user: U0ANA", 'slack_user: "@ana"').replace(
+        "slack_channel: C0RECEP", 'slack_channel: "#recepcion"'
+    )
+    issues = issues_of(write(tmp_path, text))
+    assert "Copy member ID" in issues["staff[0].slack_user"] and "U…" in issues["staff[0].slack_user"]
+    assert "Channel ID" in issues["teams[0].slack_channel"] and "C…" in issues["teams[0].slack_channel"]
+
+
+def test_slack_ids_of_every_kind_are_accepted(tmp_path: Path) -> None:
+    text = MINIMAL.replace("U0ANA", "W012ABCDE").replace("C0RECEP", "G01PRIVATE")
+    config = load_config(write(tmp_path, text))
+    assert config.staff[0].slack_user == "W012ABCDE" and config.teams[0].slack_channel == "G01PRIVATE"
+
+
+def test_an_error_inside_a_field_names_its_full_path(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "organization: {name: Clínica}",
+        'organization: {name: Clínica, phone_numbers: ["+34910000000", "91 000"],'
+        ' business_hours: {mon-fri: ["09:00-14:00"], sat: ["9-14"]}}',
+    )
+    issues = issues_of(write(tmp_path, text))
+    assert "time span" in issues["organization.business_hours.sat[0]"]
+    assert "international form" in issues["organization.phone_numbers[1]"]
+
+
 def test_teams_channels_and_users_are_optional_and_checked_loosely(tmp_path: Path) -> None:
     text = MINIMAL.replace("slack_user: U0ANA}", "teams_user: 00000000-0000-0000-0000-0000000000a1}")
     text = text.replace("slack_channel: C0RECEP,", "teams_channel: '19:abc@thread.tacv2',")
