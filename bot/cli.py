@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
 from bot.calibrate_cli import add_calibrate_command
+from bot.cli_teams import add_teams_commands
 from bot.config import ConfigError, check_references, load_config
 from bot.domain.hours import BusinessCalendar
 from bot.domain.org import OrgConfig
@@ -117,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     call.set_defaults(run=_simulate_call)
     add_digest_command(sub)
     add_calibrate_command(sub)
+    add_teams_commands(sub)
     _deliveries_parser(sub)
     _init_parser(sub)
     doctor = sub.add_parser("doctor", help="check settings, config, database, Slack, Twilio, the public URL")

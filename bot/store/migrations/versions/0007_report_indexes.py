@@ -1,7 +1,7 @@
 """reports: indexes for a day of one organisation, and the runs that make each report go once
 
 Revision ID: 0007
-Revises: 0002
+Revises: 0009
 Create Date: 2026-12-01 22:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import bot.store.types
 
 revision: str = "0007"
-down_revision: str | None = "0002"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
