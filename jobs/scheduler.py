@@ -11,10 +11,12 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services.callbacks import CallbackReminders
+from bot.services.digest_sending import DigestSending
 from bot.services.escalation import Escalation
 from bot.services.kept import OverdueCallbacks
 from bot.services.transfer import TransferHolds
 from jobs.callbacks import run_callback_reminders
+from jobs.digest import run_digests
 from jobs.escalation import run_escalations
 from jobs.transfer import run_hold_sweep, run_overdue_sweep
 
@@ -36,7 +38,7 @@ _STILL_RUNNING = _StillRunning()
 
 
 class Heartbeat:
-    """Sweeps due escalations and callbacks every ``seconds``. Start it inside the running loop.
+    """Sweeps due escalations, callbacks and digests every ``seconds``. Start it inside the running loop.
 
     After each escalation sweep, the earliest pending step is looked up: when it falls due before
     the next beat, a one-off sweep is scheduled for that moment, so a step fires on time rather
@@ -49,6 +51,7 @@ class Heartbeat:
         seconds: float,
         holds: TransferHolds | None = None,
         overdue: OverdueCallbacks | None = None,
+        digests: DigestSending | None = None,
     ) -> None:
         self.seconds = seconds
         self.escalation = escalation
@@ -70,6 +73,8 @@ class Heartbeat:
             self.scheduler.add_job(self._sweep, id="holds", args=[run_hold_sweep, holds], **common)
         if overdue is not None:
             self.scheduler.add_job(self._sweep, id="overdue", args=[run_overdue_sweep, overdue], **common)
+        if digests is not None:  # due digests are looked up every beat; sent ones are remembered
+            self.scheduler.add_job(self._sweep, id="digests", args=[run_digests, digests], **common)
 
     def start(self) -> None:
         self.scheduler.start()
