@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +22,8 @@ from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
 from bot.body_limit import BodyLimit
-from bot.config import load_config
+from bot.config import ConfigError
+from bot.config_set import load_configs
 from bot.domain.org import OrgConfig
 from bot.ports import ChannelPublisher, Clock, SystemClock
 from bot.services.callbacks import CallbackReminders
@@ -74,6 +77,7 @@ def create_app(
     connect_args: dict[str, Any] | None = None,
     api: bool = True,
     tune_gc: bool = False,
+    reload_on_hangup: bool = False,
     publishers: dict[str, ChannelPublisher] | None = None,
 ) -> FastAPI:
     """Build the whole server. ``configs``, ``clock``, ``connect_args`` and ``publishers`` (more
@@ -84,7 +88,7 @@ def create_app(
     stop walking tens of thousands of objects that live as long as the process; and collections run
     less often (``GC_THRESHOLDS``): a webhook allocates thousands of short-lived objects."""
     settings = settings or Settings()
-    configs = configs or [load_config(settings.config_path)]
+    configs = configs or load_configs(settings.config_path)
     engine = create_engine(settings.async_database_url, connect_args=connect_args)
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
@@ -108,6 +112,17 @@ def create_app(
         await upgrade_async(settings.async_database_url, connect_args=connect_args)
         await sync_config(runtime)
 
+    async def reload_config() -> None:
+        """The organisation files read again and served from now on (SIGHUP): a file that is not
+        valid changes nothing and is logged. Cards in flight keep the policy copied onto them."""
+        try:
+            runtime.directory.replace(load_configs(settings.config_path))
+        except ConfigError as error:
+            log.error("configuration not reloaded, the previous one is kept:\n%s", error)
+            return
+        await sync_config(runtime)
+        log.info("configuration reloaded: %s", ", ".join(runtime.directory.ids))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.replay.prepare(prepare_database)  # later, if the database is unreachable now
@@ -116,6 +131,8 @@ def create_app(
         heartbeat.start()
         worker.start()
         replayer.start()  # its first pass replays what a previous process left in the spool
+        if reload_on_hangup:
+            _on_hangup(reload_config)
         if tune_gc:
             gc.collect()
             gc.freeze()
@@ -134,10 +151,24 @@ def create_app(
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(BodyLimit)  # 413 for bodies far bigger than any webhook's, before they are held
     app.state.services, app.state.heartbeat = services, heartbeat
+    app.state.reload_config = reload_config
     _health_route(app, runtime, heartbeat, spool)
     if api:
         _channel_routes(app, settings, services, slack_client, configs, after_ack)
     return app
+
+
+def _on_hangup(reload_config: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """SIGHUP reloads the configuration (one reload at a time, in the event loop)."""
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[None]] = set()
+
+    def reload() -> None:
+        task = loop.create_task(reload_config())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, reload)
 
 
 def _slack_client(settings: Settings) -> AsyncWebClient:

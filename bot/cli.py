@@ -9,13 +9,15 @@ import sys
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 from twilio.request_validator import RequestValidator
 
-from bot.config import ConfigError, check_references, load_config
+from bot.config import ConfigError, check_references
+from bot.config_set import load_configs, load_org_files
 from bot.domain.hours import BusinessCalendar
 from bot.domain.org import OrgConfig
 from bot.domain.triage import TriageDecision, triage
@@ -70,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     check = config.add_parser("check", help="validate a configuration file")
     check.add_argument("file", nargs="?")
     check.set_defaults(run=_config_check)
+    org = sub.add_parser("org", help="the organisations served").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    org.add_parser("list", help="one line per organisation of CENTRALITA_CONFIG").set_defaults(run=_org_list)
+    org_check = org.add_parser("check", help="validate every organisation file of CENTRALITA_CONFIG")
+    org_check.set_defaults(run=_config_check, file=None)
     db = sub.add_parser("db", help="database").add_subparsers(required=True, metavar="ACTION")
     db.add_parser("upgrade", help="apply pending migrations").set_defaults(run=_db_upgrade)
     tri = sub.add_parser("triage", help="triage rules").add_subparsers(required=True, metavar="ACTION")
@@ -96,7 +104,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from bot.app import create_app
 
-    app = create_app(tune_gc=True)
+    app = create_app(tune_gc=True, reload_on_hangup=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True)
     return 0
 
@@ -104,7 +112,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(_: argparse.Namespace) -> int:
     from bot.app import create_app
 
-    app = create_app(api=False, tune_gc=True)
+    app = create_app(api=False, tune_gc=True, reload_on_hangup=True)
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
@@ -115,12 +123,29 @@ def _worker(_: argparse.Namespace) -> int:
 
 
 def _config_check(args: argparse.Namespace) -> int:
+    """One organisation file, or a directory of them (each checked, then the set: no shared id,
+    number or Slack workspace)."""
     path = args.file or Settings().config_path
-    config = load_config(path)
-    warnings = check_references(config)
-    for warning in warnings:
-        print(f"warning: {warning}")
-    print(f"{path}: OK ({len(config.staff)} staff, {len(config.teams)} teams, {len(config.triage)} rules)")
+    for found in load_org_files(path):
+        config = found.config
+        for warning in check_references(config):
+            print(
+                f"warning: {found.path.name}: {warning}"
+                if found.path != Path(path)
+                else f"warning: {warning}"
+            )
+        counts = f"{len(config.staff)} staff, {len(config.teams)} teams, {len(config.triage)} rules"
+        print(f"{found.path}: OK ({counts})")
+    return 0
+
+
+def _org_list(_: argparse.Namespace) -> int:
+    """The organisations this deployment serves (CENTRALITA_CONFIG), one line each."""
+    for found in load_org_files(Settings().config_path):
+        org = found.config.organization
+        numbers = ", ".join(org.phone_numbers) or "-"
+        workspace = org.slack_team_id or "shared"
+        print(f"{org.id}\t{org.name}\tnumbers: {numbers}\tslack: {workspace}\t{found.path.name}")
     return 0
 
 
@@ -133,7 +158,7 @@ def _db_upgrade(_: argparse.Namespace) -> int:
 
 
 def _triage_test(args: argparse.Namespace) -> int:
-    config = load_config(args.config or Settings().config_path)
+    config = load_configs(args.config or Settings().config_path)[0]
     at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
     if at.tzinfo is None:
         from zoneinfo import ZoneInfo
@@ -188,7 +213,7 @@ def _simulate_call(args: argparse.Namespace) -> int:
     if settings.twilio_auth_token is None:
         print("Set TWILIO_AUTH_TOKEN to the server's token (make run uses local-dev-token).", file=sys.stderr)
         return 2
-    to = args.to or (load_config(settings.config_path).organization.phone_numbers or ["+34910000000"])[0]
+    to = args.to or (load_configs(settings.config_path)[0].organization.phone_numbers or ["+34910000000"])[0]
     caller = TwilioCaller(args.url, settings.public_url, settings.twilio_auth_token.get_secret_value())
     return asyncio.run(caller.play(args.caller, to, args.say))
 
