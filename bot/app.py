@@ -14,9 +14,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console.publisher import ConsolePublisher
 from adapters.slack.client import close_session, open_session, web_client
+from adapters.slack.install import SlackInstall, install_router
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.twilio.routes import voice_router
@@ -108,9 +110,13 @@ def create_app(
     replayer = SpoolReplayer(services.replay)
     after_ack = AfterAck()
 
+    install = _slack_install(settings, engine) if api else None
+
     async def prepare_database() -> None:
         await upgrade_async(settings.async_database_url, connect_args=connect_args)
         await sync_config(runtime)
+        if install is not None:
+            await install.prepare()
 
     async def reload_config() -> None:
         """The organisation files read again and served from now on (SIGHUP): a file that is not
@@ -155,7 +161,19 @@ def create_app(
     _health_route(app, runtime, heartbeat, spool)
     if api:
         _channel_routes(app, settings, services, slack_client, configs, after_ack)
+    if install is not None:
+        app.include_router(install_router(install))
     return app
+
+
+def _slack_install(settings: Settings, engine: AsyncEngine) -> SlackInstall | None:
+    if not settings.slack_install_enabled:
+        return None
+    assert settings.slack_client_id is not None and settings.slack_client_secret is not None
+    secret = settings.slack_client_secret.get_secret_value()
+    return SlackInstall(
+        engine, settings.slack_client_id, secret, settings.slack_api_base, settings.public_url
+    )
 
 
 def _on_hangup(reload_config: Callable[[], Coroutine[Any, Any, None]]) -> None:

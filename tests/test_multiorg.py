@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from bot.store.models import Card
@@ -90,6 +91,46 @@ async def test_calls_go_to_the_organisation_of_the_called_number_and_stay_in_its
             return card.claimed_by == "ana"
 
         await eventually(claimed)
+
+
+async def test_the_oauth_install_stores_the_workspace_and_a_forged_state_is_refused(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    oauth = {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "client-secret-for-tests"}
+    async with Centralita(db, clock, slack.url, config="orgs", **oauth) as app:
+        # A forged callback: a state Centralita never issued (and no cookie) exchanges no code.
+        forged = await app.http.get("/slack/oauth_redirect", params={"code": "c0de", "state": "forged"})
+        assert forged.status_code in (400, 401)
+        assert slack.of("oauth.v2.access") == [] and await _installations(db) == []
+
+        started = await app.http.get("/slack/install")
+        assert started.status_code == 200
+        state = started.cookies["slack-app-oauth-state"]
+        assert f"state={state}" in started.text and "client_id=111.222" in started.text
+        # The same state in another browser (without the cookie) is refused too.
+        other = await app.http.get("/slack/oauth_redirect", params={"code": "c0de", "state": state})
+        assert other.status_code in (400, 401) and await _installations(db) == []
+
+        # The browser that started it (the cookie is Secure: httpx keeps it off plain http).
+        browser = {"Cookie": f"slack-app-oauth-state={state}"}
+        callback = {"code": "c0de", "state": state}
+        done = await app.http.get("/slack/oauth_redirect", params=callback, headers=browser)
+        assert done.status_code == 200, done.text
+        [exchange] = slack.of("oauth.v2.access")
+        assert exchange.args["code"] == "c0de"
+        assert await _installations(db) == [("T0GESTORIA", "xoxb-gestoria")]
+
+        # A state is good once.
+        again = await app.http.get("/slack/oauth_redirect", params=callback, headers=browser)
+        assert again.status_code in (400, 401) and len(slack.of("oauth.v2.access")) == 1
+
+
+async def _installations(db: Database) -> list[tuple[str, str]]:
+    try:
+        rows = await db.query(text("SELECT team_id, bot_token FROM slack_bots ORDER BY id"))
+    except Exception:  # the table is made when the server starts
+        return []
+    return [(row[0], row[1]) for row in rows]
 
 
 def org_file(tmp_path: Path, name: str, text: str) -> Path:
