@@ -179,9 +179,13 @@ class OrganizationConfig(_Strict):
     holidays: HolidaysConfig | None = None
     business_hours: dict[str, list[str]] = Field(default_factory=dict)
     fallback_team: str | None = None
+    slack_team_id: str | None = None
+    """The organisation's own Slack workspace (``T…``), installed through Slack's OAuth flow; unset:
+    the one workspace of ``SLACK_BOT_TOKEN``, shared by every organisation that leaves it unset."""
     messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
 
     _id = field_validator("id")(_check_id)
+    _team = field_validator("slack_team_id")(_check_platform_ref)
 
     @field_validator("timezone")
     @classmethod
