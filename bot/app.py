@@ -17,12 +17,13 @@ from adapters.console.publisher import ConsolePublisher
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
+from adapters.twilio.records import TwilioRecordsClient
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
 from bot.body_limit import BodyLimit
 from bot.config import load_config
 from bot.domain.org import OrgConfig
-from bot.ports import ChannelPublisher, Clock, SystemClock
+from bot.ports import ChannelPublisher, Clock, NoTwilioRecords, SystemClock, TwilioRecords
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
 from bot.services.channels import Channels
@@ -31,8 +32,10 @@ from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
 from bot.services.health import database_health, spool_health
+from bot.services.privacy import Privacy
 from bot.services.recados import Recados
 from bot.services.replay import Replay
+from bot.services.retention import Retention
 from bot.services.runtime import Runtime
 from bot.services.spooled import DatabaseState, SpooledIntake, within
 from bot.services.sync import sync_config
@@ -64,6 +67,18 @@ class Services:
     webhooks: SpooledIntake
     """The voice use cases as the webhooks call them: into the spool while the database is down."""
     replay: Replay
+    retention: Retention
+    privacy: Privacy
+    records: TwilioRecords
+    """Twilio REST for what Twilio keeps about callers; ``open_records``/``close_records`` around use."""
+
+    async def open_records(self) -> None:
+        if isinstance(self.records, TwilioRecordsClient):
+            await self.records.open()
+
+    async def close_records(self) -> None:
+        if isinstance(self.records, TwilioRecordsClient):
+            await self.records.close()
 
 
 def create_app(
@@ -98,8 +113,10 @@ def create_app(
         postgres=is_postgres(engine),
     )
     spool = Spool(settings.spool_dir)
-    services = _services(runtime, channels, spool)
-    heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
+    services = _services(runtime, channels, spool, _records(settings))
+    heartbeat = Heartbeat(
+        services.escalation, services.reminders, settings.sweep_seconds, retention=services.retention
+    )
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     replayer = SpoolReplayer(services.replay)
     after_ack = AfterAck()
@@ -113,6 +130,7 @@ def create_app(
         await services.replay.prepare(prepare_database)  # later, if the database is unreachable now
         if slack_client is not None:
             await open_session(slack_client)
+        await services.open_records()
         heartbeat.start()
         worker.start()
         replayer.start()  # its first pass replays what a previous process left in the spool
@@ -127,6 +145,7 @@ def create_app(
         spool.close()
         await heartbeat.stop()
         await worker.stop()
+        await services.close_records()
         if slack_client is not None:
             await close_session(slack_client)
         await engine.dispose()
@@ -154,9 +173,21 @@ def _publishers(slack_client: AsyncWebClient | None) -> dict[str, ChannelPublish
     return publishers
 
 
-def _services(runtime: Runtime, publishers: dict[str, ChannelPublisher], spool: Spool) -> Services:
+def _records(settings: Settings) -> TwilioRecords:
+    if settings.twilio_account_sid is None or settings.twilio_auth_token is None:
+        return NoTwilioRecords()
+    token = settings.twilio_auth_token.get_secret_value()
+    return TwilioRecordsClient(settings.twilio_account_sid, token, settings.twilio_api_base_url)
+
+
+def _services(
+    runtime: Runtime, publishers: dict[str, ChannelPublisher], spool: Spool, records: TwilioRecords
+) -> Services:
     intake, database = CallIntake(runtime), DatabaseState()
     return Services(
+        retention=Retention(runtime, records),
+        privacy=Privacy(runtime, records),
+        records=records,
         runtime=runtime,
         intake=intake,
         webhooks=SpooledIntake(intake, spool, database),

@@ -1,4 +1,4 @@
-"""``centralita``: serve, worker, config check, db upgrade, triage test, simulate call."""
+"""``centralita``: serve, worker, config check, db upgrade, triage test, simulate call, privacy."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from pydantic import ValidationError
@@ -88,7 +89,23 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--to", default=None, help="the called number (default: the organisation's first)")
     call.add_argument("--url", default="http://127.0.0.1:8000")
     call.set_defaults(run=_simulate_call)
+    _privacy_parser(sub)
     return parser
+
+
+def _privacy_parser(sub: Any) -> None:
+    privacy = sub.add_parser("privacy", help="access and erasure requests (RGPD)").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    export = privacy.add_parser("export", help="everything stored about a phone number, as JSON")
+    export.add_argument("number")
+    export.add_argument("--out", default=None, help="write to FILE (default: standard output)")
+    export.set_defaults(run=_privacy_export)
+    erase = privacy.add_parser("erase", help="erase a phone number everywhere (database, Twilio, chat)")
+    erase.add_argument("number")
+    erase.add_argument("--dry-run", action="store_true", help="only say what would be erased")
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    erase.set_defaults(run=_privacy_erase)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -112,6 +129,18 @@ def _worker(_: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def _privacy_export(args: argparse.Namespace) -> int:
+    from bot.cli_privacy import export
+
+    return export(args.number, args.out)
+
+
+def _privacy_erase(args: argparse.Namespace) -> int:
+    from bot.cli_privacy import erase
+
+    return erase(args.number, dry_run=args.dry_run, yes=args.yes)
 
 
 def _config_check(args: argparse.Namespace) -> int:

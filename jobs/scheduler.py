@@ -12,8 +12,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services.callbacks import CallbackReminders
 from bot.services.escalation import Escalation
+from bot.services.retention import Retention
 from jobs.callbacks import run_callback_reminders
 from jobs.escalation import run_escalations
+from jobs.retention import RETENTION_SECONDS, run_retention
 
 # A step due sooner than the next beat gets a one-off sweep at its due time, but never sooner than
 # this after the last one: a due card another worker holds locked must not make a busy loop.
@@ -39,7 +41,14 @@ class Heartbeat:
     the next beat, a one-off sweep is scheduled for that moment, so a step fires on time rather
     than up to a beat late. The beat stays, for cards other processes open."""
 
-    def __init__(self, escalation: Escalation, reminders: CallbackReminders, seconds: float) -> None:
+    def __init__(
+        self,
+        escalation: Escalation,
+        reminders: CallbackReminders,
+        seconds: float,
+        *,
+        retention: Retention | None = None,
+    ) -> None:
         self.seconds = seconds
         self.escalation = escalation
         self.scheduler = AsyncIOScheduler(timezone="UTC")
@@ -57,6 +66,13 @@ class Heartbeat:
         self.scheduler.add_job(
             self._sweep, id="callbacks", args=[run_callback_reminders, reminders], **common
         )
+        if retention is not None:  # each organisation's purge of the day, once (see bot.services.retention)
+            self.scheduler.add_job(
+                self._sweep,
+                id="retention",
+                args=[run_retention, retention],
+                **{**common, "seconds": RETENTION_SECONDS, "next_run_time": datetime.now(UTC)},
+            )
 
     def start(self) -> None:
         self.scheduler.start()

@@ -33,3 +33,6 @@ class ConsolePublisher:
     async def tell_privately(self, to: PrivateTo, text: Text) -> MessageRef | None:
         log.info("note to %s in %s: %s", to.user, to.where, text.plain())
         return None
+
+    async def replace_message(self, ref: MessageRef, text: Text) -> None:
+        log.info("message %s replaced: %s", ref, text.plain())

@@ -125,4 +125,6 @@ MESSAGES: dict[str, str] = {
     "modal.reassign.title": "Reassign",
     "card.action.call_now": "Call now",
     "card.action.callback_done": "Done",
+    # data protection (issue 14)
+    "privacy.erased": "Data erased.",
 }

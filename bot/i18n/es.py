@@ -133,4 +133,6 @@ MESSAGES: dict[str, str] = {
     "modal.reassign.title": "Reasignar",
     "card.action.call_now": "Llamar ahora",
     "card.action.callback_done": "Hecho",
+    # data protection (issue 14)
+    "privacy.erased": "Datos eliminados.",
 }

@@ -23,6 +23,9 @@ THREAD = "thread"
 DIRECT = "direct"
 PRIVATE = "private"
 """A notice only one person sees (``ChannelPublisher.tell_privately``)."""
+ERASE = "erase"
+"""A message sent before (``payload["ref"]``) replaced with a notice, the data it showed gone
+(``MessageEditor``): an erasure or a closed card purged."""
 EPHEMERAL = "ephemeral"
 """What ``PRIVATE`` rows were called before; rows written so are still sent the same way."""
 # Statements built once (building one costs more than running it), card ids bound at execution.
