@@ -126,6 +126,7 @@ async def test_retention_deletes_old_closed_cards_and_old_deliveries(
         clock.advance(timedelta(days=731))
         await _services(app).retention.sweep()
         assert await db.count("card") == 0 and await db.count("cardpost") == 0
+        assert len(twilio.of("call")) == 1  # the call's log in Twilio goes with it
         erased = await slack.wait_for("chat.update", count=1, text="Datos eliminados.")
         assert all(call.args["blocks"] in ([], "[]") for call in erased)
         await outbox_settled(db)

@@ -24,7 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.domain.org import RetentionConfig
 from bot.ports import RecordsError, TwilioRecords
 from bot.services.directory import Org
-from bot.services.forget import forget_cards, recording_sid
+from bot.services.forget import Forgotten, forget_cards, recording_sid
 from bot.services.outbox import DIRECT, THREAD, add_row, pending_renders, posts_by_card, render_rows
 from bot.services.runtime import Runtime
 from bot.store.db import execute
@@ -55,10 +55,23 @@ class Retention:
         async with self.rt.unit_of_work() as session:
             if not await insert_ignore(session, RetentionRun, {"org_id": org.id, "day": day, "at": now}):
                 return False
-            counts = await _purge(session, org, org.config.retention, now)
+            counts, forgotten = await _purge(session, org, org.config.retention, now)
             _audit(session, org, now, "retention", {"day": day, **counts})
+        await self._twilio_of_forgotten(forgotten)
         await self._recordings(org, now - org.config.retention.recordings, now)
         return True
+
+    async def _twilio_of_forgotten(self, forgotten: Forgotten) -> None:
+        """What Twilio keeps of the closed cards deleted (their rows are gone: one try, logged)."""
+        for delete, sids in (
+            (self.records.delete_recording, forgotten.recordings),
+            (self.records.delete_call, forgotten.call_sids),
+        ):
+            for sid in sids:
+                try:
+                    await delete(sid)
+                except RecordsError as error:
+                    log.warning("%s of a deleted closed card not deleted in Twilio: %s", sid, error)
 
     async def _recordings(self, org: Org, cutoff: datetime, now: datetime) -> None:
         async with self.rt.sessions() as session:
@@ -90,7 +103,9 @@ class Retention:
             _audit(session, org, now, "retention_recordings", {"deleted": len(gone), "failed": failed})
 
 
-async def _purge(session: AsyncSession, org: Org, keep: RetentionConfig, now: datetime) -> dict[str, int]:
+async def _purge(
+    session: AsyncSession, org: Org, keep: RetentionConfig, now: datetime
+) -> tuple[dict[str, int], Forgotten]:
     counts = {
         "transcripts": await _transcripts(session, org.id, now - keep.transcripts, now),
         "notes": await _notes(session, org.id, now - keep.notes),
@@ -98,8 +113,9 @@ async def _purge(session: AsyncSession, org: Org, keep: RetentionConfig, now: da
         "delivered_outbox": await _delivered(session, org.id, now - keep.delivered_outbox),
     }
     closed = await _ids(session, Card.org_id == org.id, col(Card.resolved_at) < now - keep.closed_cards)
-    counts["closed_cards"] = (await forget_cards(session, org.id, closed, now)).cards
-    return counts
+    forgotten = await forget_cards(session, org.id, closed, now)
+    counts["closed_cards"] = forgotten.cards
+    return counts, forgotten
 
 
 async def _ids(session: AsyncSession, *where: Any) -> list[int]:
