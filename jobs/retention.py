@@ -1,5 +1,6 @@
-"""The retention job: each organisation's daily purge, looked for every few minutes (the purge of a
-day runs once: a unique row per organisation and day, see ``bot.services.retention``)."""
+"""The retention job: each organisation's daily purge, looked for every few minutes, the first time
+a few minutes after the start (the purge of a day runs once: a unique row per organisation and day,
+see ``bot.services.retention``)."""
 
 from __future__ import annotations
 

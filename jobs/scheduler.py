@@ -71,7 +71,7 @@ class Heartbeat:
                 self._sweep,
                 id="retention",
                 args=[run_retention, retention],
-                **{**common, "seconds": RETENTION_SECONDS, "next_run_time": datetime.now(UTC)},
+                **{**common, "seconds": RETENTION_SECONDS},
             )
 
     def start(self) -> None:

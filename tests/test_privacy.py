@@ -18,7 +18,7 @@ from bot.store.models import AuditEvent, Callback, Card, Contact, RetentionRun
 from tests.fakes.server import LoopbackServer
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.twilio_records import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioRecords
-from tests.support import Centralita, Database, FakeClock, eventually, outbox_settled
+from tests.support import Centralita, Database, FakeClock, outbox_settled
 
 CALLER = "+34600111222"
 TRACES = (CALLER, "600111222", "+34 600 11 12 22", "Pedro Gómez", "me duele una muela")
@@ -67,7 +67,7 @@ async def test_retention_purges_what_expired_once_and_rerenders_the_posted_card(
     async with _app(db, clock, slack, twilio) as app:
         await _card_with_recording(app, db)
         retention = _services(app).retention
-        await eventually(lambda: db.count("retentionrun"))  # the job ran at start: nothing expired yet
+        await retention.sweep()  # today's purge: nothing expired yet
         [started] = await db.audit("retention")
         assert started.data["transcripts"] == 0 and twilio.deleted == []
         assert SAID in (await db.cards())[0].summary
@@ -101,7 +101,7 @@ async def test_retention_a_recording_twilio_refuses_stays_for_the_next_day(
 ) -> None:
     async with _app(db, clock, slack, twilio) as app:
         await _card_with_recording(app, db)
-        await eventually(lambda: db.count("retentionrun"))
+        await _services(app).retention.sweep()  # today's: nothing expired yet
         clock.advance(timedelta(days=31))
         twilio.fail(503)
         await _services(app).retention.sweep()
@@ -122,7 +122,7 @@ async def test_retention_deletes_old_closed_cards_and_old_deliveries(
         await app.claim(1, "U0ANA")
         await outbox_settled(db)
         await db.run(f"UPDATE card SET status = 'resolved', resolved_at = '{_sql_time(clock.now(), db)}'")
-        await eventually(lambda: db.count("retentionrun"))
+        await _services(app).retention.sweep()  # today's: nothing expired yet
         clock.advance(timedelta(days=731))
         await _services(app).retention.sweep()
         assert await db.count("card") == 0 and await db.count("cardpost") == 0
