@@ -248,7 +248,7 @@ async def _traces(db: Database) -> list[str]:
     name, what they said)."""
     found: list[str] = []
     for table in SQLModel.metadata.sorted_tables:
-        columns = [c.name for c in table.columns if isinstance(c.type, String | Text | JSON)]
+        columns = [c.name for c in table.columns if _is_text(c.type)]
         if not columns:
             continue
         quoted = ", ".join(f'CAST("{c}" AS TEXT)' for c in columns)
@@ -257,6 +257,11 @@ async def _traces(db: Database) -> list[str]:
                 if value is not None and any(trace in _decoded(value) for trace in TRACES):
                     found.append(f"{table.name}.{column}: {value[:80]}")
     return found
+
+
+def _is_text(kind: Any) -> bool:
+    """A text or JSON column (SQLModel's ``AutoString`` wraps a ``String``)."""
+    return isinstance(kind, String | Text | JSON) or isinstance(getattr(kind, "impl_instance", None), String)
 
 
 def _decoded(value: str) -> str:
