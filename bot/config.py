@@ -165,8 +165,10 @@ def _step(config: OrgConfig, path: str, step: EscalationStep) -> Iterator[Config
         yield ConfigIssue(f"{path}.notify", reason)
     if step.notify == "managers" and not config.managers():
         yield ConfigIssue(f"{path}.notify", "nobody has the manager role, so this step notifies nobody")
-    for channel in sorted(set(step.via) - {"slack"}):
-        yield ConfigIssue(f"{path}.via", f"{channel} notifications are not available yet; Slack is used")
+    for channel in sorted(set(step.via or ()) - {"slack", "teams"}):
+        later = "the step's other channels (or the console) are used"
+        reason = f"{channel} notifications are not available yet; {later}"
+        yield ConfigIssue(f"{path}.via", reason)
 
 
 def _digest(config: OrgConfig) -> Iterator[ConfigIssue]:

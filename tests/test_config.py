@@ -173,7 +173,7 @@ digest: {to: [marta, boss]}
         assert any(w.startswith(f"{path}: ") for w in warnings), path
     assert len(warnings) == len(expected_paths) + 1  # via lists both sms and whatsapp
     assert (
-        "priorities.urgent.escalation[1].via: whatsapp notifications are not available yet; Slack is used"
+        "priorities.urgent.escalation[1].via: whatsapp notifications are not available yet; the step's other channels (or the console) are used"
         in warnings
     )
 

@@ -14,6 +14,8 @@ from bot.domain.org import PriorityPolicy
 class Step:
     after: timedelta
     notify: str
+    via: tuple[str, ...] | None = None
+    """The channels the step's people are reached on (None: every chat channel they are on)."""
 
 
 @dataclass(frozen=True)
@@ -26,12 +28,17 @@ class EscalationPolicy:
 
     @classmethod
     def from_config(cls, policy: PriorityPolicy) -> EscalationPolicy:
-        steps = tuple(Step(s.after, s.notify) for s in policy.escalation)
+        steps = tuple(
+            Step(s.after, s.notify, tuple(s.via) if s.via is not None else None) for s in policy.escalation
+        )
         return cls(policy.claim_within, policy.business_hours_only, steps)
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> EscalationPolicy:
-        steps = tuple(Step(timedelta(seconds=s["after"]), str(s["notify"])) for s in data.get("steps", []))
+        steps = tuple(
+            Step(timedelta(seconds=s["after"]), str(s["notify"]), _via(s.get("via")))
+            for s in data.get("steps", [])
+        )
         return cls(
             timedelta(seconds=data.get("claim_within", 0)), bool(data.get("business_hours_only")), steps
         )
@@ -40,7 +47,11 @@ class EscalationPolicy:
         return {
             "claim_within": self.claim_within.total_seconds(),
             "business_hours_only": self.business_hours_only,
-            "steps": [{"after": s.after.total_seconds(), "notify": s.notify} for s in self.steps],
+            "steps": [
+                {"after": s.after.total_seconds(), "notify": s.notify}
+                | ({"via": list(s.via)} if s.via is not None else {})
+                for s in self.steps
+            ],
         }
 
     def elapse(self, start: datetime, delta: timedelta, calendar: BusinessCalendar) -> datetime:
@@ -57,3 +68,8 @@ class EscalationPolicy:
         if level >= len(self.steps):
             return None
         return self.elapse(start, self.steps[level].after, calendar)
+
+
+def _via(value: object) -> tuple[str, ...] | None:
+    """A snapshot's ``via`` (absent in snapshots written before it existed: every channel)."""
+    return tuple(str(v) for v in value) if isinstance(value, list) else None
