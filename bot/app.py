@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.console.publisher import ConsolePublisher
 from adapters.slack.auth import AuthStatus, SlackAuth
 from adapters.slack.client import close_session, open_session, web_client
+from adapters.slack.home import HomeTabs
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.slack.socket import SocketMode
@@ -25,14 +26,26 @@ from adapters.teams.bot import CentralitaBot
 from adapters.teams.gateway import TeamsGateway
 from adapters.teams.publisher import TeamsPublisher
 from adapters.teams.routes import teams_router
+from adapters.twilio.callback_routes import callback_router
 from adapters.twilio.records import TwilioRecordsClient
+from adapters.twilio.rest import TwilioCallControl
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
+from adapters.twilio.sms import SmsPublisher, senders
+from adapters.twilio.transfer_routes import transfer_router
 from bot.body_limit import BodyLimit
 from bot.config import load_config
 from bot.domain.org import OrgConfig
 from bot.errors import UserError
-from bot.ports import ChannelPublisher, Clock, NoTwilioRecords, SystemClock, TwilioRecords
+from bot.ports import (
+    CallControl,
+    ChannelPublisher,
+    Clock,
+    NoCallControl,
+    NoTwilioRecords,
+    SystemClock,
+    TwilioRecords,
+)
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
 from bot.services.card_views import CardViews
@@ -43,6 +56,8 @@ from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
 from bot.services.health import HealthLimits, database_health, delivery_problems, spool_health
+from bot.services.home import HomeViews
+from bot.services.kept import KeptCallbacks, OverdueCallbacks
 from bot.services.privacy import Privacy
 from bot.services.recados import Recados
 from bot.services.replay import Replay
@@ -50,6 +65,7 @@ from bot.services.retention import Retention
 from bot.services.runtime import Runtime
 from bot.services.spooled import DatabaseState, SpooledIntake, within
 from bot.services.sync import sync_config
+from bot.services.transfer import LiveTransfer, TransferHolds
 from bot.settings import Settings
 from bot.store.db import create_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
@@ -88,6 +104,10 @@ class Services:
     """The voice use cases as the webhooks call them: into the spool while the database is down."""
     replay: Replay
     conversations: Conversations
+    transfer: LiveTransfer
+    holds: TransferHolds
+    kept: KeptCallbacks
+    overdue: OverdueCallbacks
     retention: Retention
     privacy: Privacy
     records: TwilioRecords
@@ -149,9 +169,18 @@ def create_app(
     if teams.auth.enabled:  # the Teams publisher reads the stored conversations, so it comes after
         channels.setdefault("teams", TeamsPublisher(teams, conversations, runtime.directory.default.timezone))
     spool = Spool(settings.spool_dir)
-    services = _services(runtime, channels, spool, conversations, _records(settings))
+    call_control = _call_control(settings)
+    sms = SmsPublisher(call_control, senders(configs))
+    services = _services(
+        runtime, channels | {"sms": sms}, spool, conversations, call_control, _records(settings)
+    )
     heartbeat = Heartbeat(
-        services.escalation, services.reminders, settings.sweep_seconds, retention=services.retention
+        services.escalation,
+        services.reminders,
+        settings.sweep_seconds,
+        services.holds,
+        services.overdue,
+        retention=services.retention,
     )
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     replayer = SpoolReplayer(services.replay)
@@ -168,6 +197,8 @@ def create_app(
         if slack_client is not None and slack_auth is not None:
             await open_session(slack_client)
             await _check_slack(slack_auth, slack_client, settings)
+        if isinstance(call_control, TwilioCallControl):
+            await call_control.open()
         await services.open_records()
         heartbeat.start()
         worker.start()
@@ -193,6 +224,8 @@ def create_app(
             if slack_auth is not None:
                 await slack_auth.close()
             await close_session(slack_client)
+        if isinstance(call_control, TwilioCallControl):
+            await call_control.close()
         await engine.dispose()
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -305,6 +338,20 @@ def _slack_client(settings: Settings) -> AsyncWebClient:
     return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
 
 
+def _call_control(settings: Settings) -> CallControl:
+    """Twilio REST when the account sid and auth token are set; otherwise every request fails and the
+    card says so."""
+    token = settings.twilio_auth_token
+    if not settings.twilio_account_sid or token is None:
+        return NoCallControl()
+    return TwilioCallControl(
+        settings.twilio_account_sid,
+        token.get_secret_value(),
+        settings.public_url,
+        settings.twilio_api_base_url,
+    )
+
+
 def _publishers(slack_client: AsyncWebClient | None) -> dict[str, ChannelPublisher]:
     """Every channel this deployment delivers to: the console always, each chat channel whose
     credentials are set (Teams is added once the runtime exists, see ``create_app``)."""
@@ -326,9 +373,14 @@ def _services(
     publishers: dict[str, ChannelPublisher],
     spool: Spool,
     conversations: Conversations,
+    calls: CallControl,
     records: TwilioRecords,
 ) -> Services:
-    intake, database = CallIntake(runtime), DatabaseState()
+    intake = CallIntake(runtime, can_transfer=not isinstance(calls, NoCallControl))
+    database = DatabaseState()
+    handling = CardHandling(runtime)
+    handling.transfer = transfer = LiveTransfer(runtime, handling, calls)
+    handling.calling = kept = KeptCallbacks(runtime, calls)
     return Services(
         retention=Retention(runtime, records),
         privacy=Privacy(runtime, records),
@@ -337,7 +389,11 @@ def _services(
         intake=intake,
         webhooks=SpooledIntake(intake, spool, database),
         replay=Replay(intake, spool, database),
-        handling=CardHandling(runtime),
+        handling=handling,
+        transfer=transfer,
+        holds=TransferHolds(runtime, calls),
+        kept=kept,
+        overdue=OverdueCallbacks(runtime),
         recados=Recados(runtime),
         escalation=Escalation(runtime),
         reminders=CallbackReminders(runtime),
@@ -358,11 +414,20 @@ def _channel_routes(
     """The webhook routes; Slack's over HTTP, or over Socket Mode (returned, for the lifespan)."""
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     verifier = TwilioVerifier(token, settings.public_url)
-    app.include_router(voice_router(services.webhooks, verifier, settings.public_url))
+    app.include_router(transfer_router(services.transfer, verifier, settings.public_url))
+    app.include_router(callback_router(services.kept, verifier, settings.public_url))
+    app.include_router(voice_router(services.webhooks, verifier, settings.public_url, services.transfer))
     if slack_client is None or slack_auth is None:
         return []
     runtime = services.runtime
-    deps = SlackDeps(services.handling, services.recados, runtime.directory, runtime.clock, after_ack)
+    deps = SlackDeps(
+        services.handling,
+        services.recados,
+        runtime.directory,
+        runtime.clock,
+        after_ack,
+        HomeTabs(HomeViews(runtime)),
+    )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     bolt = build_bolt(slack_client, secret, slack_auth, deps, configs[0].reception.command)
     if settings.slack_app_token is not None:

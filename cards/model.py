@@ -45,6 +45,20 @@ class CardFacts:
     locale: str
     staff: tuple[OptionView, ...] = ()
     """The organisation's staff (label the name, value the staff id): whom a card can go to."""
+    transfer: TransferFacts | None = None
+    call_count: int = 1
+    last_call_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TransferFacts:
+    """A live transfer's state on a card (issue 10): ``state`` is a ``TransferState`` value."""
+
+    state: str
+    hold_until: datetime | None
+    staff_name: str | None
+    connected_at: datetime | None
+    notice: str | None
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
@@ -130,7 +131,7 @@ class SlackPublisher:
             return await getattr(self.client, method)(**kwargs)
         except SlackApiError as error:
             raise _delivery_error(error) from error
-        except (OSError, TimeoutError) as error:
+        except (OSError, TimeoutError, aiohttp.ClientError) as error:  # an outage: retried seconds apart
             raise DeliveryError(f"Slack unreachable: {error!r}") from error
 
 

@@ -179,6 +179,7 @@ class OrganizationConfig(_Strict):
     holidays: HolidaysConfig | None = None
     business_hours: dict[str, list[str]] = Field(default_factory=dict)
     fallback_team: str | None = None
+    messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
 
     _id = field_validator("id")(_check_id)
 
@@ -314,6 +315,8 @@ class VoiceConfig(_Strict):
     prompt: str | None = None
     message_taken: str | None = None
     after_hours: str | None = None
+    transfer_connecting: str | None = None
+    transfer_wait: str | None = None
     hold_seconds: int = Field(default=45, ge=5, le=600)
     gather_seconds: int = Field(default=6, ge=2, le=30)
     voicemail_seconds: int = Field(default=120, ge=10, le=3600)
@@ -341,6 +344,16 @@ class ReceptionConfig(_Strict):
         if not re.match(r"^/[a-z0-9_-]{1,31}$", value):
             raise ValueError(f"'{value}' is not a slash command; write it like /recado")
         return value
+
+
+class CallsConfig(_Strict):
+    merge_window: Duration = timedelta(hours=2)
+    """A call from a number whose card is still open within this long is merged into it; 0: never."""
+
+
+class CallbacksConfig(_Strict):
+    grace: Duration = timedelta(minutes=15)
+    """A callback not done this long after its time escalates (owner, team, managers)."""
 
 
 # Data protection (issue 14) --------------------------------------------------------------------
@@ -386,6 +399,8 @@ class OrgConfig(_Strict):
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
     digest: DigestConfig | None = None
     reception: ReceptionConfig = Field(default_factory=ReceptionConfig)
+    calls: CallsConfig = Field(default_factory=CallsConfig)
+    callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
     @model_validator(mode="after")
@@ -426,6 +441,9 @@ class OrgConfig(_Strict):
 
     def default_team(self) -> TeamConfig | None:
         return self.team(self.organization.fallback_team) or (self.teams[0] if self.teams else None)
+
+    def staff_with_phone(self) -> list[StaffMember]:
+        return [s for s in self.staff if s.phone]
 
     def priority(self, name: str) -> PriorityPolicy:
         return self.priorities.get(name, DEFAULT_PRIORITY)

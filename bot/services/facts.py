@@ -9,7 +9,7 @@ from typing import Any
 from bot.services.directory import Org
 from bot.store.models import Card
 from cards.actions import CardStatus, Outcome
-from cards.model import CardFacts
+from cards.model import CardFacts, TransferFacts
 
 
 def card_facts(card: Card, org: Org) -> CardFacts:
@@ -50,4 +50,20 @@ def _facts(card: Callable[[str], Any], org: Org) -> CardFacts:
         timezone=org.timezone,
         locale=org.locale,
         staff=org.staff_choices,
+        transfer=_transfer(card, org),
+        call_count=card("call_count") or 1,
+        last_call_at=card("last_call_at"),
+    )
+
+
+def _transfer(card: Callable[[str], Any], org: Org) -> TransferFacts | None:
+    state = card("transfer_state")
+    if state is None:
+        return None
+    return TransferFacts(
+        state=state,
+        hold_until=card("transfer_until"),
+        staff_name=org.name_of(card("transfer_staff_id")),
+        connected_at=card("transfer_connected_at"),
+        notice=card("transfer_notice"),
     )

@@ -29,6 +29,8 @@ class NewCard:
     call_sid: str | None = None
     recording_url: str | None = None
     created_by: str | None = None
+    transfer_until: datetime | None = None
+    """Set when the caller waits on hold for a live transfer, until then."""
 
 
 async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, now: datetime) -> int:
@@ -60,6 +62,9 @@ async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, 
         escalation_policy=policy.snapshot(),
         escalation_started_at=now,
         escalate_at=policy.due_at(0, now, org.calendar),
+        transfer_state="waiting" if new.transfer_until else None,
+        transfer_until=new.transfer_until,
+        last_call_at=now,
     )
     posts = _posts_for(rt, org, card, now)
     row = leased(outbox_row(org_id=org.id, channel="", kind=CARD, target="", now=now))

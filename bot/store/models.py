@@ -90,6 +90,8 @@ class Card(SQLModel, table=True):
     __table_args__ = (
         Index("ix_card_due", "escalate_at", postgresql_where=text("escalate_at IS NOT NULL")),
         Index("ix_card_org_status", "org_id", "status"),
+        Index("ix_card_transfer_due", "transfer_until"),
+        Index("ix_card_caller", "org_id", "caller_number"),
         Index("ix_card_caller_number", "caller_number"),  # privacy export and erase look them up
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -123,6 +125,17 @@ class Card(SQLModel, table=True):
     escalated_to: list[str] = _json_list()
     callback_at: datetime | None = _utc()
     version: int = 1
+    # Live transfer (issue 10): the caller waiting on hold in a conference named after their CallSid.
+    transfer_state: str | None = Field(default=None, max_length=16)
+    transfer_until: datetime | None = _utc()
+    transfer_staff_id: str | None = Field(default=None, max_length=64)
+    transfer_attempt: int = 0
+    transfer_leg_sid: str | None = Field(default=None, max_length=64)
+    transfer_connected_at: datetime | None = _utc()
+    transfer_notice: str | None = Field(default=None, max_length=200)
+    # Repeat callers (issue 10): more calls from the same number merged into this open card.
+    call_count: int = 1
+    last_call_at: datetime | None = _utc()
 
 
 class CardPost(SQLModel, table=True):
@@ -151,7 +164,10 @@ class AuditEvent(SQLModel, table=True):
 
 
 class Callback(SQLModel, table=True):
-    __table_args__ = (Index("ix_callback_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_callback_due", "status", "due_at"),
+        Index("ix_callback_overdue", "escalate_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64)
     card_id: int = Field(index=True)
@@ -162,6 +178,14 @@ class Callback(SQLModel, table=True):
     created_at: datetime = _utc(nullable=False)
     status: str = Field(default="scheduled", max_length=16)
     reminded_at: datetime | None = _utc()
+    # Kept callbacks (issue 10): the caller told by SMS, and the escalation of one nobody made.
+    tell_caller: bool = False
+    escalate_at: datetime | None = _utc()
+    escalation_level: int = 0
+    last_result: str | None = Field(default=None, max_length=200)
+    call_attempt: int = 0
+    calling_staff_id: str | None = Field(default=None, max_length=64)
+    last_result_attempt: int = 0
 
 
 class OutboxMessage(SQLModel, table=True):

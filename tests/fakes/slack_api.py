@@ -2,9 +2,11 @@
 
 It records every call, answers like Slack (``ok``, ``channel``, ``ts``), and can be told to fail:
 ``rate_limit(method, times, retry_after)`` answers 429 with Retry-After, ``down = True`` answers 503,
+``views.publish`` answers with the published view's id (App Home), and
 ``refuse(method, error, **match)`` answers ``{"ok": false, "error": error}`` to the matching calls
-(kept in ``refused``, not in ``calls``) until ``forgive(method)``, and ``slow(method, seconds)``
-makes the method take that long.
+(kept in ``refused``, not in ``calls``) until ``forgive(method)``, ``slow(method, seconds)`` makes
+the method take that long, and ``with hold(method, **match)`` keeps the matching calls waiting until
+the test releases them.
 
 It also takes the posts Slack's ``response_url``s receive (``/hooks/<path>``, recorded as calls of
 the method ``response_url`` with the JSON body and its ``path``); ``expire_hooks = True`` answers
@@ -20,6 +22,7 @@ import contextlib
 import itertools
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -38,6 +41,23 @@ class SlackCall:
     at: float = field(default_factory=time.perf_counter)
 
 
+@dataclass
+class Hold:
+    """Calls of ``method`` whose args contain ``match`` wait at the door until ``release()``."""
+
+    method: str
+    match: dict[str, Any]
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+    def holds(self, method: str, args: dict[str, Any]) -> bool:
+        matches = method == self.method and all(args.get(k) == v for k, v in self.match.items())
+        return matches and not self.released.is_set()
+
+
 class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[SlackCall] = []
@@ -45,6 +65,7 @@ class FakeSlack:
         self._limits: dict[str, list[float]] = {}
         self._refusals: list[tuple[str, str, dict[str, Any]]] = []
         self._delays: dict[str, float] = {}
+        self._holds: list[Hold] = []
         self.refused: list[SlackCall] = []
         self.outside: set[str] = set()
         """Channels the app is not a member of (``conversations.info`` says ``is_member: false``)."""
@@ -76,6 +97,18 @@ class FakeSlack:
 
     def slow(self, method: str, seconds: float) -> None:
         self._delays[method] = seconds
+
+    @contextlib.contextmanager
+    def hold(self, method: str, **match: Any) -> Iterator[Hold]:
+        """Keep the calls of ``method`` whose args contain ``match`` waiting (their arguments read,
+        no answer yet) until the hold is released, at the latest when the block ends (a failing test
+        must not leave a request hanging in the server it stops)."""
+        held = Hold(method, match)
+        self._holds.append(held)
+        try:
+            yield held
+        finally:
+            held.release()
 
     def of(self, method: str, **match: Any) -> list[SlackCall]:
         """The calls of ``method`` whose args contain ``match``."""
@@ -144,6 +177,10 @@ class FakeSlack:
                 headers={"Retry-After": str(int(retry_after))},
             )
         args = await _args(request)
+        for held in self._holds:
+            if held.holds(method, args):
+                held.arrived.set()
+                await held.released.wait()
         delay = self._delays.get(method)
         if delay:
             await asyncio.sleep(delay)
@@ -190,6 +227,9 @@ class FakeSlack:
                 "ok": True,
                 "permalink": f"https://clinica.slack.com/archives/{args.get('channel')}/p{ts}",
             }
+        if method == "views.publish":
+            view = args.get("view") or {}
+            return {"ok": True, "view": {"id": f"V0HOME{next(self._ts)}", "type": view.get("type", "home")}}
         if method == "conversations.info":
             channel = str(args.get("channel"))
             return {
