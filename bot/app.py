@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.console.publisher import ConsolePublisher
+from adapters.email.publisher import EmailPublisher, SmtpServer
+from adapters.email.routes import link_router
 from adapters.slack.auth import AuthStatus, SlackAuth
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.home import HomeTabs
@@ -33,10 +35,13 @@ from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
 from adapters.twilio.sms import SmsPublisher, senders
 from adapters.twilio.transfer_routes import transfer_router
+from adapters.webhook.publisher import Secrets, WebhookPublisher
 from bot.body_limit import BodyLimit
 from bot.config import load_config
+from bot.domain.links import LinkSigner
 from bot.domain.org import OrgConfig
 from bot.errors import UserError
+from bot.metrics_http import metrics_route, time_requests
 from bot.ports import (
     CallControl,
     ChannelPublisher,
@@ -48,16 +53,20 @@ from bot.ports import (
 )
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
+from bot.services.card_links import CardLinks
 from bot.services.card_views import CardViews
 from bot.services.channels import Channels
 from bot.services.conversations import Conversations
 from bot.services.delivery import Delivery
+from bot.services.digest import DigestReader
+from bot.services.digest_sending import DigestSending
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
 from bot.services.health import HealthLimits, database_health, delivery_problems, spool_health
 from bot.services.home import HomeViews
 from bot.services.kept import KeptCallbacks, OverdueCallbacks
+from bot.services.metrics import MetricsReader
 from bot.services.privacy import Privacy
 from bot.services.recados import Recados
 from bot.services.replay import Replay
@@ -66,8 +75,9 @@ from bot.services.runtime import Runtime
 from bot.services.spooled import DatabaseState, SpooledIntake, within
 from bot.services.sync import sync_config
 from bot.services.transfer import LiveTransfer, TransferHolds
+from bot.services.weekly import WeeklyReader
 from bot.settings import Settings
-from bot.store.db import create_engine, is_postgres, session_factory
+from bot.store.db import create_engine, create_report_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
 from bot.store.probe import database_problem, shown
 from bot.store.spool import Spool
@@ -113,6 +123,8 @@ class Services:
     records: TwilioRecords
     """Twilio REST for what Twilio keeps about callers; ``open_records``/``close_records`` around use."""
 
+    digests: DigestSending | None = None
+
     async def open_records(self) -> None:
         if isinstance(self.records, TwilioRecordsClient):
             await self.records.open()
@@ -156,7 +168,7 @@ def create_app(
     teams = TeamsGateway(_teams_auth(settings))
     if slack_client is not None and slack_auth is None:
         slack_auth = SlackAuth(str(slack_client.token))
-    channels = _publishers(slack_client) | (publishers or {})
+    channels = _publishers(slack_client, settings) | (publishers or {})
     runtime = Runtime(
         sessions=session_factory(engine),
         directory=Directory(configs),
@@ -164,6 +176,7 @@ def create_app(
         signal=wake,
         channels=Channels.of([*channels, "teams"] if teams.auth.enabled else channels),
         postgres=is_postgres(engine),
+        links=_link_signer(settings) if "email" in channels else None,
     )
     conversations = Conversations(runtime)
     if teams.auth.enabled:  # the Teams publisher reads the stored conversations, so it comes after
@@ -171,15 +184,22 @@ def create_app(
     spool = Spool(settings.spool_dir)
     call_control = _call_control(settings)
     sms = SmsPublisher(call_control, senders(configs))
+    if any(org.config.webhooks for org in runtime.directory):
+        channels["webhook"] = WebhookPublisher(_webhook_secrets(runtime.directory))
     services = _services(
         runtime, channels | {"sms": sms}, spool, conversations, call_control, _records(settings)
     )
+    reports = create_report_engine(settings.async_database_url, connect_args=connect_args)
+    reader = DigestReader(session_factory(reports), runtime.directory, runtime.clock)
+    weekly = WeeklyReader(session_factory(reports), runtime.directory)
+    services.digests = DigestSending(runtime, reader, email="email" in channels, weekly=weekly)
     heartbeat = Heartbeat(
         services.escalation,
         services.reminders,
         settings.sweep_seconds,
         services.holds,
         services.overdue,
+        services.digests,
         retention=services.retention,
     )
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
@@ -226,15 +246,21 @@ def create_app(
             await close_session(slack_client)
         if isinstance(call_control, TwilioCallControl):
             await call_control.close()
+        webhooks = channels.get("webhook")
+        if isinstance(webhooks, WebhookPublisher):
+            await webhooks.close()
+        await reports.dispose()
         await engine.dispose()
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(BodyLimit)  # 413 for bodies far bigger than any webhook's, before they are held
     app.state.services, app.state.heartbeat = services, heartbeat
     _health_route(app, runtime, heartbeat, spool, _limits(settings), slack_auth)
+    metrics_route(app, MetricsReader(session_factory(reports), runtime.directory.ids, runtime.clock))
     if api:
         sockets += _channel_routes(app, settings, services, slack_client, slack_auth, configs, after_ack)
         app.include_router(teams_router(teams, _teams_bot(services, configs)))
+    time_requests(app)
     return app
 
 
@@ -352,12 +378,16 @@ def _call_control(settings: Settings) -> CallControl:
     )
 
 
-def _publishers(slack_client: AsyncWebClient | None) -> dict[str, ChannelPublisher]:
+def _publishers(slack_client: AsyncWebClient | None, settings: Settings) -> dict[str, ChannelPublisher]:
     """Every channel this deployment delivers to: the console always, each chat channel whose
-    credentials are set (Teams is added once the runtime exists, see ``create_app``)."""
+    credentials are set, and email when an SMTP relay is (Teams is added once the runtime exists,
+    see ``create_app``)."""
     publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
     if slack_client is not None:
         publishers["slack"] = SlackPublisher(slack_client)
+    if settings.smtp_url is not None and settings.smtp_from:
+        server = SmtpServer.from_url(settings.smtp_url.get_secret_value(), settings.smtp_ca_file)
+        publishers["email"] = EmailPublisher(server, settings.smtp_from)
     return publishers
 
 
@@ -366,6 +396,24 @@ def _records(settings: Settings) -> TwilioRecords:
         return NoTwilioRecords()
     token = settings.twilio_auth_token.get_secret_value()
     return TwilioRecordsClient(settings.twilio_account_sid, token, settings.twilio_api_base_url)
+
+
+def _link_signer(settings: Settings) -> LinkSigner | None:
+    """Cards go by email (with signed links) when email is set up and a link secret is given."""
+    if settings.link_secret is None:
+        return None
+    return LinkSigner(settings.link_secret.get_secret_value().encode(), settings.public_url)
+
+
+def _webhook_secrets(directory: Directory) -> Secrets:
+    def secret(org_id: str, index: int) -> str | None:
+        try:
+            hooks = directory.get(org_id).config.webhooks
+        except KeyError:
+            return None
+        return hooks[index].secret if index < len(hooks) else None
+
+    return secret
 
 
 def _services(
@@ -417,6 +465,9 @@ def _channel_routes(
     app.include_router(transfer_router(services.transfer, verifier, settings.public_url))
     app.include_router(callback_router(services.kept, verifier, settings.public_url))
     app.include_router(voice_router(services.webhooks, verifier, settings.public_url, services.transfer))
+    signer = services.runtime.links
+    if signer is not None:
+        app.include_router(link_router(CardLinks(services.runtime, services.handling, signer)))
     if slack_client is None or slack_auth is None:
         return []
     runtime = services.runtime

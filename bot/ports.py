@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bot.domain.org import OrgConfig
 from cards.model import CardView, DirectView, Text
@@ -95,6 +95,21 @@ class DeliveryError(Exception):
         self.capped = capped
 
 
+@dataclass(frozen=True)
+class Report:
+    """A report to one person (the daily digest, the weekly review): a message with a chart. Each
+    channel takes what it can show: Slack the ``text`` with the chart uploaded beside it, email the
+    ``html`` and ``plain`` parts with the chart inline, the console the ``plain`` text."""
+
+    subject: str
+    text: str
+    plain: str
+    html: str
+    chart_png: bytes | None
+    chart_title: str
+    chart_name: str = "chart.png"
+
+
 class ChannelPublisher(Protocol):
     """One delivery channel (Slack, Teams, console, …). Every method is called from the outbox
     worker, raises ``DeliveryError`` when the platform refuses or cannot be reached, and returns the
@@ -121,6 +136,18 @@ class ChannelPublisher(Protocol):
 
     async def tell_privately(self, to: PrivateTo, text: Text) -> MessageRef | None:
         """Tell one person something only they see (a refusal, a confirmation)."""
+        ...
+
+    async def send_report(self, target: str, report: Report) -> MessageRef | None:
+        """A report to one person (``target``: their Slack user, email address, …)."""
+        ...
+
+
+class EventPublisher(Protocol):
+    """A channel that takes events (CRM webhooks) besides the ``ChannelPublisher`` methods."""
+
+    async def post_event(self, url: str, payload: dict[str, Any]) -> None:
+        """POST the event in ``payload`` (its ``id``, ``org``, ``hook`` and ``event``) to ``url``."""
         ...
 
 

@@ -11,11 +11,13 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services.callbacks import CallbackReminders
+from bot.services.digest_sending import DigestSending
 from bot.services.escalation import Escalation
 from bot.services.kept import OverdueCallbacks
 from bot.services.retention import Retention
 from bot.services.transfer import TransferHolds
 from jobs.callbacks import run_callback_reminders
+from jobs.digest import run_digests
 from jobs.escalation import run_escalations
 from jobs.retention import RETENTION_SECONDS, run_retention
 from jobs.transfer import run_hold_sweep, run_overdue_sweep
@@ -38,7 +40,7 @@ _STILL_RUNNING = _StillRunning()
 
 
 class Heartbeat:
-    """Sweeps due escalations and callbacks every ``seconds``. Start it inside the running loop.
+    """Sweeps due escalations, callbacks and digests every ``seconds``. Start it inside the running loop.
 
     After each escalation sweep, the earliest pending step is looked up: when it falls due before
     the next beat, a one-off sweep is scheduled for that moment, so a step fires on time rather
@@ -51,6 +53,7 @@ class Heartbeat:
         seconds: float,
         holds: TransferHolds | None = None,
         overdue: OverdueCallbacks | None = None,
+        digests: DigestSending | None = None,
         *,
         retention: Retention | None = None,
     ) -> None:
@@ -81,6 +84,8 @@ class Heartbeat:
                 args=[run_retention, retention],
                 **{**common, "seconds": RETENTION_SECONDS},
             )
+        if digests is not None:  # due digests are looked up every beat; sent ones are remembered
+            self.scheduler.add_job(self._sweep, id="digests", args=[run_digests, digests], **common)
 
     def start(self) -> None:
         self.scheduler.start()

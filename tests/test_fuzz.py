@@ -364,6 +364,7 @@ ENDPOINTS = [
     Endpoint("POST", "/twilio/voice/callback/leg?callback=1&attempt=1", TWILIO),
     Endpoint("POST", "/slack/events", SLACK),
     Endpoint("GET", "/healthz", None),
+    Endpoint("GET", "/metrics", None),
 ]
 
 

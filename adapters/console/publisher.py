@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.ports import MessageRef, PostRef, PrivateTo
+from bot.ports import MessageRef, PostRef, PrivateTo, Report
 from cards.model import CardView, DirectView, Text
 from cards.text import render_text
 
@@ -36,3 +36,8 @@ class ConsolePublisher:
 
     async def replace_message(self, ref: MessageRef, text: Text) -> None:
         log.info("message %s replaced: %s", ref, text.plain())
+
+    async def send_report(self, target: str, report: Report) -> MessageRef | None:
+        chart = f" (chart: {len(report.chart_png)} bytes)" if report.chart_png else ""
+        log.info("report to %s: %s%s\n%s", target, report.subject, chart, report.plain)
+        return None

@@ -7,7 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.domain.org import OrgConfig
-from bot.ports import CallControl, CallControlError, DeliveryError, MessageRef, PostRef, PrivateTo, Sms
+from bot.ports import (
+    CallControl,
+    CallControlError,
+    DeliveryError,
+    MessageRef,
+    PostRef,
+    PrivateTo,
+    Report,
+    Sms,
+)
 from cards.model import CardView, DirectView, Text
 
 NAME = "sms"
@@ -61,3 +70,6 @@ class SmsPublisher:
 
     async def tell_privately(self, to: PrivateTo, text: Text) -> MessageRef | None:
         raise DeliveryError("an SMS cannot tell privately", permanent=True)
+
+    async def send_report(self, target: str, report: Report) -> MessageRef | None:
+        raise DeliveryError("reports are not sent by SMS", permanent=True)

@@ -16,14 +16,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.ports import ChannelPublisher, DeliveryError, MessageEditor, PostRef
+from bot.ports import ChannelPublisher, DeliveryError, EventPublisher, MessageEditor, PostRef
 from bot.services import messages
+from bot.services.digest_message import DigestMessage
 from bot.services.directory import Org
 from bot.services.facts import card_facts
 from bot.services.lanes import lane, lease_statement, next_due_statement
@@ -34,6 +35,7 @@ from bot.services.outbox import (
     ERASE,
     LEASE,
     PRIVATE,
+    REPORT,
     THREAD,
     HandedOver,
     Sending,
@@ -41,8 +43,10 @@ from bot.services.outbox import (
 )
 from bot.services.retry import retry_wait
 from bot.services.runtime import Runtime
+from bot.services.webhooks import WEBHOOK
 from bot.store.db import execute
 from bot.store.models import Card, CardPost, OutboxMessage
+from bot.telemetry import DELIVERY_SECONDS
 from cards.build import build_card
 from cards.model import CardFacts
 
@@ -234,6 +238,9 @@ class Delivery:
             self._failed(row, repr(error), None, False, now)
             return False
         row.status, row.sent_at, row.locked_until, row.last_error = "sent", now, None, None
+        DELIVERY_SECONDS.labels(row.channel).observe(
+            max(0.0, (wall_now() - row.next_attempt_at).total_seconds())
+        )
         return True
 
     def _failed(
@@ -254,6 +261,13 @@ class Delivery:
             raise DeliveryError(f"no publisher for channel {row.channel}", permanent=True)
         if row.kind in (CARD, THREAD):
             row.external_ref = await self._card_message(batch, row, publisher)
+            return
+        if row.kind == REPORT:
+            report = await DigestMessage.from_payload(row.payload).report()
+            row.external_ref = await publisher.send_report(row.target, report)
+            return
+        if row.kind == WEBHOOK:
+            await cast(EventPublisher, publisher).post_event(row.target, row.payload)
             return
         org, now = self._org(row.org_id), self.rt.clock.now()
         facts = self._facts(batch, row.card_id) if row.card_id is not None else None

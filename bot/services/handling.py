@@ -24,6 +24,7 @@ from bot.services.kept import callback_sms_row
 from bot.services.outbox import add_row, announce_change
 from bot.services.runtime import Runtime
 from bot.services.telling import direct_rows, private_row
+from bot.services.webhooks import add_events
 from bot.store.models import AuditEvent, Callback, Card
 from cards.actions import ActionId, ActionRequest, Outcome
 from cards.notice import Notice
@@ -381,6 +382,7 @@ class CardHandling:
         s.session.add(
             AuditEvent(org_id=s.org.id, card_id=s.card.id, at=s.now, actor=s.staff.id, kind=kind, data=data)
         )
+        add_events(s.session, s.org, s.card, kind, data, s.staff.id, s.now)
         await announce_change(s.session, s.card, line, s.now)
 
     def _tell(self, session: AsyncSession, org: Org, who: Requester, notice: Notice) -> None:

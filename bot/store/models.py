@@ -72,7 +72,10 @@ class Contact(SQLModel, table=True):
 class Call(SQLModel, table=True):
     """One inbound phone call; ``call_sid`` makes every Twilio webhook idempotent."""
 
-    __table_args__ = (Index("ix_call_from_number", "from_number"),)  # privacy export and erase
+    __table_args__ = (
+        Index("ix_call_from_number", "from_number"),  # privacy export and erase
+        Index("ix_call_org_started", "org_id", "started_at"),  # the digest's day
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64, index=True)
@@ -93,6 +96,7 @@ class Card(SQLModel, table=True):
         Index("ix_card_transfer_due", "transfer_until"),
         Index("ix_card_caller", "org_id", "caller_number"),
         Index("ix_card_caller_number", "caller_number"),  # privacy export and erase look them up
+        Index("ix_card_org_created", "org_id", "created_at"),  # the digest's and review's day
     )
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64)
@@ -154,6 +158,7 @@ class CardPost(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
+    __table_args__ = (Index("ix_auditevent_org_at", "org_id", "at"),)  # the digest's day
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64)
     card_id: int | None = Field(default=None, index=True)
@@ -234,6 +239,21 @@ class RetentionRun(SQLModel, table=True):
     org_id: str = Field(max_length=64)
     day: str = Field(max_length=10)
     at: datetime = _utc(nullable=False)
+
+
+class ReportRun(SQLModel, table=True):
+    """One report (the daily digest, the weekly review) of one organisation for one day and one
+    manager: written with the report's outbox rows, and unique, so whichever process writes it first
+    sends the report and every other one (a replica, a restart, a second run) finds it there."""
+
+    __table_args__ = (UniqueConstraint("org_id", "report", "day", "staff_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64)
+    report: str = Field(max_length=16)
+    day: str = Field(max_length=10)
+    """The local day reported on, ``YYYY-MM-DD``."""
+    staff_id: str = Field(max_length=64)
+    created_at: datetime = _utc(nullable=False)
 
 
 def row_values(model: type[SQLModel], **values: Any) -> dict[str, Any]:

@@ -13,6 +13,8 @@ the method ``response_url`` with the JSON body and its ``path``); ``expire_hooks
 them 404 ``expired_url``, as Slack does after 30 minutes. Socket Mode: ``apps.connections.open``
 gives the URL of a WebSocket (``/socket``) that says ``hello``, takes ``push(kind, payload)``
 envelopes and records what the app sends back in ``socket_replies``.
+``files_upload_v2`` works end to end: ``files.getUploadURLExternal`` hands out an upload URL on this
+server, whose bytes land in ``uploads``, and ``files.completeUploadExternal`` shares them.
 """
 
 from __future__ import annotations
@@ -71,6 +73,9 @@ class FakeSlack:
         """Channels the app is not a member of (``conversations.info`` says ``is_member: false``)."""
         self._ts = itertools.count(1)
         self.changed = asyncio.Event()
+        self.uploads: dict[str, bytes] = {}
+        """What was uploaded to each upload URL ``files.getUploadURLExternal`` handed out, by file id."""
+        self._files = itertools.count(1)
         self.expire_hooks = False
         self.sockets: list[WebSocket] = []
         self.socket_replies: list[dict[str, Any]] = []
@@ -79,6 +84,7 @@ class FakeSlack:
             routes=[
                 Route("/api/{method}", self._handle, methods=["POST", "GET"]),
                 Route("/hooks/{path:path}", self._hook, methods=["POST"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
                 WebSocketRoute("/socket", self._socket),
             ]
         )
@@ -202,7 +208,24 @@ class FakeSlack:
         self.changed.set()
         return PlainTextResponse("ok")
 
+    async def _upload(self, request: Request) -> PlainTextResponse:
+        """Step 2 of ``files_upload_v2``: the file's bytes, posted to the URL step 1 gave."""
+        if self.down:
+            return PlainTextResponse("unavailable", status_code=503)
+        self.uploads[request.path_params["file_id"]] = await request.body()
+        self.changed.set()
+        return PlainTextResponse("OK - uploaded")
+
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(args.get("users", "")).removeprefix("U")}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._files):08d}"
+            base = str(getattr(self, "url", "")).removesuffix("/api/")
+            return {"ok": True, "file_id": file_id, "upload_url": f"{base}/upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            files = json.loads(args.get("files", "[]"))
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
         if method == "auth.test":
             return {
                 "ok": True,

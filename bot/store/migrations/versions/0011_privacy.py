@@ -1,7 +1,7 @@
 """privacy: retention runs, message references kept, indexes for export and erase by number
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0007
 Create Date: 2026-12-01 23:00:00.000000
 
 ``retentionrun`` holds one row per organisation and day (the daily retention job runs once);
@@ -19,7 +19,7 @@ from alembic import op
 from bot.store.types import UTCDateTime
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
