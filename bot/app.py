@@ -33,6 +33,7 @@ from adapters.teams.gateway import TeamsGateway
 from adapters.teams.publisher import TeamsPublisher
 from adapters.teams.routes import teams_router
 from adapters.twilio.callback_routes import callback_router
+from adapters.twilio.records import TwilioRecordsClient
 from adapters.twilio.rest import TwilioCallControl
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
@@ -46,7 +47,15 @@ from bot.domain.links import LinkSigner
 from bot.domain.org import OrgConfig
 from bot.errors import UserError
 from bot.metrics_http import metrics_route, time_requests
-from bot.ports import CallControl, ChannelPublisher, Clock, NoCallControl, SystemClock
+from bot.ports import (
+    CallControl,
+    ChannelPublisher,
+    Clock,
+    NoCallControl,
+    NoTwilioRecords,
+    SystemClock,
+    TwilioRecords,
+)
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
 from bot.services.card_links import CardLinks
@@ -63,8 +72,10 @@ from bot.services.health import HealthLimits, database_health, delivery_problems
 from bot.services.home import HomeViews
 from bot.services.kept import KeptCallbacks, OverdueCallbacks
 from bot.services.metrics import MetricsReader
+from bot.services.privacy import Privacy
 from bot.services.recados import Recados
 from bot.services.replay import Replay
+from bot.services.retention import Retention
 from bot.services.runtime import Runtime
 from bot.services.spooled import DatabaseState, SpooledIntake, within
 from bot.services.sync import sync_config
@@ -112,7 +123,20 @@ class Services:
     holds: TransferHolds
     kept: KeptCallbacks
     overdue: OverdueCallbacks
+    retention: Retention
+    privacy: Privacy
+    records: TwilioRecords
+    """Twilio REST for what Twilio keeps about callers; ``open_records``/``close_records`` around use."""
+
     digests: DigestSending | None = None
+
+    async def open_records(self) -> None:
+        if isinstance(self.records, TwilioRecordsClient):
+            await self.records.open()
+
+    async def close_records(self) -> None:
+        if isinstance(self.records, TwilioRecordsClient):
+            await self.records.close()
 
 
 def create_app(
@@ -168,7 +192,9 @@ def create_app(
     sms = SmsPublisher(call_control, senders(configs))
     if any(org.config.webhooks for org in runtime.directory):
         channels["webhook"] = WebhookPublisher(_webhook_secrets(runtime.directory))
-    services = _services(runtime, channels | {"sms": sms}, spool, conversations, call_control)
+    services = _services(
+        runtime, channels | {"sms": sms}, spool, conversations, call_control, _records(settings)
+    )
     reports = create_report_engine(settings.async_database_url, connect_args=connect_args)
     reader = DigestReader(session_factory(reports), runtime.directory, runtime.clock)
     weekly = WeeklyReader(session_factory(reports), runtime.directory)
@@ -180,6 +206,7 @@ def create_app(
         services.holds,
         services.overdue,
         services.digests,
+        retention=services.retention,
     )
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     replayer = SpoolReplayer(services.replay)
@@ -213,6 +240,7 @@ def create_app(
             await _check_slack(slack_auth, slack_client, settings)
         if isinstance(call_control, TwilioCallControl):
             await call_control.open()
+        await services.open_records()
         heartbeat.start()
         worker.start()
         for socket in sockets:
@@ -234,6 +262,7 @@ def create_app(
         spool.close()
         await heartbeat.stop()
         await worker.stop()
+        await services.close_records()
         if slack_client is not None:
             if slack_auth is not None:
                 await slack_auth.close()
@@ -411,6 +440,13 @@ def _publishers(slack_client: AsyncWebClient | None, settings: Settings) -> dict
     return publishers
 
 
+def _records(settings: Settings) -> TwilioRecords:
+    if settings.twilio_account_sid is None or settings.twilio_auth_token is None:
+        return NoTwilioRecords()
+    token = settings.twilio_auth_token.get_secret_value()
+    return TwilioRecordsClient(settings.twilio_account_sid, token, settings.twilio_api_base_url)
+
+
 def _link_signer(settings: Settings) -> LinkSigner | None:
     """Cards go by email (with signed links) when email is set up and a link secret is given."""
     if settings.link_secret is None:
@@ -435,6 +471,7 @@ def _services(
     spool: Spool,
     conversations: Conversations,
     calls: CallControl,
+    records: TwilioRecords,
 ) -> Services:
     intake = CallIntake(runtime, can_transfer=not isinstance(calls, NoCallControl))
     database = DatabaseState()
@@ -442,6 +479,9 @@ def _services(
     handling.transfer = transfer = LiveTransfer(runtime, handling, calls)
     handling.calling = kept = KeptCallbacks(runtime, calls)
     return Services(
+        retention=Retention(runtime, records),
+        privacy=Privacy(runtime, records),
+        records=records,
         runtime=runtime,
         intake=intake,
         webhooks=SpooledIntake(intake, spool, database),

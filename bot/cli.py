@@ -1,4 +1,5 @@
-"""``centralita``: serve, worker, init, config check, doctor, db upgrade, deliveries, triage, simulate."""
+"""``centralita``: serve, worker, init, config check, doctor, db upgrade, deliveries, triage, simulate,
+privacy."""
 
 from __future__ import annotations
 
@@ -132,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check settings, config, database, Slack, Twilio, the public URL")
     doctor.add_argument("--send-test-card", metavar="TEAM", help="also post a test message in TEAM's channel")
     doctor.set_defaults(run=_doctor)
+    _privacy_parser(sub)
     return parser
 
 
@@ -237,6 +239,21 @@ def _version() -> str:
         return "unknown"
 
 
+def _privacy_parser(sub: Any) -> None:
+    privacy = sub.add_parser("privacy", help="access and erasure requests (RGPD)").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    export = privacy.add_parser("export", help="everything stored about a phone number, as JSON")
+    export.add_argument("number")
+    export.add_argument("--out", default=None, help="write to FILE (default: standard output)")
+    export.set_defaults(run=_privacy_export)
+    erase = privacy.add_parser("erase", help="erase a phone number everywhere (database, Twilio, chat)")
+    erase.add_argument("number")
+    erase.add_argument("--dry-run", action="store_true", help="only say what would be erased")
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    erase.set_defaults(run=_privacy_erase)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -263,6 +280,18 @@ def _worker(_: argparse.Namespace) -> int:
 
     asyncio.run(run())
     return 0
+
+
+def _privacy_export(args: argparse.Namespace) -> int:
+    from bot.cli_privacy import export
+
+    return export(args.number, args.out)
+
+
+def _privacy_erase(args: argparse.Namespace) -> int:
+    from bot.cli_privacy import erase
+
+    return erase(args.number, dry_run=args.dry_run, yes=args.yes)
 
 
 def _config_check(args: argparse.Namespace) -> int:

@@ -297,4 +297,6 @@ MESSAGES: dict[str, str] = {
     "teams.unknown_action": "That action is no longer on this card; this is the card as it stands now.",
     "teams.missing_input": "Fill in the required fields of the form and try again.",
     "teams.done": "Done.",
+    # data protection (issue 14)
+    "privacy.erased": "Data erased.",
 }

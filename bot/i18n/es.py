@@ -305,4 +305,6 @@ MESSAGES: dict[str, str] = {
     "teams.unknown_action": "Esa acción ya no está en esta tarjeta; esta es la tarjeta tal como está ahora.",
     "teams.missing_input": "Rellena los campos obligatorios del formulario y vuelve a intentarlo.",
     "teams.done": "Hecho.",
+    # data protection (issue 14)
+    "privacy.erased": "Datos eliminados.",
 }
