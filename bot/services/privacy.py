@@ -104,6 +104,7 @@ class Privacy:
         result.warnings += await self._twilio(found)
         now = self.rt.clock.now()
         async with self.rt.unit_of_work() as session:
+            await _lock_cards(session, [c.id or 0 for part in found for c in part.cards])
             for part in found:
                 forgotten = await forget_cards(session, part.org_id, [c.id or 0 for c in part.cards], now)
                 result.messages += forgotten.messages
@@ -214,6 +215,15 @@ async def _rows(session: AsyncSession, model: Any, card_id: int | None) -> list[
 
 def _json(row: SQLModel) -> dict[str, Any]:
     return row.model_dump(mode="json")
+
+
+async def _lock_cards(session: AsyncSession, card_ids: list[int]) -> None:
+    """The cards and their callbacks locked (PostgreSQL) before they are erased: a reminder or an
+    escalation being written for them at this moment (its sweep holds the rows) is committed first,
+    and erased with them, instead of landing after the erasure with the caller's name in it."""
+    if card_ids:
+        await session.exec(select(Card.id).where(col(Card.id).in_(card_ids)).with_for_update())
+        await session.exec(select(Callback.id).where(col(Callback.card_id).in_(card_ids)).with_for_update())
 
 
 async def _delete(session: AsyncSession, model: Any, ids: Sequence[int | None]) -> None:
