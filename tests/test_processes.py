@@ -231,8 +231,9 @@ async def test_a_rolling_restart_during_a_burst_of_calls_loses_nothing(
         restarting = asyncio.Event()
         sids: list[str] = []
 
+        index = itertools.count()  # one number per call, across the bursts: a repeat caller is merged
+
         async def burst() -> None:
-            index = itertools.count()
             while not restarting.is_set() or len(sids) < 10:
                 sid = new_call_sid()
                 sids.append(sid)
