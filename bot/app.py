@@ -17,11 +17,13 @@ from adapters.console.publisher import ConsolePublisher
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
+from adapters.twilio.messaging import TwilioMessaging
+from adapters.twilio.messaging_routes import messaging_router
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
 from bot.config import load_config
 from bot.domain.org import OrgConfig
-from bot.ports import ChannelPublisher, Clock, SystemClock
+from bot.ports import ChannelPublisher, Clock, Messaging, NoMessaging, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
 from bot.services.channels import Channels
@@ -30,8 +32,10 @@ from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
 from bot.services.health import database_health, spool_health
+from bot.services.inbound import MessageIntake
 from bot.services.recados import Recados
 from bot.services.replay import Replay
+from bot.services.replies import ReplySending, ReplyStatuses
 from bot.services.runtime import Runtime
 from bot.services.spooled import DatabaseState, SpooledIntake, within
 from bot.services.sync import sync_config
@@ -63,6 +67,8 @@ class Services:
     webhooks: SpooledIntake
     """The voice use cases as the webhooks call them: into the spool while the database is down."""
     replay: Replay
+    messages: MessageIntake
+    reply_statuses: ReplyStatuses
 
 
 def create_app(
@@ -97,7 +103,8 @@ def create_app(
         postgres=is_postgres(engine),
     )
     spool = Spool(settings.spool_dir)
-    services = _services(runtime, channels, spool)
+    messaging = _messaging(settings)
+    services = _services(runtime, channels, spool, ReplySending(runtime, messaging, settings.public_url))
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     replayer = SpoolReplayer(services.replay)
@@ -112,6 +119,8 @@ def create_app(
         await services.replay.prepare(prepare_database)  # later, if the database is unreachable now
         if slack_client is not None:
             await open_session(slack_client)
+        if isinstance(messaging, TwilioMessaging):
+            await messaging.open()
         heartbeat.start()
         worker.start()
         replayer.start()  # its first pass replays what a previous process left in the spool
@@ -128,6 +137,8 @@ def create_app(
         await worker.stop()
         if slack_client is not None:
             await close_session(slack_client)
+        if isinstance(messaging, TwilioMessaging):
+            await messaging.close()
         await engine.dispose()
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -152,7 +163,20 @@ def _publishers(slack_client: AsyncWebClient | None) -> dict[str, ChannelPublish
     return publishers
 
 
-def _services(runtime: Runtime, publishers: dict[str, ChannelPublisher], spool: Spool) -> Services:
+def _messaging(settings: Settings) -> Messaging:
+    """Twilio Messaging when the account sid and auth token are set; else every send fails and the
+    card says why."""
+    token = settings.twilio_auth_token
+    if not settings.twilio_account_sid or token is None:
+        return NoMessaging()
+    return TwilioMessaging(
+        settings.twilio_account_sid, token.get_secret_value(), settings.twilio_api_base_url
+    )
+
+
+def _services(
+    runtime: Runtime, publishers: dict[str, ChannelPublisher], spool: Spool, replies: ReplySending
+) -> Services:
     intake, database = CallIntake(runtime), DatabaseState()
     return Services(
         runtime=runtime,
@@ -163,7 +187,9 @@ def _services(runtime: Runtime, publishers: dict[str, ChannelPublisher], spool: 
         recados=Recados(runtime),
         escalation=Escalation(runtime),
         reminders=CallbackReminders(runtime),
-        delivery=Delivery(runtime, publishers),
+        delivery=Delivery(runtime, publishers, replies=replies),
+        messages=MessageIntake(runtime),
+        reply_statuses=replies.statuses,
     )
 
 
@@ -178,6 +204,7 @@ def _channel_routes(
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     verifier = TwilioVerifier(token, settings.public_url)
     app.include_router(voice_router(services.webhooks, verifier, settings.public_url))
+    app.include_router(messaging_router(services.messages, services.reply_statuses, verifier))
     if slack_client is not None and settings.slack_signing_secret is not None:
         runtime = services.runtime
         deps = SlackDeps(services.handling, services.recados, runtime.directory, runtime.clock, after_ack)

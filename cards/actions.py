@@ -19,6 +19,7 @@ class ActionId(StrEnum):
     ADD_NOTE = "add_note"
     CALL_NOW = "call_now"
     CALLBACK_DONE = "callback_done"
+    REPLY_CUSTOMER = "reply_customer"
 
 
 class Outcome(StrEnum):

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.phones import format_phone
 from bot.i18n import t, t_or
 from cards.actions import ActionId, CardStatus, Outcome
+from cards.customer import customer_fields, is_customer_card
 from cards.model import (
     ActionView,
     CardFacts,
@@ -99,6 +100,8 @@ def format_when(moment: datetime, timezone: str, locale: str, now: datetime) -> 
 def _source_summary(facts: CardFacts) -> str:
     if facts.source in ("missed", "voicemail"):
         return t(facts.locale, f"card.summary.{facts.source}")
+    if is_customer_card(facts) and facts.media:
+        return t(facts.locale, "card.summary.media")
     return ""
 
 
@@ -120,6 +123,8 @@ def _fields(facts: CardFacts, now: datetime) -> tuple[FieldView, ...]:
         ),
         ("card.field.taken_by", facts.created_by_name),
     ]
+    closes = facts.reply_window_closes
+    rows += customer_fields(facts, when(closes) if closes else "", now)
     return tuple(FieldView(t(loc, key), value) for key, value in rows if value)
 
 
@@ -149,6 +154,8 @@ def _escalation_line(facts: CardFacts) -> str | None:
 def _actions(facts: CardFacts) -> tuple[ActionView, ...]:
     ids = list(_ACTIONS_BY_STATUS[facts.status])
     if facts.status is not CardStatus.RESOLVED:
+        if is_customer_card(facts) and not facts.opted_out:
+            ids.insert(1, ActionId.REPLY_CUSTOMER)
         ids.append(ActionId.RESOLVE)
     return tuple(action_view(a, facts.card_id, facts.locale, facts.staff) for a in ids)
 
@@ -190,6 +197,8 @@ def action_form(
         )
     if action is ActionId.ADD_NOTE:
         return _form(locale, "note", "modal.submit", _note(locale, "modal.note.text", True))
+    if action is ActionId.REPLY_CUSTOMER:
+        return _form(locale, "reply", "modal.reply.submit", _note(locale, "modal.reply.text", True))
     if action is ActionId.REASSIGN:
         label = t(locale, "card.action.reassign")
         return _form(locale, "reassign", "modal.submit", InputView("assignee", "staff", label, choices=staff))

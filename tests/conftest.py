@@ -14,6 +14,7 @@ import pytest
 
 from tests.fakes.server import LoopbackServer
 from tests.fakes.slack_api import FakeSlack
+from tests.fakes.twilio_api import FakeTwilio
 from tests.support import Database, FakeClock
 
 POSTGRES_URL = os.environ.get("CENTRALITA_TEST_POSTGRES_URL", "postgresql+asyncpg://root@127.0.0.1:5432/test")
@@ -64,6 +65,15 @@ async def slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack()
     async with LoopbackServer(fake.app) as url:
         fake.url = url + "/api/"  # type: ignore[attr-defined]
+        yield fake
+
+
+@pytest.fixture
+async def twilio_rest() -> AsyncIterator[FakeTwilio]:
+    """The Twilio REST stand-in; point the app at it with ``TWILIO_API_BASE_URL``."""
+    fake = FakeTwilio()
+    async with LoopbackServer(fake.app) as url:
+        fake.url = url
         yield fake
 
 

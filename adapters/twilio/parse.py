@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from bot.services.calls import CallInfo
+from bot.services.inbound import InboundMessage
 
 
 class BadTwilioRequest(ValueError):
@@ -30,3 +32,58 @@ def recording_url(form: Mapping[str, str]) -> str | None:
 
 def call_status(form: Mapping[str, str]) -> str:
     return (form.get("CallStatus") or "").strip().lower()
+
+
+# Messaging (SMS and WhatsApp) -------------------------------------------------------------------
+MAX_MEDIA = 10
+
+
+def inbound_message(form: Mapping[str, str]) -> InboundMessage:
+    """Raises: BadTwilioRequest when MessageSid is missing or malformed."""
+    sid = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
+    if not sid.startswith(("SM", "MM")) or len(sid) > 64:
+        raise BadTwilioRequest("MessageSid is missing or is not a Twilio message id (SM… or MM…)")
+    sender = (form.get("From") or "").strip()
+    return InboundMessage(
+        sid=sid,
+        channel="whatsapp" if sender.lower().startswith("whatsapp:") else "sms",
+        from_number=sender or None,
+        to_number=(form.get("To") or "").strip() or None,
+        body=(form.get("Body") or "").strip(),
+        media=_media(form),
+        profile_name=(form.get("ProfileName") or "").strip() or None,
+        button_payload=(form.get("ButtonPayload") or "").strip() or None,
+    )
+
+
+def _media(form: Mapping[str, str]) -> tuple[str, ...]:
+    """The links of what came with the message (kept as links, never fetched here)."""
+    try:
+        count = min(int(form.get("NumMedia") or 0), MAX_MEDIA)
+    except ValueError:
+        count = 0
+    links = ((form.get(f"MediaUrl{i}") or "").strip() for i in range(count))
+    return tuple(link for link in links if link.startswith(("https://", "http://")))
+
+
+@dataclass(frozen=True)
+class MessageStatus:
+    message_id: int
+    sid: str | None
+    status: str
+    error_code: str | None
+
+
+def message_status(form: Mapping[str, str], query: Mapping[str, str]) -> MessageStatus:
+    """A status callback of a message we sent; our message id is in the callback URL's query.
+
+    Raises: BadTwilioRequest when the id or the status is missing."""
+    raw_id = (query.get("message") or "").strip()
+    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
+    if not raw_id.isdigit() or len(raw_id) > 9 or not status:
+        raise BadTwilioRequest(
+            "not a status callback of a message Centralita sent (message id, MessageStatus)"
+        )
+    sid = (form.get("MessageSid") or "").strip() or None
+    code = (form.get("ErrorCode") or "").strip() or None
+    return MessageStatus(int(raw_id), sid, status[:16], code[:16] if code else None)

@@ -119,6 +119,7 @@ class OrganizationConfig(_Strict):
     holidays: HolidaysConfig | None = None
     business_hours: dict[str, list[str]] = Field(default_factory=dict)
     fallback_team: str | None = None
+    messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
 
     _id = field_validator("id")(_check_id)
 
@@ -280,6 +281,50 @@ class ReceptionConfig(_Strict):
         return value
 
 
+# WhatsApp and SMS (issue 13) ----------------------------------------------------------------------
+STOP_WORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT")
+"""The words Twilio itself treats as an opt-out on SMS; always honoured."""
+
+
+class TemplateConfig(_Strict):
+    """An approved WhatsApp template (Content API) sent when the 24-hour window is closed.
+    ``variables`` are the template's numbered variables; each value may use ``{text}`` (what the
+    staff member wrote), ``{organization}`` and ``{caller}``."""
+
+    content_sid: str = Field(pattern=r"^HX[0-9a-fA-F]{32}$")
+    variables: dict[str, str] = Field(default_factory=lambda: {"1": "{text}"})
+
+    @field_validator("variables")
+    @classmethod
+    def _known_values(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, template in value.items():
+            try:
+                template.format(text="", organization="", caller="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"variable {name!r}: only {{text}}, {{organization}} and {{caller}} can be used"
+                ) from exc
+        return value
+
+
+class MessagingConfig(_Strict):
+    whatsapp_number: str | None = None
+    """The WhatsApp sender, when it is not the number the customer wrote to."""
+    opt_out_words: list[str] = Field(default_factory=list)
+    """Words that, as a whole message, unsubscribe a customer (besides STOP and Twilio's own)."""
+    reply_template: TemplateConfig | None = None
+    """Sent instead of a free-text reply when WhatsApp's 24-hour window is closed; none: refused."""
+
+    @field_validator("whatsapp_number")
+    @classmethod
+    def _number(cls, value: str | None) -> str | None:
+        return None if value is None else _check_e164(value)
+
+    def is_opt_out(self, text: str) -> bool:
+        word = text.strip().strip(".!¡").upper()
+        return bool(word) and (word in STOP_WORDS or word in {w.strip().upper() for w in self.opt_out_words})
+
+
 DEFAULT_PRIORITY = PriorityPolicy(claim_within=timedelta(minutes=30))
 
 
@@ -293,6 +338,7 @@ class OrgConfig(_Strict):
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
     digest: DigestConfig | None = None
     reception: ReceptionConfig = Field(default_factory=ReceptionConfig)
+    messaging: MessagingConfig = Field(default_factory=MessagingConfig)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> OrgConfig:

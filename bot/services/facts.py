@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from bot.services.directory import Org
+from bot.services.replies import WHATSAPP, WINDOW
 from bot.store.models import Card
 from cards.actions import CardStatus, Outcome
 from cards.model import CardFacts
@@ -50,4 +52,14 @@ def _facts(card: Callable[[str], Any], org: Org) -> CardFacts:
         timezone=org.timezone,
         locale=org.locale,
         staff=org.staff_choices,
+        reply_window_closes=_window(card),
+        opted_out=bool(card("opted_out")),
+        reply_status=card("reply_status"),
+        reply_error=card("reply_error"),
+        media=tuple(card("media") or ()),
     )
+
+
+def _window(card: Callable[[str], Any]) -> datetime | None:
+    last = card("last_inbound_at")
+    return last + WINDOW if card("source") == WHATSAPP and last is not None else None

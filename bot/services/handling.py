@@ -20,6 +20,7 @@ from bot.domain.lifecycle import refusal as lifecycle_refusal
 from bot.domain.org import StaffMember
 from bot.services.directory import Org
 from bot.services.outbox import add_row, announce_change
+from bot.services.replies import CHANNEL_LABELS, ReplyRefused, conversation_of, plan_reply, write_reply
 from bot.services.runtime import Runtime
 from bot.services.telling import direct_rows, private_row
 from bot.store.models import AuditEvent, Callback, Card
@@ -88,6 +89,8 @@ class CardHandling:
             return await self.reassign(card, who, request.staff)
         if action is ActionId.SCHEDULE_CALLBACK and request.when is not None:
             return await self.schedule_callback(card, who, request.when, request.staff, request.note)
+        if action is ActionId.REPLY_CUSTOMER and request.note:
+            return await self.reply_customer(card, who, request.note)
         return ActionResult(False, "unsupported")
 
     async def claim(self, card_id: int, who: Requester) -> ActionResult:
@@ -109,6 +112,10 @@ class CardHandling:
         self, card_id: int, who: Requester, due_at: datetime, assignee_ref: str | None, note: str = ""
     ) -> ActionResult:
         return await self._act(card_id, who, lambda s: self._callback(s, due_at, assignee_ref, note.strip()))
+
+    async def reply_customer(self, card_id: int, who: Requester, text: str) -> ActionResult:
+        """Send ``text`` to the customer of a card opened by their SMS or WhatsApp message."""
+        return await self._act(card_id, who, lambda s: self._reply(s, text.strip()))
 
     async def _act(self, card_id: int, who: Requester, change: Any) -> ActionResult:
         async with self.rt.unit_of_work() as session:
@@ -249,6 +256,29 @@ class CardHandling:
         line = _by(s, "thread.callback", names=names, times={"when": due_at.isoformat()})
         data = {"due_at": due_at.isoformat(), "assignee": assignee.id, "note": note}
         await self._record(s, "callback_scheduled", data, line)
+
+    async def _reply(self, s: _Scope, text: str) -> None:
+        """The reply, its message row and its outbox row, with the card's change: sent once committed."""
+        if not text:
+            return
+        self._allow(s, Change.NOTE)
+        conversation = await conversation_of(s.session, s.card)
+        try:
+            reply = plan_reply(s.org, s.card, conversation, text, s.now)
+        except ReplyRefused as refused:
+            raise _Refused(refused.key) from None
+        assert conversation is not None
+        await self._must_swap(s, {"reply_status": "pending", "reply_error": None})
+        row = await write_reply(s.session, s.card, conversation, reply, s.staff.id, s.now)
+        key = "thread.replied_template" if reply.template else "thread.replied"
+        data = {"text": text, "channel": conversation.channel, "template": reply.template}
+        await self._record(
+            s,
+            "replied",
+            data,
+            _by(s, key, text={"text": text, "channel": CHANNEL_LABELS[conversation.channel]}),
+        )
+        add_row(s.session, row)
 
     def _staff(self, s: _Scope, user_ref: str) -> StaffMember | None:
         """A staff member named by a platform user (a Slack user picked in a select) or by staff id."""

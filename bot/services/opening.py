@@ -29,6 +29,9 @@ class NewCard:
     call_sid: str | None = None
     recording_url: str | None = None
     created_by: str | None = None
+    last_inbound_at: datetime | None = None
+    """When the customer wrote, for a card opened by an SMS or WhatsApp message."""
+    media: tuple[str, ...] = ()
 
 
 async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, now: datetime) -> int:
@@ -52,6 +55,8 @@ async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, 
         company=contact.company if contact else None,
         summary=new.summary,
         recording_url=new.recording_url,
+        last_inbound_at=new.last_inbound_at,
+        media=list(new.media),
         transfer_allowed=decision.transfer_allowed,
         matched_rule=decision.rule_index,
         created_by=new.created_by,
