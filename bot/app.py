@@ -19,10 +19,11 @@ from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.twilio.messaging import TwilioMessaging
 from adapters.twilio.messaging_routes import messaging_router
+from adapters.twilio.phone import PhonePublisher, senders
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
 from bot.config import load_config
-from bot.domain.org import OrgConfig
+from bot.domain.org import PHONE_CHANNELS, OrgConfig
 from bot.ports import ChannelPublisher, Clock, Messaging, NoMessaging, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
@@ -38,6 +39,7 @@ from bot.services.replay import Replay
 from bot.services.replies import ReplySending, ReplyStatuses
 from bot.services.runtime import Runtime
 from bot.services.spooled import DatabaseState, SpooledIntake, within
+from bot.services.staff_phone import StaffPhone
 from bot.services.sync import sync_config
 from bot.settings import Settings
 from bot.store.db import create_engine, is_postgres, session_factory
@@ -93,7 +95,8 @@ def create_app(
     engine = create_engine(settings.async_database_url, connect_args=connect_args)
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
-    channels = _publishers(slack_client) | (publishers or {})
+    messaging = _messaging(settings)
+    channels = _publishers(slack_client) | _phones(messaging, configs) | (publishers or {})
     runtime = Runtime(
         sessions=session_factory(engine),
         directory=Directory(configs),
@@ -103,7 +106,6 @@ def create_app(
         postgres=is_postgres(engine),
     )
     spool = Spool(settings.spool_dir)
-    messaging = _messaging(settings)
     services = _services(runtime, channels, spool, ReplySending(runtime, messaging, settings.public_url))
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
@@ -174,21 +176,29 @@ def _messaging(settings: Settings) -> Messaging:
     )
 
 
+def _phones(messaging: Messaging, configs: list[OrgConfig]) -> dict[str, ChannelPublisher]:
+    """WhatsApp and SMS to staff phones, when Twilio REST is configured."""
+    if isinstance(messaging, NoMessaging):
+        return {}
+    return {name: PhonePublisher(name, messaging, senders(configs, name)) for name in PHONE_CHANNELS}
+
+
 def _services(
     runtime: Runtime, publishers: dict[str, ChannelPublisher], spool: Spool, replies: ReplySending
 ) -> Services:
     intake, database = CallIntake(runtime), DatabaseState()
+    handling = CardHandling(runtime)
     return Services(
         runtime=runtime,
         intake=intake,
         webhooks=SpooledIntake(intake, spool, database),
         replay=Replay(intake, spool, database),
-        handling=CardHandling(runtime),
+        handling=handling,
         recados=Recados(runtime),
         escalation=Escalation(runtime),
         reminders=CallbackReminders(runtime),
         delivery=Delivery(runtime, publishers, replies=replies),
-        messages=MessageIntake(runtime),
+        messages=MessageIntake(runtime, StaffPhone(runtime, handling)),
         reply_statuses=replies.statuses,
     )
 

@@ -17,7 +17,7 @@ from holidays import list_supported_countries
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from bot.domain.org import EscalationStep, OrgConfig
+from bot.domain.org import PHONE_CHANNELS, EscalationStep, OrgConfig
 
 ROUTE_OWNER = "owner"
 NOTIFY_TARGETS = frozenset({"team", "oncall", "managers", "owner"})
@@ -150,7 +150,11 @@ def _step(config: OrgConfig, path: str, step: EscalationStep) -> Iterator[Config
     if step.notify == "managers" and not config.managers():
         yield ConfigIssue(f"{path}.notify", "nobody has the manager role, so this step notifies nobody")
     for channel in sorted(set(step.via) - {"slack"}):
-        yield ConfigIssue(f"{path}.via", f"{channel} notifications are not available yet; Slack is used")
+        if channel not in PHONE_CHANNELS:
+            yield ConfigIssue(f"{path}.via", f"{channel} notifications are not available yet; Slack is used")
+        elif not any(channel in member.identities() for member in config.staff):
+            reason = f"nobody on staff has a number for {channel}, so this step sends no {channel} message"
+            yield ConfigIssue(f"{path}.via", reason)
 
 
 def _digest(config: OrgConfig) -> Iterator[ConfigIssue]:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.i18n import t
-from cards.model import CardFacts
+from cards.actions import ActionId
+from cards.model import CardFacts, DirectView
 
 CHANNEL_NAMES = {"whatsapp": "WhatsApp", "sms": "SMS"}
 EXPLAINED_ERRORS = frozenset({"63016", "21610", "63014", "63018", "21211", "21614", "not_configured"})
@@ -58,3 +59,38 @@ def reply_line(facts: CardFacts) -> str | None:
             facts.locale, "card.reply.error", status=status, reason=t(facts.locale, f"twilio.error.{code}")
         )
     return t(facts.locale, "card.reply.error_code", status=status, code=code)
+
+
+# Staff reached on their phone (WhatsApp, SMS): the actions of a DM as codes they answer with -----
+PHONE_CODES: dict[ActionId, str] = {ActionId.CLAIM: "1", ActionId.CALL_NOW: "2", ActionId.CALLBACK_DONE: "3"}
+_WORDS: dict[str, ActionId] = {
+    "reclamar": ActionId.CLAIM,
+    "reclamo": ActionId.CLAIM,
+    "claim": ActionId.CLAIM,
+    "llámame": ActionId.CALL_NOW,
+    "llamame": ActionId.CALL_NOW,
+    "call me": ActionId.CALL_NOW,
+    "hecho": ActionId.CALLBACK_DONE,
+    "done": ActionId.CALLBACK_DONE,
+}
+
+
+def phone_text(view: DirectView) -> str:
+    """A DM as one text message: its text, then the code of each action it offers
+    ("Responda: 1 = Reclamar · 2 = Llamar ahora")."""
+    codes = [f"{PHONE_CODES[a.id]} = {a.label}" for a in view.actions if a.id in PHONE_CODES]
+    text = view.text.plain()
+    return f"{text}\n{view.answer_label} {' · '.join(codes)}" if codes else text
+
+
+def action_from_reply(text: str, button_payload: str | None) -> ActionId | None:
+    """What a staff member's answer on their phone asks for: a quick-reply button's id, a code or
+    a word; None when it is none of them."""
+    if button_payload:
+        try:
+            return ActionId(button_payload.strip().lower())
+        except ValueError:
+            return None
+    word = text.strip().strip(".!¡").lower()
+    by_code = {code: action for action, code in PHONE_CODES.items()}
+    return by_code.get(word) or _WORDS.get(word)

@@ -161,6 +161,8 @@ class DirectView:
     actions: tuple[ActionView, ...] = ()
     link_label: str = ""
     """The label of a link to the card's post, where the channel can link to it."""
+    answer_label: str = ""
+    """What introduces the codes a phone message's reader answers with (``cards.customer.phone_text``)."""
 
 
 @dataclass(frozen=True)

@@ -282,3 +282,48 @@ async def _ts(db: Database) -> str:
 
 async def _shown(slack: FakeSlack, text: str) -> bool:
     return any(text in _text(call) for call in slack.of("chat.update"))
+
+
+async def test_staff_claim_from_their_phone_and_a_second_one_is_told_who_has_it(
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
+) -> None:
+    async with _app(db, clock, slack, twilio_rest, "clinic_messaging.yaml") as app:
+        await _write(app, "Es urgente, me duele mucho la muela")
+        await slack.wait_for("chat.postMessage", channel="C0RECEP")
+        card = await _only_card(db)
+        assert card.priority == "urgent"
+
+        clock.advance(timedelta(minutes=2, seconds=1))
+        [to_luis] = await twilio_rest.wait_for("sms")
+        assert (to_luis.form["To"], to_luis.form["From"]) == (
+            "whatsapp:+34600000002",
+            f"whatsapp:{CLINIC_NUMBER}",
+        )
+        assert "Responda: 1 = Reclamar" in to_luis.form["Body"]
+        clock.advance(timedelta(minutes=3))
+        [_, to_ana] = await twilio_rest.wait_for("sms", 2)
+        assert (to_ana.form["To"], to_ana.form["From"]) == ("+34600000001", CLINIC_NUMBER)
+        await eventually(lambda: _sent_to(db, 2))
+
+        await _write(app, "1", sender="whatsapp:+34600000002")
+        await slack.wait_for("chat.postMessage", text="Luis Martín ha reclamado la tarjeta.")
+        card = await _only_card(db)
+        assert (card.status, card.claimed_by) == ("claimed", "luis")
+        [*_, done] = await twilio_rest.wait_for("sms", 3)
+        assert done.form["To"] == "whatsapp:+34600000002" and done.form["Body"].startswith(
+            "Hecho: la tarjeta es suya"
+        )
+
+        await _write(app, "1", sender="+34600000001")
+        [*_, refused] = await twilio_rest.wait_for("sms", 4)
+        assert (refused.form["To"], refused.form["Body"]) == (
+            "+34600000001",
+            "Ya la ha reclamado Luis Martín.",
+        )
+        assert (await _only_card(db)).claimed_by == "luis"
+        assert len(await db.cards()) == 1  # staff answers open no card
+
+
+async def _sent_to(db: Database, count: int) -> bool:
+    rows = [r for r in await db.outbox() if r.channel in ("whatsapp", "sms") and r.status == "sent"]
+    return len(rows) >= count

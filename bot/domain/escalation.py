@@ -7,13 +7,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.hours import BusinessCalendar
-from bot.domain.org import PriorityPolicy
+from bot.domain.org import PHONE_CHANNELS, PriorityPolicy
 
 
 @dataclass(frozen=True)
 class Step:
     after: timedelta
     notify: str
+    phones: tuple[str, ...] = ()
+    """The phone channels (``whatsapp``, ``sms``) of the step's ``via``: its people get a message
+    there too, besides their chat channels."""
 
 
 @dataclass(frozen=True)
@@ -26,12 +29,17 @@ class EscalationPolicy:
 
     @classmethod
     def from_config(cls, policy: PriorityPolicy) -> EscalationPolicy:
-        steps = tuple(Step(s.after, s.notify) for s in policy.escalation)
+        steps = tuple(
+            Step(s.after, s.notify, tuple(v for v in s.via if v in PHONE_CHANNELS)) for s in policy.escalation
+        )
         return cls(policy.claim_within, policy.business_hours_only, steps)
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> EscalationPolicy:
-        steps = tuple(Step(timedelta(seconds=s["after"]), str(s["notify"])) for s in data.get("steps", []))
+        steps = tuple(
+            Step(timedelta(seconds=s["after"]), str(s["notify"]), tuple(s.get("phones", ())))
+            for s in data.get("steps", [])
+        )
         return cls(
             timedelta(seconds=data.get("claim_within", 0)), bool(data.get("business_hours_only")), steps
         )
@@ -40,7 +48,10 @@ class EscalationPolicy:
         return {
             "claim_within": self.claim_within.total_seconds(),
             "business_hours_only": self.business_hours_only,
-            "steps": [{"after": s.after.total_seconds(), "notify": s.notify} for s in self.steps],
+            "steps": [
+                {"after": s.after.total_seconds(), "notify": s.notify, "phones": list(s.phones)}
+                for s in self.steps
+            ],
         }
 
     def elapse(self, start: datetime, delta: timedelta, calendar: BusinessCalendar) -> datetime:

@@ -20,6 +20,10 @@ Locale = Literal["es", "en"]
 Role = Literal["staff", "manager", "receptionist"]
 NotifyVia = Literal["slack", "teams", "whatsapp", "sms"]
 ChatChannel = Literal["slack", "teams"]
+PhoneChannel = Literal["whatsapp", "sms"]
+PHONE_CHANNELS: tuple[PhoneChannel, ...] = ("whatsapp", "sms")
+"""Channels that reach a person's phone through Twilio Messaging (issue 13): only where a step's
+``via`` (or ``messaging.reminder_via``) names them."""
 CHAT_CHANNELS: tuple[ChatChannel, ...] = ("slack", "teams")
 """The chat channels a team can be posted to and a person reached on, in the order they are tried.
 The console is no chat channel: it is where cards go when a team has none (a staff member's
@@ -171,9 +175,11 @@ class StaffMember(_Strict):
 
     def identities(self) -> dict[str, str]:
         """How this person is known on each channel: their user id on every chat channel they have
-        one on (``slack``, ``teams``), and their staff id on the console."""
+        one on (``slack``, ``teams``), their staff id on the console, and their numbers on the phone
+        channels (``whatsapp``: their WhatsApp number, else their phone; ``sms``: their phone)."""
         chat = {"slack": self.slack_user, "teams": self.teams_user}
-        return {"console": self.id} | {channel: ref for channel, ref in chat.items() if ref}
+        phones = {"whatsapp": self.whatsapp or self.phone, "sms": self.phone}
+        return {"console": self.id} | {c: ref for c, ref in (chat | phones).items() if ref}
 
     @field_validator("phone", "whatsapp")
     @classmethod
@@ -314,6 +320,11 @@ class MessagingConfig(_Strict):
     """Words that, as a whole message, unsubscribe a customer (besides STOP and Twilio's own)."""
     reply_template: TemplateConfig | None = None
     """Sent instead of a free-text reply when WhatsApp's 24-hour window is closed; none: refused."""
+    staff_template: TemplateConfig | None = None
+    """A ``twilio/quick-reply`` template for notifications to staff on WhatsApp, with buttons whose
+    ids are ``claim`` (Reclamar) and ``call_now`` (Llámame); without it, the text and its codes."""
+    reminder_via: list[PhoneChannel] = Field(default_factory=list)
+    """Callback reminders go to these phone channels too (besides the chat channels)."""
 
     @field_validator("whatsapp_number")
     @classmethod

@@ -181,4 +181,11 @@ MESSAGES: dict[str, str] = {
     "ephemeral.reply_no_customer": "This card did not come from an SMS or WhatsApp message: there is nobody to reply to in writing.",
     "ephemeral.reply_opted_out": "The customer unsubscribed: nothing more can be sent to them.",
     "ephemeral.reply_window_closed": "Not sent: more than 24 hours have passed since the customer's last message, and outside that window WhatsApp only accepts an approved template. Set messaging.reply_template, or wait for the customer to write.",
+    "dm.answer": "Reply:",
+    "phone.done.claim": "Done: the card is yours. {title}, {caller}.",
+    "phone.done.call_now": "Done: calling you now. {title}, {caller}.",
+    "phone.done.callback_done": "Done: callback marked as done. {title}, {caller}.",
+    "phone.no_card": "There is no card to answer from this number.",
+    "phone.unknown": "I did not understand the answer. Reply 1 to claim the card, 2 to be called.",
+    "phone.unsupported": "That cannot be done from the phone yet; use the card.",
 }

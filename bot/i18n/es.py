@@ -189,4 +189,11 @@ MESSAGES: dict[str, str] = {
     "ephemeral.reply_no_customer": "Esta tarjeta no viene de un SMS o WhatsApp: no hay a quién responder por escrito.",
     "ephemeral.reply_opted_out": "El cliente se ha dado de baja: no se le puede enviar nada más.",
     "ephemeral.reply_window_closed": "No se ha enviado: han pasado más de 24 h desde el último mensaje del cliente y WhatsApp solo admite una plantilla aprobada fuera de ese plazo. Configure messaging.reply_template o espere a que el cliente escriba.",
+    "dm.answer": "Responda:",
+    "phone.done.claim": "Hecho: la tarjeta es suya. {title}, {caller}.",
+    "phone.done.call_now": "Hecho: le llamamos ahora. {title}, {caller}.",
+    "phone.done.callback_done": "Hecho: devolución marcada como hecha. {title}, {caller}.",
+    "phone.no_card": "No hay ninguna tarjeta a la que responder desde este número.",
+    "phone.unknown": "No he entendido la respuesta. Responda 1 para reclamar la tarjeta, 2 para que le llamemos.",
+    "phone.unsupported": "Esa acción todavía no se puede hacer desde el teléfono; use la tarjeta.",
 }

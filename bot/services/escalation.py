@@ -48,6 +48,7 @@ class _Step:
     level: int = 0
     notify: str = ""
     people: list[StaffMember] = field(default_factory=list)
+    phones: tuple[str, ...] = ()
 
     @property
     def fires(self) -> bool:
@@ -147,7 +148,7 @@ class Escalation:
                 level + 1,
                 step.notify,
             )
-        return _Step(card, org, values, level + 1, step.notify, people)
+        return _Step(card, org, values, level + 1, step.notify, people, step.phones)
 
     async def _audit(self, session: AsyncSession, steps: list[_Step], fired_at: datetime) -> None:
         if not steps:
@@ -207,7 +208,17 @@ class Escalation:
         rows: list[dict[str, Any]] = []
         for person in step.people:
             dedupe = f"{key}:{person.id}"
-            rows += direct_rows(self.rt, org, person.id, notice, card.id, now, actions=claim, dedupe=dedupe)
+            rows += direct_rows(
+                self.rt,
+                org,
+                person.id,
+                notice,
+                card.id,
+                now,
+                actions=claim,
+                dedupe=dedupe,
+                phones=step.phones,
+            )
         return rows
 
 

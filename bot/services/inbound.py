@@ -14,12 +14,14 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.lifecycle import CardStatus
+from bot.domain.org import StaffMember
 from bot.domain.phones import normalize_phone, org_region
 from bot.domain.triage import triage
 from bot.services.directory import Org
 from bot.services.opening import NewCard, open_card
 from bot.services.outbox import announce_change
 from bot.services.runtime import Runtime
+from bot.services.staff_phone import StaffPhone
 from bot.store.models import AuditEvent, Card, Conversation, Message
 from bot.store.upsert import insert_ignore
 from cards.notice import Notice
@@ -54,8 +56,9 @@ class _Inbound:
 
 
 class MessageIntake:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, staff_phone: StaffPhone) -> None:
         self.rt = rt
+        self.staff_phone = staff_phone
 
     async def received(self, message: InboundMessage) -> Org | None:
         """A customer's message: on their open card, or a new one. None when the number it was sent
@@ -65,6 +68,10 @@ class MessageIntake:
             return None
         region = org_region(org.config.organization)
         customer = normalize_phone(message.from_number, region) or _bare(message.from_number)
+        member = org.staff_on(message.channel, customer)
+        if member is not None:
+            await self._from_staff(org, member, message, customer)
+            return org
         async with self.rt.unit_of_work() as session:
             now = self.rt.clock.now()
             if not await self._stored(session, org, message, customer, now):
@@ -72,8 +79,23 @@ class MessageIntake:
             await self._handle(_Inbound(session, org, message, customer, now))
         return org
 
+    async def _from_staff(self, org: Org, member: StaffMember, message: InboundMessage, number: str) -> None:
+        """A staff member answering a notification: stored (so a replay does nothing), then acted on."""
+        async with self.rt.unit_of_work() as session:
+            if not await self._stored(session, org, message, number, self.rt.clock.now(), member.id):
+                return
+        await self.staff_phone.answered(
+            org, member, message.channel, number, message.body, message.button_payload
+        )
+
     async def _stored(
-        self, session: AsyncSession, org: Org, message: InboundMessage, customer: str, now: datetime
+        self,
+        session: AsyncSession,
+        org: Org,
+        message: InboundMessage,
+        customer: str,
+        now: datetime,
+        staff_id: str | None = None,
     ) -> bool:
         values = {
             "org_id": org.id,
@@ -85,6 +107,7 @@ class MessageIntake:
             "media": list(message.media),
             "template": False,
             "status": "received",
+            "sent_by": staff_id,
             "created_at": now,
         }
         return await insert_ignore(session, Message, values)

@@ -24,21 +24,20 @@ from bot.services.directory import Org
 from bot.services.outbox import announce_change, outbox_row
 from bot.services.runtime import Runtime
 from bot.store.models import AuditEvent, Card, Conversation, Message
+from cards.customer import CHANNEL_NAMES, EXPLAINED_ERRORS
 from cards.notice import Notice
 
 CUSTOMER = "customer"
 """The outbox kind of a message to a customer (its channel: ``whatsapp`` or ``sms``)."""
 WHATSAPP, SMS = "whatsapp", "sms"
 MESSAGING_CHANNELS = (WHATSAPP, SMS)
-CHANNEL_LABELS = {WHATSAPP: "WhatsApp", SMS: "SMS"}
+CHANNEL_LABELS = CHANNEL_NAMES
 WINDOW = timedelta(hours=24)
 """WhatsApp's customer-service window: free text only this long after the customer's last message."""
 UNSUBSCRIBED = "21610"
 _RANK = {"pending": 0, "sending": 1, "accepted": 2, "queued": 2, "sent": 3, "delivered": 4, "read": 5}
 _FINAL = {"failed": 6, "undelivered": 6, "unknown": 6}
 _THREAD_STATUSES = frozenset({"delivered", "read", "failed", "undelivered", "unknown"})
-KNOWN_ERRORS = frozenset({"63016", "21610", "63014", "63018", "21211", "21614", "not_configured"})
-"""Twilio error codes the card explains in words (``card.reply_error.<code>``)."""
 STATUS_PATH = "/twilio/messaging/status"
 
 
@@ -241,7 +240,7 @@ def _advances(known: str, new: str) -> bool:
 
 def _status_line(message: Message) -> Notice:
     code = message.error_code
-    if code in KNOWN_ERRORS:
+    if code in EXPLAINED_ERRORS:
         return Notice(f"thread.reply_failed_{code}")
     if code or message.status in _FINAL:
         return Notice(f"thread.reply_{message.status}", text={"code": code or "?"})

@@ -30,10 +30,13 @@ def direct_rows(
     actions: Iterable[ActionId] = (),
     dedupe: str | None = None,
     via: Iterable[str] | None = None,
+    phones: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
     """A DM to a staff member on every channel they can be reached on (``Channels.reach``; the
     console when none), with the card's ``actions`` they may take from it: its outbox values, for
-    ``add_row`` or ``enqueue_rows``. Each copy has its own dedupe key (``dedupe`` + its channel)."""
+    ``add_row`` or ``enqueue_rows``. Each copy has its own dedupe key (``dedupe`` + its channel).
+    ``phones``: the phone channels (``whatsapp``, ``sms``) they are reached on too, where they have a
+    number (``Channels.phone_reach``)."""
     member = org.config.staff_member(staff_id)
     payload = {"notice": notice.to_payload(), "staff": staff_id, "actions": [a.value for a in actions]}
     return [
@@ -47,7 +50,10 @@ def direct_rows(
             payload=payload,
             dedupe_key=f"{dedupe}:{place.channel}" if dedupe else None,
         )
-        for place in rt.channels.reach(member, staff_id, via)
+        for place in [
+            *rt.channels.reach(member, staff_id, via),
+            *rt.channels.phone_reach(org.id, member, phones),
+        ]
     ]
 
 
