@@ -327,3 +327,18 @@ async def test_staff_claim_from_their_phone_and_a_second_one_is_told_who_has_it(
 async def _sent_to(db: Database, count: int) -> bool:
     rows = [r for r in await db.outbox() if r.channel in ("whatsapp", "sms") and r.status == "sent"]
     return len(rows) >= count
+
+
+async def test_a_message_is_stored_clean_and_media_of_any_type_is_kept_as_a_link(
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
+) -> None:
+    async with _app(db, clock, slack, twilio_rest, "clinic.yaml") as app:
+        odd = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM2/Media/ME2"
+        await _write(
+            app, "Hola\x00, ¿abren?", NumMedia="1", MediaUrl0=odd, MediaContentType0="application/x-unknown"
+        )
+        [post] = await slack.wait_for("chat.postMessage", channel="C0RECEP")
+        assert "Hola, ¿abren?" in _text(post) and odd in _text(post)
+        card = await _only_card(db)
+        assert (card.summary, card.media) == ("Hola, ¿abren?", [odd])
+        assert twilio_rest.requests == []  # nothing fetched, nothing sent

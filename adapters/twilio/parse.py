@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.domain.text import clean_text
 from bot.services.calls import CallInfo
 from bot.services.inbound import InboundMessage
 
@@ -40,19 +41,19 @@ MAX_MEDIA = 10
 
 def inbound_message(form: Mapping[str, str]) -> InboundMessage:
     """Raises: BadTwilioRequest when MessageSid is missing or malformed."""
-    sid = (form.get("MessageSid") or form.get("SmsMessageSid") or "").strip()
+    sid = _message_field(form, "MessageSid") or _message_field(form, "SmsMessageSid")
     if not sid.startswith(("SM", "MM")) or len(sid) > 64:
         raise BadTwilioRequest("MessageSid is missing or is not a Twilio message id (SM… or MM…)")
-    sender = (form.get("From") or "").strip()
+    sender = _message_field(form, "From")
     return InboundMessage(
         sid=sid,
         channel="whatsapp" if sender.lower().startswith("whatsapp:") else "sms",
         from_number=sender or None,
-        to_number=(form.get("To") or "").strip() or None,
-        body=(form.get("Body") or "").strip(),
+        to_number=_message_field(form, "To") or None,
+        body=_message_field(form, "Body"),
         media=_media(form),
-        profile_name=(form.get("ProfileName") or "").strip() or None,
-        button_payload=(form.get("ButtonPayload") or "").strip() or None,
+        profile_name=_message_field(form, "ProfileName") or None,
+        button_payload=_message_field(form, "ButtonPayload") or None,
     )
 
 
@@ -62,7 +63,7 @@ def _media(form: Mapping[str, str]) -> tuple[str, ...]:
         count = min(int(form.get("NumMedia") or 0), MAX_MEDIA)
     except ValueError:
         count = 0
-    links = ((form.get(f"MediaUrl{i}") or "").strip() for i in range(count))
+    links = (_message_field(form, f"MediaUrl{i}") for i in range(count))
     return tuple(link for link in links if link.startswith(("https://", "http://")))
 
 
@@ -79,11 +80,16 @@ def message_status(form: Mapping[str, str], query: Mapping[str, str]) -> Message
 
     Raises: BadTwilioRequest when the id or the status is missing."""
     raw_id = (query.get("message") or "").strip()
-    status = (form.get("MessageStatus") or form.get("SmsStatus") or "").strip().lower()
+    status = (_message_field(form, "MessageStatus") or _message_field(form, "SmsStatus")).lower()
     if not raw_id.isdigit() or len(raw_id) > 9 or not status:
         raise BadTwilioRequest(
             "not a status callback of a message Centralita sent (message id, MessageStatus)"
         )
-    sid = (form.get("MessageSid") or "").strip() or None
-    code = (form.get("ErrorCode") or "").strip() or None
+    sid = _message_field(form, "MessageSid") or None
+    code = _message_field(form, "ErrorCode") or None
     return MessageStatus(int(raw_id), sid, status[:16], code[:16] if code else None)
+
+
+def _message_field(form: Mapping[str, str], name: str) -> str:
+    """A field cleaned of what a database cannot store (NUL, lone surrogates)."""
+    return clean_text(form.get(name) or "").strip()

@@ -1,4 +1,5 @@
-"""Text comparison that ignores case, accents and spacing: "URGÉNCIA" and "urgencia" are the same word."""
+"""Text from outside, made storable; and comparison that ignores case, accents and spacing ("URGÉNCIA"
+and "urgencia" are the same word)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,16 @@ import unicodedata
 from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
+# Control characters (C0 and C1, DEL) but tab and newline, and lone UTF-16 surrogates: PostgreSQL
+# refuses NUL and surrogates in text, and none of them means anything in a name or a message.
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(s: str) -> str:
+    """``s`` without the characters a database cannot store (NUL, lone surrogates) and the other
+    control characters; tabs and newlines stay. Every text from outside (speech, messages, names,
+    ids) goes through it where it is parsed."""
+    return _UNSTORABLE.sub("", s)
 
 
 def normalize_text(s: str) -> str:
