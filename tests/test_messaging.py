@@ -252,6 +252,15 @@ async def test_stop_and_the_configured_word_unsubscribe_and_nothing_more_is_sent
         stopped = await db.query(select(Conversation).where(Conversation.customer == "+34600333444"))
         assert stopped[0].opted_out_at is not None
 
+        await _write(
+            app, "Perdón, sí quería algo", sender="+34600333444"
+        )  # still opted out: no reply offered
+        [_, second] = await slack.wait_for("chat.postMessage", 2, channel="C0RECEP")
+        assert "se ha dado de baja" in _text(second) and "reply_customer" not in _text(second)
+        await _write(app, "ALTA", sender="+34600333444")
+        stopped = await db.query(select(Conversation).where(Conversation.customer == "+34600333444"))
+        assert stopped[0].opted_out_at is None
+
 
 async def test_twilio_refusing_an_unsubscribed_number_says_so_on_the_card(
     db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio

@@ -290,6 +290,8 @@ class ReceptionConfig(_Strict):
 # WhatsApp and SMS (issue 13) ----------------------------------------------------------------------
 STOP_WORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT")
 """The words Twilio itself treats as an opt-out on SMS; always honoured."""
+START_WORDS = ("START", "UNSTOP", "ALTA")
+"""Words that opt a customer back in (Twilio's for SMS, and ``ALTA``)."""
 
 
 class TemplateConfig(_Strict):
@@ -332,8 +334,16 @@ class MessagingConfig(_Strict):
         return None if value is None else _check_e164(value)
 
     def is_opt_out(self, text: str) -> bool:
-        word = text.strip().strip(".!¡").upper()
+        word = _word(text)
         return bool(word) and (word in STOP_WORDS or word in {w.strip().upper() for w in self.opt_out_words})
+
+    @staticmethod
+    def is_opt_in(text: str) -> bool:
+        return _word(text) in START_WORDS
+
+
+def _word(text: str) -> str:
+    return text.strip().strip(".!¡").upper()
 
 
 DEFAULT_PRIORITY = PriorityPolicy(claim_within=timedelta(minutes=30))

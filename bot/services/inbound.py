@@ -120,16 +120,16 @@ class MessageIntake:
         opting_out = s.org.config.messaging.is_opt_out(s.message.body)
         if opting_out:
             conversation.opted_out_at = s.now
-        elif conversation.opted_out_at is not None:
-            conversation.opted_out_at = None  # they wrote again: replies may reach them again
+        elif conversation.opted_out_at is not None and s.org.config.messaging.is_opt_in(s.message.body):
+            conversation.opted_out_at = None
         if card is not None:
-            await self._join(s, card, opting_out)
+            await self._join(s, card, opting_out, conversation.opted_out_at is not None)
         elif not opting_out:
-            conversation.card_id = await self._open(s)
+            conversation.card_id = await self._open(s, conversation.opted_out_at is not None)
         s.session.add(conversation)
         await _link_message(s, conversation.card_id if card is None else card.id)
 
-    async def _open(self, s: _Inbound) -> int | None:
+    async def _open(self, s: _Inbound, opted_out: bool) -> int | None:
         decision = triage(
             s.org.config, s.org.calendar, caller_number=s.customer, text=s.message.body, at=s.now
         )
@@ -142,16 +142,17 @@ class MessageIntake:
             caller_name=None if decision.contact else s.message.profile_name,
             last_inbound_at=s.now,
             media=s.message.media,
+            opted_out=opted_out,
         )
         return await open_card(s.session, self.rt, s.org, new, s.now)
 
-    async def _join(self, s: _Inbound, card: Card, opting_out: bool) -> None:
+    async def _join(self, s: _Inbound, card: Card, opting_out: bool, conversation_opted_out: bool) -> None:
         """A further message of the customer's on their open card: its window opens again, what they
         sent is kept, and the thread shows it (or their opt-out)."""
         card.version += 1
         card.last_inbound_at = s.now
         card.source = s.message.channel
-        card.opted_out = opting_out
+        card.opted_out = conversation_opted_out
         card.media = [*card.media, *s.message.media][-MAX_MEDIA:]
         if opting_out:
             kind, line = "opted_out", Notice("thread.customer_opted_out", text={"text": s.message.body})

@@ -32,6 +32,7 @@ class NewCard:
     last_inbound_at: datetime | None = None
     """When the customer wrote, for a card opened by an SMS or WhatsApp message."""
     media: tuple[str, ...] = ()
+    opted_out: bool = False
 
 
 async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, now: datetime) -> int:
@@ -57,6 +58,7 @@ async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, 
         recording_url=new.recording_url,
         last_inbound_at=new.last_inbound_at,
         media=list(new.media),
+        opted_out=new.opted_out,
         transfer_allowed=decision.transfer_allowed,
         matched_rule=decision.rule_index,
         created_by=new.created_by,
