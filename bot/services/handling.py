@@ -269,7 +269,9 @@ class CardHandling:
             raise _Refused(refused.key) from None
         assert conversation is not None
         await self._must_swap(s, {"reply_status": "pending", "reply_error": None})
-        row = await write_reply(s.session, s.card, conversation, reply, s.staff.id, s.now)
+        # The message goes first among the card's rows: the customer is not kept waiting on the
+        # card's re-render and thread line.
+        add_row(s.session, await write_reply(s.session, s.card, conversation, reply, s.staff.id, s.now))
         key = "thread.replied_template" if reply.template else "thread.replied"
         data = {"text": text, "channel": conversation.channel, "template": reply.template}
         await self._record(
@@ -278,7 +280,6 @@ class CardHandling:
             data,
             _by(s, key, text={"text": text, "channel": CHANNEL_LABELS[conversation.channel]}),
         )
-        add_row(s.session, row)
 
     def _staff(self, s: _Scope, user_ref: str) -> StaffMember | None:
         """A staff member named by a platform user (a Slack user picked in a select) or by staff id."""

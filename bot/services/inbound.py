@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,10 +23,15 @@ from bot.services.opening import NewCard, open_card
 from bot.services.outbox import announce_change
 from bot.services.runtime import Runtime
 from bot.services.staff_phone import StaffPhone
+from bot.store.db import execute
 from bot.store.models import AuditEvent, Card, Conversation, Message
 from bot.store.upsert import insert_ignore
 from cards.notice import Notice
 
+_MESSAGES = Message.__table__  # type: ignore[attr-defined]
+_LINK_MESSAGE = (
+    update(_MESSAGES).where(_MESSAGES.c.sid == bindparam("message_sid")).values(card_id=bindparam("card"))
+)
 INBOUND = "in"
 OUTBOUND = "out"
 MAX_MEDIA = 10
@@ -195,12 +201,8 @@ async def _open_card_of(session: AsyncSession, conversation: Conversation) -> Ca
 
 
 async def _link_message(s: _Inbound, card_id: int | None) -> None:
-    if card_id is None:
-        return
-    found = await s.session.exec(select(Message).where(Message.sid == s.message.sid))
-    message = found.one()
-    message.card_id = card_id
-    s.session.add(message)
+    if card_id is not None:
+        await execute(s.session, _LINK_MESSAGE, {"message_sid": s.message.sid, "card": card_id})
 
 
 def _bare(number: str | None) -> str:
