@@ -22,6 +22,7 @@ from adapters.twilio.messaging_routes import messaging_router
 from adapters.twilio.phone import PhonePublisher, senders
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
+from bot.body_limit import BodyLimit
 from bot.config import load_config
 from bot.domain.org import PHONE_CHANNELS, OrgConfig
 from bot.ports import ChannelPublisher, Clock, Messaging, NoMessaging, SystemClock
@@ -144,6 +145,7 @@ def create_app(
         await engine.dispose()
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(BodyLimit)  # 413 for bodies far bigger than any webhook's, before they are held
     app.state.services, app.state.heartbeat = services, heartbeat
     _health_route(app, runtime, heartbeat, spool)
     if api:
@@ -218,10 +220,9 @@ def _channel_routes(
     if slack_client is not None and settings.slack_signing_secret is not None:
         runtime = services.runtime
         deps = SlackDeps(services.handling, services.recados, runtime.directory, runtime.clock, after_ack)
-        bolt = build_bolt(
-            slack_client, settings.slack_signing_secret.get_secret_value(), deps, configs[0].reception.command
-        )
-        app.include_router(slack_router(bolt))
+        secret = settings.slack_signing_secret.get_secret_value()
+        bolt = build_bolt(slack_client, secret, deps, configs[0].reception.command)
+        app.include_router(slack_router(bolt, secret))
 
 
 def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat, spool: Spool) -> None:

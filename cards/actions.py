@@ -30,6 +30,16 @@ class Outcome(StrEnum):
     QUALIFIED_LEAD = "qualified_lead"
 
 
+_OUTCOMES = frozenset(outcome.value for outcome in Outcome)
+MAX_CARD_ID = 2**31 - 1
+"""The largest id a card can have: the databases' INTEGER (PostgreSQL's is 32 bits)."""
+
+
+class NoSuchCard(ValueError):
+    """A well-formed card id that no card can have (beyond ``MAX_CARD_ID``): the person is told
+    there is no such card, as for one that does not exist."""
+
+
 @dataclass(frozen=True)
 class ActionRequest:
     """An action a person asked for on a card, whatever the channel it came from: the verb, the
@@ -71,14 +81,22 @@ def option_value(card_id: int, outcome: Outcome) -> str:
     return f"{card_id}:{outcome.value}"
 
 
-def parse_button_value(value: str | None) -> int:
-    """Raises: ValueError when the value does not carry a card id."""
-    if value is None or not value.isdigit():
-        raise ValueError(f"not a card id: {value!r}")
+def parse_button_value(value: object) -> int:
+    """Raises: NoSuchCard for a number beyond any card's id; ValueError when the value does not
+    carry a card id."""
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
+        raise ValueError(f"not a card id: {value!r:.40}")
+    if len(value) > len(str(MAX_CARD_ID)) or int(value) > MAX_CARD_ID:
+        raise NoSuchCard(f"no card can have the id {value:.40}")
     return int(value)
 
 
-def parse_option_value(value: str | None) -> tuple[int, Outcome]:
-    """Raises: ValueError when the value is not ``<card id>:<outcome>``."""
-    card, _, outcome = (value or "").partition(":")
+def parse_option_value(value: object) -> tuple[int, Outcome]:
+    """Raises: NoSuchCard (see ``parse_button_value``); ValueError when the value is not
+    ``<card id>:<outcome>``."""
+    if not isinstance(value, str):
+        raise ValueError(f"not a card option: {value!r:.40}")
+    card, _, outcome = value.partition(":")
+    if outcome not in _OUTCOMES:
+        raise ValueError(f"not an outcome: {outcome!r:.40}")
     return parse_button_value(card), Outcome(outcome)

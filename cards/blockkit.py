@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cards.actions import parse_button_value
 from cards.model import ActionView, CardView, DirectView, Person, Text
 
 Block = dict[str, Any]
-_BLOCK_ID = re.compile(r"^(?:card|dm)-(\d+)-")
+_BLOCK_ID = re.compile(r"(?:card|dm)-([0-9]+)-")
+# Slack refuses the whole message (invalid_blocks) for a section text over 3,000 characters or a
+# field over 2,000: a caller's name or message that long is cut rather than the card lost.
+TEXT_CHARS, FIELD_CHARS = 3000, 2000
 
 
 def render_blocks(view: CardView) -> list[Block]:
@@ -53,12 +57,13 @@ def block_id(card_id: int, revision: int, part: str) -> str:
     return f"card-{card_id}-r{revision}-{part}"
 
 
-def parse_block_id(value: str | None) -> int:
-    """The card a block of ours belongs to. Raises: ValueError when it names none."""
-    match = _BLOCK_ID.match(value or "")
+def parse_block_id(value: object) -> int:
+    """The card a block of ours belongs to. Raises: NoSuchCard for an id beyond any card's;
+    ValueError when it names none."""
+    match = _BLOCK_ID.match(value) if isinstance(value, str) else None
     if not match:
-        raise ValueError(f"not a card block: {value!r}")
-    return int(match.group(1))
+        raise ValueError(f"not a card block: {value!r:.40}")
+    return parse_button_value(match.group(1))
 
 
 def escape(text: str) -> str:
@@ -73,7 +78,8 @@ def _head(view: CardView) -> Block:
         "text": _mrkdwn(f"*{escape(view.title)}*\n*{escape(view.headline)}*"),
     }
     if view.fields:
-        block["fields"] = [_mrkdwn(f"*{escape(f.label)}*\n{escape(f.value)}") for f in view.fields[:10]]
+        fields = view.fields[:10]
+        block["fields"] = [_mrkdwn(f"*{escape(f.label)}*\n{escape(f.value)}", FIELD_CHARS) for f in fields]
     return block
 
 
@@ -131,5 +137,5 @@ def _element(action: ActionView) -> Block:
     return button
 
 
-def _mrkdwn(text: str) -> Block:
-    return {"type": "mrkdwn", "text": text[:3000]}
+def _mrkdwn(text: str, limit: int = TEXT_CHARS) -> Block:
+    return {"type": "mrkdwn", "text": text[:limit]}

@@ -185,3 +185,12 @@ def test_each_text_has_the_same_placeholders_in_both_languages() -> None:
     }
     assert different == {}
     assert _placeholders(es["card.status.callback"]) == {"name", "when"}  # the parser really finds them
+
+
+def test_a_card_with_an_enormous_name_and_message_stays_within_slacks_limits() -> None:
+    """Slack refuses the whole message (invalid_blocks) for a section over 3,000 characters or a
+    field over 2,000; a receptionist's 3,000-character name must not cost the card."""
+    huge = replace(OPEN, caller_name="Ñ" * 3000, company="Ó" * 3000, summary="dolor " * 1000)
+    for block in render_blocks(build_card(huge, NOW)):
+        assert len(block.get("text", {}).get("text", "")) <= 3000
+        assert all(len(field["text"]) <= 2000 for field in block.get("fields", []))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from urllib.parse import urlencode
 
+import pytest
 from starlette.datastructures import ImmutableMultiDict
 
 from tests.fakes.slack_api import FakeSlack
@@ -122,15 +124,18 @@ async def test_recados_with_a_wrong_secret_or_a_stale_timestamp_store_nothing(
 
 
 async def test_slack_clicks_that_name_no_card_change_nothing(
-    db: Database, slack: FakeSlack, clock: FakeClock
+    db: Database, slack: FakeSlack, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with Centralita(db, clock, slack.url) as app:
         card_id = await _card_after_a_call(app, slack, db)
         before = len(_sent(slack))
 
+        caplog.clear()
         garbled = {**button("claim", card_id), "value": "not-a-card"}
         response = await app.click(garbled, "U0ANA")
-        assert response.status_code == 200
+        assert response.status_code == 400 and "not a card id" in response.json()["error"]
+        [warning] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert warning.levelno == logging.WARNING and "not a card id" in warning.getMessage()
         await _assert_untouched(db, slack, before)
 
         missing = await app.claim(card_id + 1000, "U0ANA")
@@ -139,6 +144,33 @@ async def test_slack_clicks_that_name_no_card_change_nothing(
         assert ephemeral.args["text"] == "Esta tarjeta ya no existe."
         [card] = await db.cards()
         assert (card.status, card.version) == ("open", 1)
+
+
+async def test_a_card_id_beyond_the_databases_integers_is_a_card_that_does_not_exist(
+    db: Database, slack: FakeSlack, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """2**40 in a signed click or modal: PostgreSQL's INTEGER cannot hold it, so it is refused when
+    parsed, and the person hears what they would for a card that is gone."""
+    async with Centralita(db, clock, slack.url) as app:
+        await _card_after_a_call(app, slack, db)
+        caplog.clear()
+
+        clicked = await app.claim(2**40, "U0ANA")
+        assert clicked.status_code == 200
+        [ephemeral] = await slack.wait_for("chat.postEphemeral", user="U0ANA")
+        assert ephemeral.args["text"] == "Esta tarjeta ya no existe."
+
+        values = {"note": {"note": {"type": "plain_text_input", "value": "Llamado"}}}
+        metadata = json.dumps({"card": 2**40, "channel": "C0RECEP"})
+        noted = await app.submit("add_note_modal", "U0LUIS", values, metadata)
+        assert noted.status_code == 200
+        [ephemeral] = await slack.wait_for("chat.postEphemeral", user="U0LUIS")
+        assert ephemeral.args["text"] == "Esta tarjeta ya no existe."
+
+        assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+        [card] = await db.cards()
+        assert (card.status, card.version) == ("open", 1)
+        assert await db.audit("claimed") == [] and await db.audit("note") == []
 
 
 async def test_malformed_slack_requests_are_refused_without_a_server_error(
@@ -155,9 +187,9 @@ async def test_malformed_slack_requests_are_refused_without_a_server_error(
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
         assert unsigned.status_code in (400, 401)
-        nothing_we_handle = await app.slack_post(
-            urlencode({"payload": json.dumps({"type": "block_actions"})})
-        )
+        no_action = await app.slack_post(urlencode({"payload": json.dumps({"type": "block_actions"})}))
+        assert no_action.status_code == 400
+        nothing_we_handle = await app.slack_post(urlencode({"payload": json.dumps({"type": "shortcut"})}))
         assert nothing_we_handle.status_code == 404
         await asyncio.sleep(0.2)
         await _nothing_stored(db)

@@ -5,13 +5,17 @@ Every listener acknowledges first, decodes with a pure parser, then hands the us
 ``process_before_response=False``, polls for the ack every 10 ms; that alone cost most of a click's
 acknowledgement time.) Modals are opened right after the ack, while the trigger id is still valid.
 ``/recado`` is acknowledged before its card is written too; its answer goes through the command's
-``response_url``. Signatures are checked by Bolt.
+``response_url``.
+
+The route checks Slack's signature on the raw body before anything is decoded (401 otherwise), then
+has Bolt decode and dispatch it (Bolt checks the signature again). A signed request that is not what
+our buttons, modals and command send is refused with 400 and one WARNING line: listeners parse
+before they ack, and a parse that finds the payload is not ours raises ``MalformedSlackRequest``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -20,19 +24,24 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt import BoltResponse
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import modals
+from adapters.slack.inbound import SlackSignature, bolt_request
 from adapters.slack.parse import (
     Click,
+    MalformedSlackRequest,
     form_values,
     modal_context,
     modal_reply_url,
     neutral_mentions,
     parse_click,
+    parse_command,
     read_modal_context,
+    slack_user,
     state_value,
 )
 from bot.domain.phones import normalize_phone, org_region
@@ -98,24 +107,45 @@ class SlackDeps:
 
 def build_bolt(client: AsyncWebClient, signing_secret: str, deps: SlackDeps, recado_command: str) -> AsyncApp:
     bolt = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True)
+    bolt.error(_refuse_malformed)
     _register_actions(bolt, deps)
     _register_modals(bolt, deps)
     _register_recado(bolt, deps, recado_command)
     return bolt
 
 
-def slack_router(bolt: AsyncApp) -> APIRouter:
-    handler = AsyncSlackRequestHandler(bolt)
+def slack_router(bolt: AsyncApp, signing_secret: str) -> APIRouter:
+    signature = SlackSignature(signing_secret)
     router = APIRouter()
 
     @router.post("/slack/events")
     async def slack_events(request: Request) -> Response:
+        body = await request.body()
+        refusal = signature.refusal(request.headers, body)
+        if refusal is not None:
+            return JSONResponse({"error": refusal}, status_code=401)
         try:
-            return await handler.handle(request)
-        except json.JSONDecodeError:  # Bolt decodes ``payload=`` before it checks the signature
-            return JSONResponse({"error": "malformed Slack payload"}, status_code=400)
+            verified = bolt_request(request, body)
+        except MalformedSlackRequest as error:
+            _warn_malformed(error)
+            return JSONResponse({"error": f"malformed Slack request: {error}"}, status_code=400)
+        return to_starlette_response(await bolt.async_dispatch(verified))
 
     return router
+
+
+async def _refuse_malformed(error: Exception) -> BoltResponse | None:
+    """Bolt's error handler: a listener's parse found the payload is not ours (400, one warning);
+    anything else is a bug, logged with its traceback (Bolt answers 500)."""
+    if isinstance(error, MalformedSlackRequest):
+        _warn_malformed(error)
+        return BoltResponse(status=400, body={"error": f"malformed Slack request: {error}"})
+    log.error("Slack listener failed", exc_info=error)
+    return None
+
+
+def _warn_malformed(error: MalformedSlackRequest) -> None:
+    log.warning("refused a signed Slack request that is not ours: %s", error)
 
 
 def _requester(click: Click) -> Requester:
@@ -126,12 +156,8 @@ def _register_actions(bolt: AsyncApp, deps: SlackDeps) -> None:
     async def on_click(
         ack: Any, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
+        click = parse_click(body, action)  # pure and quick; a payload that is not ours is a 400
         await ack()
-        try:
-            click = parse_click(body, action)
-        except (KeyError, ValueError):
-            log.warning("ignored a Slack action that names no card: %s", action.get("action_id"))
-            return
         tell = _failure_notice(client, deps, click.user, click.channel)
         deps.after_ack.run(_dispatch_click(click, deps, client), click.action_id, tell)
 
@@ -143,6 +169,9 @@ async def _dispatch_click(click: Click, deps: SlackDeps, client: AsyncWebClient)
     """A click that is the whole action goes to the card's handling; a users select is a
     reassignment with its answer; anything else opens the action's form as a modal."""
     action = ActionId(click.action_id)
+    if click.card_id is None:
+        await deps.handling.no_such_card(_requester(click))
+        return
     if click.selected_user:
         request = ActionRequest(action, click.card_id, staff=click.selected_user)
         await deps.handling.perform(request, _requester(click))
@@ -166,15 +195,14 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
 
     @bolt.view(modals.RECADO)
     async def on_recado(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
-        user = body["user"]["id"]
+        user, (_, channel), reply_url = slack_user(body), read_modal_context(view), modal_reply_url(view)
         org = _org_of(deps, user)
         draft, errors = _draft_from_modal(view, org.locale, org_region(org.config.organization))
         if errors or draft is None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        _, channel = read_modal_context(view)
-        who = Requester("slack", user, channel or user, modal_reply_url(view))
+        who = Requester("slack", user, channel or user, reply_url)
         work = deps.recados.post(who, draft)
         deps.after_ack.run(work, "recado", _failure_notice(client, deps, user, channel))
 
@@ -184,7 +212,7 @@ def _form_submission(deps: SlackDeps, action: ActionId) -> Callable[..., Awaitab
     modal what is missing), acknowledged, then the action done."""
 
     async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
-        user = body["user"]["id"]
+        user, (card_id, channel) = slack_user(body), read_modal_context(view)
         locale = _org_of(deps, user).locale
         form = action_form(action, locale)
         assert form is not None
@@ -194,11 +222,12 @@ def _form_submission(deps: SlackDeps, action: ActionId) -> Callable[..., Awaitab
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        card_id, channel = read_modal_context(view)
-        if card_id is not None:
-            request = ActionRequest.from_inputs(action, card_id, values)
-            work = deps.handling.perform(request, Requester("slack", user, channel))
-            deps.after_ack.run(work, action.value, _failure_notice(client, deps, user, channel))
+        who = Requester("slack", user, channel)
+        if card_id is None:
+            work = deps.handling.no_such_card(who)
+        else:
+            work = deps.handling.perform(ActionRequest.from_inputs(action, card_id, values), who)
+        deps.after_ack.run(work, action.value, _failure_notice(client, deps, user, channel))
 
     return on_submit
 
@@ -265,18 +294,19 @@ def _register_recado(bolt: AsyncApp, deps: SlackDeps, command: str) -> None:
     async def on_recado(ack: Any, command: dict[str, Any], client: AsyncWebClient) -> None:
         """Acknowledged before anything is written: the card is opened afterwards, and the person is
         answered through the command's response URL (which works where the app is no member)."""
-        user, channel, reply_url = command["user_id"], command.get("channel_id"), command.get("response_url")
+        typed = parse_command(command)
+        user, channel, reply_url = typed.user, typed.channel, typed.reply_url
         author = deps.recados.author(Requester("slack", user, None))
         if isinstance(author, RecadoResult):
             await ack(author.message)
             return
         org, _ = author
-        text = (command.get("text") or "").strip()
+        text = typed.text
         if not text:
             await ack()
             metadata = modal_context(None, channel, reply_url)
             modal = modals.recado_modal(org.config, metadata)
-            opening = client.views_open(trigger_id=command["trigger_id"], view=modal)
+            opening = client.views_open(trigger_id=typed.trigger_id, view=modal)
             deps.after_ack.run(opening, "recado-modal")
             return
         draft = parse_recado(neutral_mentions(text, org.config), org.config)

@@ -26,22 +26,22 @@ class TwilioVerifier:
         """The form of a request Twilio really sent.
 
         Raises:
-            HTTPException: 503 when no auth token is configured, 403 on a missing or wrong signature,
-            415 when the body is not a form, 413 when it is far bigger than any Twilio sends, 400 when
-            it is not UTF-8.
+            HTTPException: 503 when no auth token is configured; 403 on a missing or wrong signature,
+            or a body that is not UTF-8 (Twilio signs text, so it did not sign that); 413 when the
+            body is far bigger than any Twilio sends; 415 when a signed body is not a form.
         """
         if self.validator is None:
             raise HTTPException(503, "Twilio is not configured: set TWILIO_AUTH_TOKEN.")
         signature = request.headers.get("x-twilio-signature")
         if not signature:
             raise HTTPException(403, "Missing X-Twilio-Signature: this request does not come from Twilio.")
-        if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
-            raise HTTPException(415, "Twilio webhooks are form-encoded (application/x-www-form-urlencoded).")
         fields = await _fields(request)
-        if not self._signed(self.public_url_of(request), fields, signature):
+        if fields is None or not self._signed(self.public_url_of(request), fields, signature):
             raise HTTPException(
                 403, "Wrong X-Twilio-Signature: check TWILIO_AUTH_TOKEN and CENTRALITA_PUBLIC_URL."
             )
+        if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+            raise HTTPException(415, "Twilio webhooks are form-encoded (application/x-www-form-urlencoded).")
         return FormData(fields)
 
     def _signed(self, url: str, fields: list[tuple[str, str | UploadFile]], signature: str) -> bool:
@@ -71,14 +71,16 @@ class _Params(defaultdict[str, list[str]]):
         return self[name]
 
 
-async def _fields(request: Request) -> list[tuple[str, str | UploadFile]]:
+async def _fields(request: Request) -> list[tuple[str, str | UploadFile]] | None:
     """The url-encoded body, parsed with the standard library (half the cost of Starlette's
-    multipart-capable parser, on every webhook)."""
+    multipart-capable parser, on every webhook); None when it is not UTF-8.
+
+    Raises: HTTPException 413 when it is far bigger than any Twilio sends."""
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise HTTPException(413, "Request body too large for a Twilio webhook.")
     try:
         text = body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise HTTPException(400, "Twilio webhooks are UTF-8; this body is not.") from error
+    except UnicodeDecodeError:
+        return None
     return list(parse_qsl(text, keep_blank_values=True))

@@ -19,6 +19,7 @@ from bot.services.opening import NewCard, open_card
 from bot.services.outbox import announce_change
 from bot.services.runtime import Runtime
 from bot.store.db import execute
+from bot.store.limits import fitted
 from bot.store.models import AuditEvent, Call, Card
 from bot.store.types import UTCDateTime
 from bot.store.upsert import insert_ignore, insert_ignore_statement
@@ -231,7 +232,7 @@ class CallIntake:
     def _call_values(
         self, org: Org, call: CallInfo, now: datetime, decision: TriageDecision, status: str
     ) -> dict[str, Any]:
-        return {
+        values = {
             "org_id": org.id,
             "call_sid": call.call_sid,
             "from_number": decision.caller_number or call.from_number,
@@ -240,6 +241,7 @@ class CallIntake:
             "status": status,
             "started_at": now,
         }
+        return fitted(Call, values)  # a caller's address longer than any Twilio sends is cut, not refused
 
     async def _call_row(self, session: AsyncSession, org: Org, call: CallInfo, now: datetime) -> Any:
         """The call's row (id, card_id, status, started_at), registered now if its first webhook never

@@ -117,6 +117,12 @@ class CardHandling:
         """Send ``text`` to the customer of a card opened by their SMS or WhatsApp message."""
         return await self._act(card_id, who, lambda s: self._reply(s, text.strip()))
 
+    async def no_such_card(self, who: Requester) -> ActionResult:
+        """A click or modal naming an id no card can have: told as for a card that does not exist."""
+        async with self.rt.unit_of_work() as session:
+            self._tell(session, self._org_for(None, who), who, Notice("ephemeral.card_missing"))
+        return ActionResult(False, "ephemeral.card_missing")
+
     async def _act(self, card_id: int, who: Requester, change: Any) -> ActionResult:
         async with self.rt.unit_of_work() as session:
             scope: _Scope | None = None

@@ -32,6 +32,9 @@ _MESSAGES = Message.__table__  # type: ignore[attr-defined]
 _LINK_MESSAGE = (
     update(_MESSAGES).where(_MESSAGES.c.sid == bindparam("message_sid")).values(card_id=bindparam("card"))
 )
+NUMBER_LENGTH = 32
+"""What ``conversation.customer`` and ``message.customer`` hold: a sender that is no phone number
+(an alphanumeric id) is kept cut to it."""
 INBOUND = "in"
 OUTBOUND = "out"
 MAX_MEDIA = 10
@@ -73,7 +76,7 @@ class MessageIntake:
         if org is None:
             return None
         region = org_region(org.config.organization)
-        customer = normalize_phone(message.from_number, region) or _bare(message.from_number)
+        customer = normalize_phone(message.from_number, region) or _bare(message.from_number)[:NUMBER_LENGTH]
         member = org.staff_on(message.channel, customer)
         if member is not None:
             await self._from_staff(org, member, message, customer)

@@ -13,6 +13,10 @@ from sqlmodel import Field, SQLModel
 
 from bot.store.types import UTCDateTime
 
+ADDRESS = 255
+"""A calling or called party as Twilio sends it: an E.164 number, a ``client:`` identity or a SIP URI
+(Twilio: "a valid SIP URI under 255 characters")."""
+
 
 def _utc(*, index: bool = False, nullable: bool = True) -> Any:
     return Field(default=None, sa_type=UTCDateTime, index=index, nullable=nullable)
@@ -71,8 +75,8 @@ class Call(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64, index=True)
     call_sid: str = Field(max_length=64, unique=True)
-    from_number: str | None = Field(default=None, max_length=32)
-    to_number: str | None = Field(default=None, max_length=32)
+    from_number: str | None = Field(default=None, max_length=ADDRESS)
+    to_number: str | None = Field(default=None, max_length=ADDRESS)
     in_hours: bool = True
     status: str = Field(default="ringing", max_length=24)
     started_at: datetime = _utc(nullable=False)

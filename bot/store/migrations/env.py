@@ -11,6 +11,7 @@ from sqlmodel import SQLModel
 
 import bot.store.models  # noqa: F401  (registers the tables on the metadata)
 from bot.store.db import create_engine
+from bot.store.limits import hold_sqlite_text
 
 target_metadata = SQLModel.metadata
 
@@ -26,6 +27,8 @@ def _run(connection: Connection) -> None:
         if connection.dialect.name == "postgresql":  # replicas starting together migrate one at a time
             connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7210531)")
         context.run_migrations()
+        if connection.dialect.name == "sqlite":  # its CHECKs follow the columns the migrations declared
+            hold_sqlite_text(connection)
 
 
 async def _run_async() -> None:
