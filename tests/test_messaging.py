@@ -16,7 +16,7 @@ from adapters.slack.parse import modal_context
 from bot.store.models import Card, CardPost, Conversation, Message
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.twilio_api import ACCOUNT_SID, FakeTwilio, TwilioRequest
-from tests.support import CLINIC_NUMBER, Centralita, Database, FakeClock, eventually
+from tests.support import CLINIC_NUMBER, Centralita, Database, FakeClock, eventually, outbox_settled
 
 CUSTOMER = "+34600111222"
 WHATSAPP_FROM = f"whatsapp:{CUSTOMER}"
@@ -351,3 +351,25 @@ async def test_a_message_is_stored_clean_and_media_of_any_type_is_kept_as_a_link
         card = await _only_card(db)
         assert (card.summary, card.media) == ("Hola, ¿abren?", [odd])
         assert twilio_rest.requests == []  # nothing fetched, nothing sent
+
+
+async def test_a_customer_is_told_their_message_was_received_unless_they_opted_out(
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
+) -> None:
+    async with _app(db, clock, slack, twilio_rest, "clinic_confirm.yaml") as app:
+        await _write(app, "Hola, ¿abren el sábado?")
+        [told] = await twilio_rest.wait_for("sms")
+        assert (told.form["To"], told.form["From"]) == (WHATSAPP_FROM, f"whatsapp:{CLINIC_NUMBER}")
+        assert told.form["Body"] == (
+            "Clínica Dental Sonrisa: hemos recibido su mensaje y le responderemos lo antes posible."
+        )
+        await _write(app, "Otra cosa más")  # joins the card: told once
+        await _write(app, "STOP", sender="+34600555666")
+        await _write(app, "Hola", sender="+34600555666")  # opted out: a card, and no message
+        await eventually(lambda: _cards(db, 2))
+        await outbox_settled(db)
+        assert len(twilio_rest.of("sms")) == 1
+
+
+async def _cards(db: Database, count: int) -> bool:
+    return len(await db.cards()) >= count

@@ -327,6 +327,8 @@ class MessagingConfig(_Strict):
     ids are ``claim`` (Reclamar) and ``call_now`` (Llámame); without it, the text and its codes."""
     reminder_via: list[PhoneChannel] = Field(default_factory=list)
     """Callback reminders go to these phone channels too (besides the chat channels)."""
+    confirm: bool = False
+    """A customer whose message opens a card is told it was received (unless they opted out)."""
 
     @field_validator("whatsapp_number")
     @classmethod

@@ -188,4 +188,5 @@ MESSAGES: dict[str, str] = {
     "phone.no_card": "There is no card to answer from this number.",
     "phone.unknown": "I did not understand the answer. Reply 1 to claim the card, 2 to be called.",
     "phone.unsupported": "That cannot be done from the phone yet; use the card.",
+    "customer.message_taken": "{organization}: we have received your message and will answer as soon as we can.",
 }

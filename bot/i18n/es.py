@@ -196,4 +196,5 @@ MESSAGES: dict[str, str] = {
     "phone.no_card": "No hay ninguna tarjeta a la que responder desde este número.",
     "phone.unknown": "No he entendido la respuesta. Responda 1 para reclamar la tarjeta, 2 para que le llamemos.",
     "phone.unsupported": "Esa acción todavía no se puede hacer desde el teléfono; use la tarjeta.",
+    "customer.message_taken": "{organization}: hemos recibido su mensaje y le responderemos lo antes posible.",
 }

@@ -20,7 +20,8 @@ from bot.domain.phones import normalize_phone, org_region
 from bot.domain.triage import triage
 from bot.services.directory import Org
 from bot.services.opening import NewCard, open_card
-from bot.services.outbox import announce_change
+from bot.services.outbox import add_row, announce_change
+from bot.services.replies import confirmation, write_reply
 from bot.services.runtime import Runtime
 from bot.services.staff_phone import StaffPhone
 from bot.store.db import execute
@@ -135,6 +136,7 @@ class MessageIntake:
             await self._join(s, card, opting_out, conversation.opted_out_at is not None)
         elif not opting_out:
             conversation.card_id = await self._open(s, conversation.opted_out_at is not None)
+            await self._confirm(s, conversation)
         s.session.add(conversation)
         await _link_message(s, conversation.card_id if card is None else card.id)
 
@@ -154,6 +156,18 @@ class MessageIntake:
             opted_out=opted_out,
         )
         return await open_card(s.session, self.rt, s.org, new, s.now)
+
+    async def _confirm(self, s: _Inbound, conversation: Conversation) -> None:
+        """ "We have your message", when the organisation asks for it and the customer can be written to."""
+        if conversation.card_id is None or conversation.opted_out_at is not None:
+            return
+        if not s.org.config.messaging.confirm:
+            return
+        reply = confirmation(s.org, conversation)
+        add_row(
+            s.session,
+            await write_reply(s.session, conversation.card_id, conversation, reply, "system", s.now),
+        )
 
     async def _join(self, s: _Inbound, card: Card, opting_out: bool, conversation_opted_out: bool) -> None:
         """A further message of the customer's on their open card: its window opens again, what they

@@ -19,6 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.org import OrgConfig
+from bot.i18n import t
 from bot.ports import DeliveryError, Messaging, MessagingError, OutboundMessage
 from bot.services.directory import Org
 from bot.services.outbox import announce_change, outbox_row
@@ -102,27 +103,40 @@ def _sender(config: OrgConfig, conversation: Conversation) -> dict[str, Any]:
     }
 
 
+def confirmation(org: Org, conversation: Conversation) -> Reply:
+    """ "We have your message": to a customer whose message opened a card (``messaging.confirm``),
+    in free text (they have just written, so WhatsApp's window is open)."""
+    text = t(org.locale, "customer.message_taken", organization=org.config.organization.name)
+    return Reply(text, False, _sender(org.config, conversation) | {"body": text})
+
+
 async def write_reply(
-    session: AsyncSession, card: Card, conversation: Conversation, reply: Reply, staff_id: str, now: datetime
+    session: AsyncSession,
+    card: Card | int,
+    conversation: Conversation,
+    reply: Reply,
+    sent_by: str,
+    now: datetime,
 ) -> dict[str, Any]:
-    """The reply's message row (pending) and its outbox row's values."""
+    """The reply's message row (pending) and its outbox row's values; ``card`` the card or its id."""
+    card_id = card if isinstance(card, int) else card.id
     message = Message(
-        org_id=card.org_id,
-        card_id=card.id,
+        org_id=conversation.org_id,
+        card_id=card_id,
         direction="out",
         channel=conversation.channel,
         customer=conversation.customer,
         body=reply.body,
         template=reply.template,
         status="pending",
-        sent_by=staff_id,
+        sent_by=sent_by,
         created_at=now,
     )
     session.add(message)
     await session.flush()
     return outbox_row(
-        org_id=card.org_id,
-        card_id=card.id,
+        org_id=conversation.org_id,
+        card_id=card_id,
         channel=conversation.channel,
         kind=CUSTOMER,
         target=conversation.customer,
