@@ -157,7 +157,9 @@ class MessagingError(Exception):
         """Twilio was unreachable or answered 429/5xx, and surely sent nothing."""
         if self.sent_maybe:
             return False
-        return self.status is None or self.status == 429 or self.status >= 500
+        if self.status is None:
+            return self.code is None  # no connection (a code without a status: not configured)
+        return self.status == 429 or self.status >= 500
 
 
 class Messaging(Protocol):

@@ -373,3 +373,16 @@ async def test_a_customer_is_told_their_message_was_received_unless_they_opted_o
 
 async def _cards(db: Database, count: int) -> bool:
     return len(await db.cards()) >= count
+
+
+async def test_without_twilio_rest_a_reply_fails_once_and_the_card_says_why(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    async with Centralita(db, clock, slack.url) as app:  # no TWILIO_ACCOUNT_SID
+        await _write(app, "Hola", sender=CUSTOMER)
+        await slack.wait_for("chat.postMessage", channel="C0RECEP")
+        card = await _only_card(db)
+        await _reply(app, card.id, "Buenos días")
+        await eventually(lambda: _shown(slack, "Twilio no está configurado"))
+        [row] = [r for r in await outbox_settled(db) if r.kind == "customer"]
+        assert (row.status, row.attempts) == ("dead", 1)
