@@ -308,13 +308,19 @@ async def test_staff_claim_from_their_phone_and_a_second_one_is_told_who_has_it(
             "whatsapp:+34600000002",
             f"whatsapp:{CLINIC_NUMBER}",
         )
-        assert "Responda: 1 = Reclamar" in to_luis.form["Body"]
+        assert (
+            to_luis.form["ContentSid"] == "HXfedcba9876543210fedcba9876543210" and "Body" not in to_luis.form
+        )
+        assert "Tarjeta sin reclamar" in json.loads(to_luis.form["ContentVariables"])["1"]
         clock.advance(timedelta(minutes=3))
         [_, to_ana] = await twilio_rest.wait_for("sms", 2)
         assert (to_ana.form["To"], to_ana.form["From"]) == ("+34600000001", CLINIC_NUMBER)
+        assert to_ana.form["Body"].endswith("Responda: 1 = Reclamar")  # SMS: the codes
         await eventually(lambda: _sent_to(db, 2))
 
-        await _write(app, "1", sender="whatsapp:+34600000002")
+        await _write(
+            app, "Reclamar", sender="whatsapp:+34600000002", ButtonText="Reclamar", ButtonPayload="claim"
+        )
         await slack.wait_for("chat.postMessage", text="Luis Martín ha reclamado la tarjeta.")
         card = await _only_card(db)
         assert (card.status, card.claimed_by) == ("claimed", "luis")
