@@ -392,3 +392,39 @@ async def test_without_twilio_rest_a_reply_fails_once_and_the_card_says_why(
         await eventually(lambda: _shown(slack, "Twilio no está configurado"))
         [row] = [r for r in await outbox_settled(db) if r.kind == "customer"]
         assert (row.status, row.attempts) == ("dead", 1)
+
+
+async def test_a_callback_reminder_reaches_the_assignee_by_sms_and_their_answer_closes_the_card(
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
+) -> None:
+    async with _app(db, clock, slack, twilio_rest, "clinic_messaging.yaml") as app:
+        await _write(app, "Hola, llámenme por favor", sender=CUSTOMER)
+        await slack.wait_for("chat.postMessage", channel="C0RECEP")
+        card = await _only_card(db)
+        due = clock.now() + timedelta(hours=2)
+        values = {
+            "when": {"when": {"type": "datetimepicker", "selected_date_time": int(due.timestamp())}},
+            "assignee": {"assignee": {"type": "users_select", "selected_user": "U0ANA"}},
+            "note": {"note": {"type": "plain_text_input", "value": "Confirmar la cita"}},
+        }
+        metadata = modal_context(card.id, "C0RECEP")
+        assert (await app.submit("schedule_callback_modal", "U0LUIS", values, metadata)).status_code == 200
+        await eventually(lambda: _status_is(db, "callback"))
+
+        clock.advance(timedelta(hours=2, seconds=1))
+        [reminder] = await twilio_rest.wait_for("sms")
+        assert (
+            reminder.form["To"] == "+34600000001"
+            and "Es hora de devolver la llamada" in reminder.form["Body"]
+        )
+        assert reminder.form["Body"].endswith("Responda: 2 = Llamar ahora · 3 = Hecho")
+        await eventually(lambda: _sent_to(db, 1))
+
+        await _write(app, "3", sender="+34600000001")
+        await eventually(lambda: _status_is(db, "resolved"))
+        card = await _only_card(db)
+        assert (card.outcome, card.resolved_by) == ("called_back", "ana")
+
+
+async def _status_is(db: Database, status: str) -> bool:
+    return (await _only_card(db)).status == status
