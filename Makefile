@@ -8,13 +8,16 @@ PORT ?= 8000
 # What `make simulate` plays (a variable, not a $(or …) default: make splits those at commas).
 FROM ?= +34911222333
 SAY ?= Hola, soy Juan Pérez, es urgente, me duele mucho una muela
-# A local development token so that `make run` and `make simulate` sign and check Twilio requests
-# the same way; set TWILIO_AUTH_TOKEN to your real one in production.
-export TWILIO_AUTH_TOKEN ?= local-dev-token
-export CENTRALITA_CONFIG ?= examples/centralita.yaml
+# `make run` is for trying Centralita: settings come from the environment, then ./.env, then
+# examples/dev.env (the example clinic and a development Twilio token). Nothing here overrides .env.
+# Production runs `centralita serve` (or the Docker image) with its own environment or .env.
+export CENTRALITA_DEFAULTS_FILE := examples/dev.env
+# Only a HOST or PORT given on the command line changes the public URL the signatures are made for.
+ifneq ($(filter command line,$(origin HOST) $(origin PORT)),)
 export CENTRALITA_PUBLIC_URL ?= http://$(HOST):$(PORT)
+endif
 
-.PHONY: run test lint bench simulate clean
+.PHONY: run test lint bench simulate check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,13 +29,17 @@ run: $(STAMP)
 	$(BIN)/centralita serve --host $(HOST) --port $(PORT)
 
 simulate: $(STAMP)
-	$(BIN)/centralita simulate call --from "$(FROM)" --say "$(SAY)" --url $(CENTRALITA_PUBLIC_URL)
+	$(BIN)/centralita simulate call --from "$(FROM)" --say "$(SAY)" --url http://$(HOST):$(PORT)
+
+check: $(STAMP)
+	$(BIN)/centralita config check
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check bot cards adapters jobs
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
 
 test: lint
 	$(BIN)/pytest -q
@@ -40,5 +47,6 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Never a database: centralita.db is the clinic's data.
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache centralita.db*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

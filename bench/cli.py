@@ -23,7 +23,7 @@ from bench.figures import figures
 from bench.figures import outage as outage_figures
 from bench.plan import FULL, QUICK, Plan
 from bench.results import BareRun, DbRun
-from bench.runner import Runner
+from bench.runner import ALONE, Runner
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kinds = KINDS if args.db == "both" else (args.db,)
     if args.only == "s":
         return _run(_outage_only(plan, args.out))
-    return _run(_main(plan, kinds, args.out))
+    return _run(_main(plan, kinds, args.out, args.only))
 
 
 def _run(main: Coroutine[Any, Any, int]) -> int:
@@ -51,11 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--db", choices=(*KINDS, "both"), default="both")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json", help="raw results (JSON)")
-    parser.add_argument("--only", choices=("s",), help="one figure alone: s (database outage, PostgreSQL)")
+    parser.add_argument(
+        "--only",
+        choices=("s", *ALONE),
+        help="one figure alone, with its baseline: s (database outage, PostgreSQL), t (slow Slack)",
+    )
     return parser
 
 
-async def _main(plan: Plan, kinds: Sequence[str], out: Path) -> int:
+async def _main(plan: Plan, kinds: Sequence[str], out: Path, only: str | None) -> int:
     kinds = await _usable(kinds)
     if not kinds:
         return 2
@@ -63,8 +67,8 @@ async def _main(plan: Plan, kinds: Sequence[str], out: Path) -> int:
     log_dir = _fresh_log_dir(out.parent / "logs")
     with tempfile.TemporaryDirectory(prefix="centralita-bench-") as workdir:
         databases = Databases(Path(workdir), uuid.uuid4().hex[:8])
-        bare, runs = await Runner(plan, databases, log_dir).run(kinds)
-    return _report(plan, bare, runs, out, _meta(plan, time.monotonic() - started, log_dir))
+        bare, runs = await Runner(plan, databases, log_dir, only).run(kinds)
+    return _report(plan, bare, runs, out, _meta(plan, time.monotonic() - started, log_dir), only)
 
 
 async def _outage_only(plan: Plan, out: Path) -> int:
@@ -106,16 +110,22 @@ async def _usable(kinds: Sequence[str]) -> list[str]:
     return [kind for kind in kinds if kind != "postgres"] if len(kinds) > 1 else []
 
 
-def _report(plan: Plan, bare: BareRun, runs: list[DbRun], out: Path, meta: dict[str, Any]) -> int:
-    by_kind = {run.kind: figures(run, bare) for run in runs}
+def _report(
+    plan: Plan, bare: BareRun, runs: list[DbRun], out: Path, meta: dict[str, Any], only: str | None
+) -> int:
+    """The table and the checks (of ``only``'s figure alone, when given); 1 if a check failed."""
+    wanted = (lambda text: text.startswith(f"{only}.") or text.startswith(f"({only})")) if only else None
+    by_kind = {run.kind: [f for f in figures(run, bare) if not wanted or wanted(f.key)] for run in runs}
     print()
     print(report.render(report.rows(by_kind)))
     print()
-    for line in [*report.legend(), *report.notes(runs)]:
+    for line in [*report.legend(), *([] if only else report.notes(runs))]:
         print(line)
     failed = 0
     for run in runs:
         for text, ok in report.checks(run, plan):
+            if wanted and not wanted(text):
+                continue
             failed += not ok
             print(f"check {run.kind}: {'ok  ' if ok else 'FAIL'} {text}")
     report.write_json(out, report.document(meta, bare, runs, by_kind))

@@ -20,6 +20,7 @@ BASELINES = {
     "OnCall ref.": "Grafana OnCall hobby deployment, same kind of machine (not measured in this run)",
     "1 due alone": "the same server and table, one card falling due at a time",
     "bare RSS": "resident memory of the bare FastAPI server, idle",
+    "Slack at once": "the same clicks on a fresh server whose Slack stand-in answers at once",
     "database up": "the same calls with the database up, just before the cut (time: the slowest webhook → card)",
 }
 
@@ -90,6 +91,7 @@ def figures(run: DbRun, bare: BareRun) -> list[Figure]:
         *burst(run),
         *escalation(run),
         *memory(run, bare),
+        *slow_slack(run),
         *outage(run),
     ]
 
@@ -160,6 +162,17 @@ def memory(run: DbRun, bare: BareRun) -> list[Figure]:
         Figure("f.burst", "(f) RSS after the burst", "MB", run.rss_after_burst_mb, bare.rss_idle_mb, label, limit),
         Figure("f.escalation", "(f) RSS, escalation server", "MB", run.escalation.rss_after_mb,
                bare.rss_idle_mb, label, limit),
+    ]  # fmt: skip
+
+
+def slow_slack(run: DbRun) -> list[Figure]:
+    slow, fast = run.slow_slack.slow.summary(), run.slow_slack.fast.summary()
+    first = run.slow_slack.first_ms
+    label, limit = "Slack at once", Target("<=", 50)
+    return [
+        Figure("t.p99", "(t) claim → 200, Slack in 5 s, p99", "ms", slow.p99, fast.p99, label, limit),
+        Figure("t.first", "(t) first click after start, Slack in 5 s", "ms", first(run.slow_slack.slow),
+               first(run.slow_slack.fast), label, limit),
     ]  # fmt: skip
 
 

@@ -19,6 +19,8 @@ class Plan:
     due_cards: int = 1_000
     lone_cards: int = 5
     due_in_seconds: float = 3.0
+    slow_slack_claims: int = 50
+    slow_slack_seconds: float = 5.0
     outage_seconds: float = 20.0
     outage_interval: float = 0.5
     outage_baseline_calls: int = 10
@@ -40,6 +42,7 @@ QUICK = Plan(
     open_cards=2_000,
     due_cards=200,
     lone_cards=3,
+    slow_slack_claims=20,
     outage_seconds=10.0,
     outage_baseline_calls=5,
 )

@@ -91,6 +91,11 @@ def checks(run: DbRun, plan: Plan) -> list[tuple[str, bool]]:
          f"seeded before due: {run.escalation.seeded_before_due}",
          run.escalation.crowd.missing == 0 and run.escalation.lone.missing == 0
          and run.escalation.seeded_before_due),
+        (f"(t) {run.slow_slack.slow_claimed}/{plan.slow_slack_claims} cards claimed with Slack in "
+         f"{plan.slow_slack_seconds:g} s, baseline {run.slow_slack.fast_claimed}; statuses "
+         f"{dict(run.slow_slack.slow.statuses)}",
+         run.slow_slack.slow_claimed == plan.slow_slack_claims == run.slow_slack.fast_claimed
+         and set(run.slow_slack.slow.statuses) == {200}),
     ]  # fmt: skip
     return found + (outage_checks(run) if run.kind == "postgres" else [])
 

@@ -9,6 +9,7 @@ from bench.load import LoadResult
 from bench.scenarios.burst import Burst
 from bench.scenarios.escalation import EscalationRun
 from bench.scenarios.outage import OutageRun
+from bench.scenarios.slow_slack import SlowSlackRun
 from bench.stats import Summary, samples_ms
 
 
@@ -40,6 +41,7 @@ class DbRun:
     round_trips: list[float] = field(default_factory=list)
     blast: Burst = field(default_factory=lambda: Burst(0))
     escalation: EscalationRun = field(default_factory=lambda: EscalationRun(0, 0))
+    slow_slack: SlowSlackRun = field(default_factory=SlowSlackRun)
     outage: OutageRun = field(default_factory=OutageRun)
     """(s), PostgreSQL only."""
     rss_idle_mb: float = 0.0
@@ -58,6 +60,7 @@ class DbRun:
             "standin_round_trip_samples_ms": samples_ms(self.round_trips),
             "direct_blast": self.blast.as_dict(),
             "escalation": self.escalation.as_dict(),
+            "slow_slack_claims": self.slow_slack.as_dict(),
             "outage": self.outage.as_dict(),
             "rss_mb": {
                 "idle": round(self.rss_idle_mb, 1),

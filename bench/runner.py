@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.databases import Databases, DbSlot
+from bench.load import LoadResult
 from bench.plan import Plan
 from bench.process import ServerProcess
 from bench.results import BareRun, DbRun
-from bench.scenarios import burst, card_latency, claims, direct, escalation, outage, webhook
+from bench.scenarios import burst, card_latency, claims, direct, escalation, outage, slow_slack, webhook
 from bench.standin import StandIn
 
 SETTLE = 1.0
@@ -28,13 +29,20 @@ def phase(message: str) -> None:
     gc.freeze()
 
 
+ALONE = ("t",)
+"""Figures that can run on their own (``--only``): they start their own servers and stand-ins."""
+
+
 @dataclass
 class Runner:
     plan: Plan
     databases: Databases
     log_dir: Path
+    only: str | None = None
 
     async def run(self, kinds: Sequence[str]) -> tuple[BareRun, list[DbRun]]:
+        if self.only is not None:
+            return BareRun(LoadResult(), LoadResult(), 0.0), [await self.alone(kind) for kind in kinds]
         async with StandIn() as standin:
             bare = await self.bare()
             runs = [await self.database(kind, standin) for kind in kinds]
@@ -63,9 +71,21 @@ class Runner:
         await self.slack_baselines(run, standin)
         phase(f"{kind}: (e) escalation, {self.plan.open_cards} open cards")
         run.escalation = await escalation.escalation(self.databases, kind, standin, self.plan, self.log_dir)
+        await self.slow_slack(run)
         if kind == "postgres":
             await self.outage(run, standin)
         return run
+
+    async def alone(self, kind: str) -> DbRun:
+        """Only the figure ``self.only`` (one of ``ALONE``)."""
+        run = DbRun(kind)
+        await self.slow_slack(run)
+        return run
+
+    async def slow_slack(self, run: DbRun) -> None:
+        phase(f"{run.kind}: (t) {self.plan.slow_slack_claims} claim clicks, Slack at once, then in "
+              f"{self.plan.slow_slack_seconds:g} s")  # fmt: skip
+        run.slow_slack = await slow_slack.slow_slack(self.databases, run.kind, self.plan, self.log_dir)
 
     async def outage_only(self) -> DbRun:
         """``--only s``: the database outage alone (PostgreSQL)."""

@@ -14,9 +14,11 @@ from fastapi.responses import JSONResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.console.publisher import ConsolePublisher
+from adapters.slack.auth import AuthStatus, SlackAuth
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
+from adapters.slack.socket import SocketMode
 from adapters.twilio.messaging import TwilioMessaging
 from adapters.twilio.messaging_routes import messaging_router
 from adapters.twilio.phone import PhonePublisher, senders
@@ -25,6 +27,7 @@ from adapters.twilio.signature import TwilioVerifier
 from bot.body_limit import BodyLimit
 from bot.config import load_config
 from bot.domain.org import PHONE_CHANNELS, OrgConfig
+from bot.errors import UserError
 from bot.ports import ChannelPublisher, Clock, Messaging, NoMessaging, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
@@ -33,7 +36,7 @@ from bot.services.delivery import Delivery
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
-from bot.services.health import database_health, spool_health
+from bot.services.health import HealthLimits, database_health, delivery_problems, spool_health
 from bot.services.inbound import MessageIntake
 from bot.services.recados import Recados
 from bot.services.replay import Replay
@@ -45,6 +48,7 @@ from bot.services.sync import sync_config
 from bot.settings import Settings
 from bot.store.db import create_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
+from bot.store.probe import database_problem, shown
 from bot.store.spool import Spool
 from jobs.delivery import DeliveryWorker, WakeUp
 from jobs.replay import SpoolReplayer
@@ -54,6 +58,14 @@ log = logging.getLogger("centralita")
 # Python's defaults are (700, 10, 10); with them the collector ran every few hundred allocations
 # during a burst of calls. Measured with `make bench` (d): about a tenth less CPU per call.
 GC_THRESHOLDS = (20_000, 50, 100)
+SLACK_CHECK_WAIT = 3.0
+"""How long the start waits for Slack's answer to ``auth.test`` before it goes on without it."""
+
+
+class StartupProblem(UserError):
+    """Something the operator must fix before the server can start; the message says what."""
+
+
 HEALTH_WAIT_SECONDS = 3.0
 """How long /healthz waits for the database before it reports it unreachable."""
 
@@ -82,6 +94,8 @@ def create_app(
     connect_args: dict[str, Any] | None = None,
     api: bool = True,
     tune_gc: bool = False,
+    slack_auth: SlackAuth | None = None,
+    address: str | None = None,
     publishers: dict[str, ChannelPublisher] | None = None,
 ) -> FastAPI:
     """Build the whole server. ``configs``, ``clock``, ``connect_args`` and ``publishers`` (more
@@ -90,12 +104,21 @@ def create_app(
     ``tune_gc`` (for a server process, not tests): once started, everything loaded so far (libraries,
     configuration, compiled SQL) moves out of the garbage collector's sight, so its full collections
     stop walking tens of thousands of objects that live as long as the process; and collections run
-    less often (``GC_THRESHOLDS``): a webhook allocates thousands of short-lived objects."""
+    less often (``GC_THRESHOLDS``): a webhook allocates thousands of short-lived objects.
+
+    ``slack_auth``: the token already checked by ``preflight``; without it the start checks it.
+    ``address``: where ``serve`` listens, for the line that says the server is ready.
+
+    Raises:
+        StartupProblem: (when the app starts) Slack refused the token and ``CENTRALITA_SLACK_CHECK``
+        is ``strict``."""
     settings = settings or Settings()
     configs = configs or [load_config(settings.config_path)]
     engine = create_engine(settings.async_database_url, connect_args=connect_args)
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
+    if slack_client is not None and slack_auth is None:
+        slack_auth = SlackAuth(str(slack_client.token))
     messaging = _messaging(settings)
     channels = _publishers(slack_client) | _phones(messaging, configs) | (publishers or {})
     runtime = Runtime(
@@ -112,6 +135,7 @@ def create_app(
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     replayer = SpoolReplayer(services.replay)
     after_ack = AfterAck()
+    sockets: list[SocketMode] = []  # Socket Mode, when the API is served and SLACK_APP_TOKEN is set
 
     async def prepare_database() -> None:
         await upgrade_async(settings.async_database_url, connect_args=connect_args)
@@ -120,25 +144,32 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.replay.prepare(prepare_database)  # later, if the database is unreachable now
-        if slack_client is not None:
+        if slack_client is not None and slack_auth is not None:
             await open_session(slack_client)
+            await _check_slack(slack_auth, slack_client, settings)
         if isinstance(messaging, TwilioMessaging):
             await messaging.open()
         heartbeat.start()
         worker.start()
+        for socket in sockets:
+            await socket.start()
         replayer.start()  # its first pass replays what a previous process left in the spool
         if tune_gc:
             gc.collect()
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
-        log.info("Centralita ready: cards go to %s", runtime.channels.describe())
+        log.info("Centralita ready: %s", ready_line(settings, runtime, configs, address))
         yield
+        for socket in sockets:
+            await socket.stop()
         await after_ack.drain()
         await replayer.stop()
         spool.close()
         await heartbeat.stop()
         await worker.stop()
         if slack_client is not None:
+            if slack_auth is not None:
+                await slack_auth.close()
             await close_session(slack_client)
         if isinstance(messaging, TwilioMessaging):
             await messaging.close()
@@ -147,10 +178,77 @@ def create_app(
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(BodyLimit)  # 413 for bodies far bigger than any webhook's, before they are held
     app.state.services, app.state.heartbeat = services, heartbeat
-    _health_route(app, runtime, heartbeat, spool)
+    _health_route(app, runtime, heartbeat, spool, _limits(settings), slack_auth)
     if api:
-        _channel_routes(app, settings, services, slack_client, configs, after_ack)
+        sockets += _channel_routes(app, settings, services, slack_client, slack_auth, configs, after_ack)
     return app
+
+
+async def preflight(settings: Settings) -> SlackAuth | None:
+    """What ``serve`` and ``worker`` check before they start: that ``DATABASE_URL`` is not wrong (an
+    unreachable database is an outage, not a reason to stop answering calls: the spool takes them),
+    and that Slack takes the bot token. The checked token is handed to ``create_app`` (Slack is
+    asked once).
+
+    Raises:
+        StartupProblem: saying what is wrong and what to do.
+    """
+    problem = await database_problem(settings.async_database_url)
+    if problem is not None and problem.lasting:
+        raise StartupProblem(f"{problem}\n  Check DATABASE_URL.")
+    if problem is not None:  # an outage: the webhooks answer from the spool until it is back
+        log.error("%s; starting anyway: calls are answered and spooled until the database is back", problem)
+    if not settings.slack_enabled:
+        return None
+    client = _slack_client(settings)
+    auth = SlackAuth(str(client.token))
+    try:
+        await _check_slack(auth, client, settings)
+    finally:
+        await auth.close()  # the server asks again in the background if Slack did not answer
+    return auth
+
+
+async def _check_slack(auth: SlackAuth, client: AsyncWebClient, settings: Settings) -> None:
+    """Ask Slack who the token is (once; in the background while Slack does not answer), and say
+    what that means.
+
+    Raises:
+        StartupProblem: Slack refused the token and the check is ``strict``.
+    """
+    if auth.status.state == "ok":
+        return
+    wait = 0.0 if auth.status.state == "unreachable" else SLACK_CHECK_WAIT
+    status = await auth.check(client, wait)
+    if status.state == "refused":
+        message = _refused_token(status)
+        if settings.slack_check == "strict":
+            raise StartupProblem(message)
+        log.error("%s\nStarting anyway (CENTRALITA_SLACK_CHECK=warn): /healthz says degraded", message)
+    elif status.state == "unreachable" and wait:
+        log.warning("Slack did not confirm the bot token (%s); starting anyway", status.problem)
+
+
+def _refused_token(status: AuthStatus) -> str:
+    return (
+        f"Slack refused SLACK_BOT_TOKEN ({status.problem}): copy the Bot User OAuth Token (xoxb-…) from"
+        " your app's OAuth & Permissions page at https://api.slack.com/apps, and reinstall the app if it"
+        " was revoked"
+    )
+
+
+def ready_line(settings: Settings, runtime: Runtime, configs: list[OrgConfig], address: str | None) -> str:
+    """Where it listens, which file and database it uses, where cards go."""
+    where = f"listening on {address}, " if address else ""
+    orgs = ", ".join(config.organization.name for config in configs)
+    return (
+        f"{where}config {settings.config_path} ({orgs}), database {shown(settings.database_url)},"
+        f" cards go to {runtime.channels.describe()}"
+    )
+
+
+def _limits(settings: Settings) -> HealthLimits:
+    return HealthLimits(settings.health_pending_seconds, settings.health_dead_seconds)
 
 
 def _slack_client(settings: Settings) -> AsyncWebClient:
@@ -210,31 +308,54 @@ def _channel_routes(
     settings: Settings,
     services: Services,
     slack_client: AsyncWebClient | None,
+    slack_auth: SlackAuth | None,
     configs: list[OrgConfig],
     after_ack: AfterAck,
-) -> None:
+) -> list[SocketMode]:
+    """The webhook routes; Slack's over HTTP, or over Socket Mode (returned, for the lifespan)."""
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     verifier = TwilioVerifier(token, settings.public_url)
     app.include_router(voice_router(services.webhooks, verifier, settings.public_url))
     app.include_router(messaging_router(services.messages, services.reply_statuses, verifier))
-    if slack_client is not None and settings.slack_signing_secret is not None:
-        runtime = services.runtime
-        deps = SlackDeps(services.handling, services.recados, runtime.directory, runtime.clock, after_ack)
-        secret = settings.slack_signing_secret.get_secret_value()
-        bolt = build_bolt(slack_client, secret, deps, configs[0].reception.command)
-        app.include_router(slack_router(bolt, secret))
+    if slack_client is None or slack_auth is None:
+        return []
+    runtime = services.runtime
+    deps = SlackDeps(services.handling, services.recados, runtime.directory, runtime.clock, after_ack)
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    bolt = build_bolt(slack_client, secret, slack_auth, deps, configs[0].reception.command)
+    if settings.slack_app_token is not None:
+        return [SocketMode(bolt, settings.slack_app_token.get_secret_value())]
+    app.include_router(slack_router(bolt, secret))
+    return []
 
 
-def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat, spool: Spool) -> None:
-    @app.get("/healthz")
+def _health_route(
+    app: FastAPI,
+    runtime: Runtime,
+    heartbeat: Heartbeat,
+    spool: Spool,
+    limits: HealthLimits,
+    slack_auth: SlackAuth | None,
+) -> None:
+    """503 when this process cannot do its work (database, spooled webhooks, scheduler): ``reason``;
+    200 with ``degraded`` when it works but what it sends does not arrive (deliveries, Slack's
+    token). Every reason is also a line in ``problems``."""
+
+    @app.api_route("/healthz", methods=["GET", "HEAD"])
     async def healthz() -> JSONResponse:
         body: dict[str, Any] = {
             "scheduler": "running" if heartbeat.running else "stopped",
             "channel": runtime.channels.describe(),
         }
+        problems: list[str] = []
+        if slack_auth is not None:
+            body["slack"] = slack_auth.status.state
+            if slack_auth.status.state != "ok":
+                problems.append(f"slack auth.test: {slack_auth.status.state} ({slack_auth.status.problem})")
         try:
-            body["outbox"] = await within(database_health(runtime), HEALTH_WAIT_SECONDS)
+            body["outbox"] = await within(database_health(runtime, limits), HEALTH_WAIT_SECONDS)
             body["database"] = "ok"
+            problems += delivery_problems(body["outbox"], limits)
         except Exception as error:  # any database failure is reported, not raised
             body["database"] = f"unreachable: {type(error).__name__}"
         body["spool"], spooled = spool_health(spool)
@@ -243,7 +364,8 @@ def _health_route(app: FastAPI, runtime: Runtime, heartbeat: Heartbeat, spool: S
             *([f"{spooled} webhooks spooled, waiting for the database"] if spooled else []),
             *([] if heartbeat.running else ["scheduler stopped"]),
         ]
-        body["status"] = "degraded" if reasons else "ok"
+        body["status"] = "degraded" if reasons or problems else "ok"
         if reasons:
             body["reason"] = "; ".join(reasons)
+        body["problems"] = reasons + problems
         return JSONResponse(body, status_code=503 if reasons else 200)

@@ -1,4 +1,4 @@
-"""``centralita``: serve, worker, config check, db upgrade, triage test, simulate call."""
+"""``centralita``: serve, worker, init, config check, doctor, db upgrade, deliveries, triage, simulate."""
 
 from __future__ import annotations
 
@@ -6,36 +6,53 @@ import argparse
 import asyncio
 import logging
 import sys
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
-import httpx
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
-from twilio.request_validator import RequestValidator
 
 from bot.config import ConfigError, check_references, load_config
 from bot.domain.hours import BusinessCalendar
 from bot.domain.org import OrgConfig
 from bot.domain.triage import TriageDecision, triage
+from bot.errors import UserError
 from bot.i18n import t
 from bot.settings import Settings
 from bot.store.migrate import upgrade
+from bot.store.probe import database_problem
 from cards.build import category_label, priority_label
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        _setup_logging(Settings().log_level)
+        _setup_logging(_log_level())
         return int(args.run(args) or 0)
-    except ConfigError as error:
+    except (ConfigError, UserError) as error:
         print(error, file=sys.stderr)
         return 2
     except ValidationError as error:
         print(_settings_problem(error), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a user should see one line; a developer asks for the traceback
+        if logging.getLogger().isEnabledFor(logging.DEBUG):
+            raise
+        print(f"centralita: {type(error).__name__}: {error}", file=sys.stderr)
+        print("  (CENTRALITA_LOG_LEVEL=DEBUG shows the details)", file=sys.stderr)
+        return 1
+
+
+def _log_level() -> str:
+    """The level from the settings; the default when they are wrong (the command says why)."""
+    try:
+        return Settings().log_level
+    except ValidationError:
+        return "INFO"
 
 
 def _setup_logging(level: str) -> None:
@@ -51,13 +68,15 @@ def _settings_problem(error: ValidationError) -> str:
     """Environment variables that are wrong, one per line, by their names."""
     lines = ["The environment is not valid:"]
     for detail in error.errors():
-        name = ".".join(str(p) for p in detail["loc"]) or "(settings)"
-        lines.append(f"  {name}: {detail['msg'].removeprefix('Value error, ')}")
+        reason = detail["msg"].removeprefix("Value error, ")
+        name = ".".join(str(p) for p in detail["loc"])
+        lines.append(f"  {name}: {reason}" if name else f"  {reason}")
     return "\n".join(lines)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="centralita", description="Centralita reception hub")
+    parser.add_argument("--version", action="version", version=f"centralita {_version()}")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="API, scheduler and delivery worker in one process")
     serve.add_argument("--host", default="127.0.0.1")
@@ -69,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     config = sub.add_parser("config", help="configuration").add_subparsers(required=True, metavar="ACTION")
     check = config.add_parser("check", help="validate a configuration file")
     check.add_argument("file", nargs="?")
+    check.add_argument("--strict", action="store_true", help="fail (exit 1) when there are warnings")
     check.set_defaults(run=_config_check)
     db = sub.add_parser("db", help="database").add_subparsers(required=True, metavar="ACTION")
     db.add_parser("upgrade", help="apply pending migrations").set_defaults(run=_db_upgrade)
@@ -87,24 +107,139 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--say", default="")
     call.add_argument("--to", default=None, help="the called number (default: the organisation's first)")
     call.add_argument("--url", default="http://127.0.0.1:8000")
+    call.add_argument(
+        "--at",
+        default=None,
+        help='play it as if at this local time ("2026-12-02 10:00"), on a throwaway server',
+    )
     call.set_defaults(run=_simulate_call)
+    _deliveries_parser(sub)
+    _init_parser(sub)
+    doctor = sub.add_parser("doctor", help="check settings, config, database, Slack, Twilio, the public URL")
+    doctor.add_argument("--send-test-card", metavar="TEAM", help="also post a test message in TEAM's channel")
+    doctor.set_defaults(run=_doctor)
     return parser
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from bot.commands import doctor
+
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(f"✗ settings: {_settings_problem(error)}")
+        return 1
+
+    async def run() -> int:
+        failed = 0
+        async for check in doctor.checks(settings, args.send_test_card):
+            print(check, flush=True)
+            failed += not check.ok
+        return failed
+
+    failed = asyncio.run(run())
+    print(f"\n{failed} problems found" if failed else "\neverything checked is fine")
+    return 1 if failed else 0
+
+
+def _init_parser(sub: Any) -> None:
+    init = sub.add_parser("init", help="write a commented centralita.yaml and .env for a new organisation")
+    init.add_argument("dir", nargs="?", default=".")
+    init.add_argument("--name")
+    init.add_argument("--timezone")
+    init.add_argument("--locale", choices=("es", "en"))
+    init.add_argument("--number", dest="numbers", action="append", help="a Twilio number (+34…); repeatable")
+    init.add_argument("--force", action="store_true", help="overwrite files that are there")
+    init.set_defaults(run=_init)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.commands import init
+
+    values = {"name": args.name, "timezone": args.timezone, "locale": args.locale, "numbers": args.numbers}
+    if not sys.stdin.isatty():
+        values = {
+            "timezone": "Europe/Madrid",
+            "locale": "es",
+            "numbers": [],
+            **{k: v for k, v in values.items() if v},
+        }
+    written = init.write(Path(args.dir), init.ask(values), force=args.force)
+    for path in written:
+        print(f"wrote {path}")
+    print(f"next: centralita config check {written[0]}  (then fill in the Slack ids; see the README)")
+    return 0
+
+
+def _deliveries_parser(sub: Any) -> None:
+    deliveries = sub.add_parser("deliveries", help="the outbox: what was not sent").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    listing = deliveries.add_parser("list", help="deliveries not sent yet (pending and dead)")
+    listing.add_argument("--dead", action="store_true", help="only those given up")
+    listing.set_defaults(run=_deliveries_list)
+    retry = deliveries.add_parser("retry", help="queue dead deliveries again once their cause is fixed")
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("ids", nargs="*", type=int, default=[], metavar="ID")
+    which.add_argument("--all-dead", action="store_true")
+    retry.set_defaults(run=_deliveries_retry)
+
+
+def _outbox() -> Any:
+    from bot.commands.deliveries import Database
+
+    return Database(Settings().async_database_url)
+
+
+def _deliveries_list(args: argparse.Namespace) -> int:
+    from bot.commands import deliveries
+
+    rows = asyncio.run(deliveries.unsent(_outbox(), dead_only=args.dead))
+    print(deliveries.table(rows) if rows else "nothing to show: every delivery was sent")
+    return 0
+
+
+def _deliveries_retry(args: argparse.Namespace) -> int:
+    from bot.commands import deliveries
+
+    if not args.all_dead and not args.ids:
+        raise UserError("say which deliveries: `deliveries retry ID [ID …]` or `deliveries retry --all-dead`")
+    queued = asyncio.run(deliveries.retry(_outbox(), None if args.all_dead else args.ids))
+    if not queued:
+        print("nothing queued: no dead delivery matches (see `centralita deliveries list --dead`)")
+        return 1
+    print(f"queued again: {', '.join(map(str, queued))} (the delivery worker sends them at its next round)")
+    return 0
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("centralita")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
 
 
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from bot.app import create_app
+    from bot.app import create_app, preflight
 
-    app = create_app(tune_gc=True)
+    settings = Settings()
+    slack_auth = asyncio.run(preflight(settings))
+    app = create_app(settings, tune_gc=True, slack_auth=slack_auth, address=f"http://{args.host}:{args.port}")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True)
     return 0
 
 
 def _worker(_: argparse.Namespace) -> int:
-    from bot.app import create_app
+    from bot.app import create_app, preflight
 
-    app = create_app(api=False, tune_gc=True)
+    settings = Settings()
+    app = create_app(settings, api=False, tune_gc=True, slack_auth=asyncio.run(preflight(settings)))
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
@@ -120,12 +255,21 @@ def _config_check(args: argparse.Namespace) -> int:
     warnings = check_references(config)
     for warning in warnings:
         print(f"warning: {warning}")
-    print(f"{path}: OK ({len(config.staff)} staff, {len(config.teams)} teams, {len(config.triage)} rules)")
+    counts = f"{len(config.staff)} staff, {len(config.teams)} teams, {len(config.triage)} rules"
+    if args.strict and warnings:
+        print(
+            f"{path}: {len(warnings)} warnings, which --strict counts as errors ({counts})", file=sys.stderr
+        )
+        return 1
+    print(f"{path}: OK ({counts})")
     return 0
 
 
 def _db_upgrade(_: argparse.Namespace) -> int:
     settings = Settings()
+    problem = asyncio.run(database_problem(settings.async_database_url))
+    if problem is not None:
+        raise UserError(f"{problem}\n  Is the database running? Check DATABASE_URL.")
     upgrade(settings.async_database_url)
     shown = make_url(settings.database_url).render_as_string(hide_password=True)
     print(f"database at head: {shown}")
@@ -134,15 +278,31 @@ def _db_upgrade(_: argparse.Namespace) -> int:
 
 def _triage_test(args: argparse.Namespace) -> int:
     config = load_config(args.config or Settings().config_path)
-    at = datetime.fromisoformat(args.at) if args.at else datetime.now(UTC)
-    if at.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        at = at.replace(tzinfo=ZoneInfo(config.organization.timezone))
+    at = local_time(args.at, config.organization.timezone) if args.at else datetime.now(UTC)
     calendar = BusinessCalendar.from_config(config.organization)
     decision = triage(config, calendar, caller_number=args.caller, text=args.text, at=at)
     print(explain(config, decision))
     return 0
+
+
+def local_time(text: str, timezone: str) -> datetime:
+    """``--at``: ``2026-12-02 10:00`` (or with a ``T``, seconds, an offset), or ``10:00`` for today,
+    in the organisation's time zone unless an offset is given.
+
+    Raises:
+        UserError: the text is not one of those forms.
+    """
+    zone = ZoneInfo(timezone)
+    try:
+        if len(text.strip()) <= 5 and ":" in text:
+            clock = datetime.strptime(text.strip(), "%H:%M").time()
+            return datetime.combine(datetime.now(zone).date(), clock, tzinfo=zone)
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(
+            f'--at \'{text}\' is not a date and time; write it like "2026-12-02 10:00" or "10:00" (today)'
+        ) from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=zone)
 
 
 def explain(config: OrgConfig, decision: TriageDecision) -> str:
@@ -184,65 +344,17 @@ def _route_text(config: OrgConfig, decision: TriageDecision) -> str:
 
 
 def _simulate_call(args: argparse.Namespace) -> int:
+    from bot.commands import simulate
+
     settings = Settings()
-    if settings.twilio_auth_token is None:
-        print("Set TWILIO_AUTH_TOKEN to the server's token (make run uses local-dev-token).", file=sys.stderr)
-        return 2
-    to = args.to or (load_config(settings.config_path).organization.phone_numbers or ["+34910000000"])[0]
-    caller = TwilioCaller(args.url, settings.public_url, settings.twilio_auth_token.get_secret_value())
-    return asyncio.run(caller.play(args.caller, to, args.say))
-
-
-class TwilioCaller:
-    """Plays Twilio's side of one call: the incoming webhook, the speech result, the status callback."""
-
-    def __init__(self, url: str, public_url: str, token: str) -> None:
-        self.url, self.public_url = url.rstrip("/"), public_url.rstrip("/")
-        self.validator = RequestValidator(token)
-
-    async def play(self, caller: str, to: str, say: str) -> int:
-        sid = "CA" + uuid.uuid4().hex
-        base = {
-            "CallSid": sid,
-            "AccountSid": "AC" + "0" * 32,
-            "From": caller,
-            "To": to,
-            "Direction": "inbound",
-        }
-        async with httpx.AsyncClient(timeout=15) as client:
-            answer = await self._post(client, "/twilio/voice", {**base, "CallStatus": "ringing"})
-            if "<Gather" in answer and say:
-                await self._post(
-                    client,
-                    "/twilio/voice/gather",
-                    {**base, "CallStatus": "in-progress", "SpeechResult": say, "Confidence": "0.9"},
-                )
-            elif "<Record" in answer and say:
-                await self._post(client, "/twilio/voice/voicemail", {**base, **_fake_recording(sid)})
-            await self._post(
-                client, "/twilio/voice/status", {**base, "CallStatus": "completed", "CallDuration": "20"}
-            )
-        print(f"call {sid} played; the card is in the server's channel (Slack, or the console log).")
-        return 0
-
-    async def _post(self, client: httpx.AsyncClient, path: str, params: dict[str, str]) -> str:
-        signature = self.validator.compute_signature(self.public_url + path, params)
-        response = await client.post(self.url + path, data=params, headers={"X-Twilio-Signature": signature})
-        print(f"POST {path} → {response.status_code}\n{response.text}")
-        response.raise_for_status()
-        return response.text
-
-
-def _fake_recording(sid: str) -> dict[str, str]:
-    """What Twilio reports when a caller leaves a voicemail (the simulation has no audio)."""
-    recording = "RE" + sid[2:]
-    url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Recordings/{recording}"
-    return {
-        "CallStatus": "in-progress",
-        "RecordingUrl": url,
-        "RecordingSid": recording,
-        "RecordingDuration": "12",
-    }
+    config = load_config(settings.config_path)
+    to = args.to or (config.organization.phone_numbers or ["+34910000000"])[0]
+    if args.at:
+        at = local_time(args.at, config.organization.timezone)
+        asyncio.run(simulate.at_time(settings, at, args.caller, to, args.say, config.locale))
+    else:
+        asyncio.run(simulate.against_server(settings, args.url, args.caller, to, args.say, config.locale))
+    return 0
 
 
 if __name__ == "__main__":

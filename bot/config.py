@@ -17,7 +17,7 @@ from holidays import list_supported_countries
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from bot.domain.org import PHONE_CHANNELS, EscalationStep, OrgConfig
+from bot.domain.org import PHONE_CHANNELS, EscalationStep, OrgConfig, PathError
 
 ROUTE_OWNER = "owner"
 NOTIFY_TARGETS = frozenset({"team", "oncall", "managers", "owner"})
@@ -72,11 +72,14 @@ def load_config(path: str | Path) -> OrgConfig:
 
 
 def issue_from_error(error: ErrorDetails) -> ConfigIssue:
-    """One pydantic validation error as a ConfigIssue."""
+    """One pydantic validation error as a ConfigIssue, at the full path of what is wrong: a
+    validator that raises ``PathError`` adds where, inside its field, the problem is."""
     reason = _FRIENDLY_REASONS.get(error["type"], error["msg"])
     for prefix in _MSG_PREFIXES:
         reason = reason.removeprefix(prefix)
-    return ConfigIssue(loc_path(error["loc"]), reason)
+    cause = (error.get("ctx") or {}).get("error")
+    deeper = cause.at if isinstance(cause, PathError) else ()
+    return ConfigIssue(loc_path((*error["loc"], *deeper)), reason)
 
 
 def loc_path(loc: Iterable[int | str]) -> str:
@@ -105,7 +108,8 @@ def holiday_issues(config: OrgConfig) -> list[ConfigIssue]:
 
 
 def check_references(config: OrgConfig) -> list[ConfigIssue]:
-    """Warnings: ids that point nowhere and settings that will not do what they seem to."""
+    """Warnings: ids that point nowhere and settings that will not do what they seem to. Each says
+    what happens instead (``config check --strict`` treats them as errors)."""
     checks = (_triage, _teams, _contacts, _escalations, _digest, _staff, _organization, _reception)
     return [issue for check in checks for issue in check(config)]
 
@@ -124,8 +128,15 @@ def _teams(config: OrgConfig) -> Iterator[ConfigIssue]:
     if not config.teams:
         yield ConfigIssue("teams", "no teams: calls have nowhere to go but the console channel")
     for i, team in enumerate(config.teams):
-        for field, ids in (("members", team.members), ("oncall", team.oncall)):
-            yield from _unknown_staff(config, f"teams[{i}].{field}", ids)
+        yield from _unknown_staff(
+            config, f"teams[{i}].members", team.members, "ignored: nobody is notified in its place"
+        )
+        yield from _unknown_staff(
+            config,
+            f"teams[{i}].oncall",
+            team.oncall,
+            "ignored: when no one on call is known, on-call steps notify nobody",
+        )
         if not team.chat_channels():
             reason = "no Slack or Teams channel: this team's cards go to the console channel only"
             yield ConfigIssue(f"teams[{i}].slack_channel", reason)
@@ -134,7 +145,11 @@ def _teams(config: OrgConfig) -> Iterator[ConfigIssue]:
 def _contacts(config: OrgConfig) -> Iterator[ConfigIssue]:
     for i, contact in enumerate(config.contacts):
         if contact.owner is not None and not _is_staff(config, contact.owner):
-            yield ConfigIssue(f"contacts[{i}].owner", f"'{contact.owner}' is not a staff id")
+            reason = (
+                f"'{contact.owner}' is not a staff id; rules that route to 'owner' send this contact's"
+                " cards to the default team"
+            )
+            yield ConfigIssue(f"contacts[{i}].owner", reason)
 
 
 def _escalations(config: OrgConfig) -> Iterator[ConfigIssue]:
@@ -146,7 +161,8 @@ def _escalations(config: OrgConfig) -> Iterator[ConfigIssue]:
 def _step(config: OrgConfig, path: str, step: EscalationStep) -> Iterator[ConfigIssue]:
     if step.notify not in NOTIFY_TARGETS and not _is_staff(config, step.notify):
         targets = ", ".join(sorted(NOTIFY_TARGETS))
-        yield ConfigIssue(f"{path}.notify", f"'{step.notify}' is not one of {targets} or a staff id")
+        reason = f"'{step.notify}' is not one of {targets} or a staff id; this step notifies nobody"
+        yield ConfigIssue(f"{path}.notify", reason)
     if step.notify == "managers" and not config.managers():
         yield ConfigIssue(f"{path}.notify", "nobody has the manager role, so this step notifies nobody")
     for channel in sorted(set(step.via) - {"slack"}):
@@ -159,7 +175,9 @@ def _step(config: OrgConfig, path: str, step: EscalationStep) -> Iterator[Config
 
 def _digest(config: OrgConfig) -> Iterator[ConfigIssue]:
     if config.digest is not None:
-        yield from _unknown_staff(config, "digest.to", config.digest.to)
+        yield from _unknown_staff(
+            config, "digest.to", config.digest.to, "ignored: nobody gets the digest in its place"
+        )
 
 
 def _staff(config: OrgConfig) -> Iterator[ConfigIssue]:
@@ -182,10 +200,10 @@ def _reception(config: OrgConfig) -> Iterator[ConfigIssue]:
         yield ConfigIssue("reception.allow", reason)
 
 
-def _unknown_staff(config: OrgConfig, path: str, ids: list[str]) -> Iterator[ConfigIssue]:
+def _unknown_staff(config: OrgConfig, path: str, ids: list[str], consequence: str) -> Iterator[ConfigIssue]:
     for i, staff_id in enumerate(ids):
         if not _is_staff(config, staff_id):
-            yield ConfigIssue(f"{path}[{i}]", f"'{staff_id}' is not a staff id")
+            yield ConfigIssue(f"{path}[{i}]", f"'{staff_id}' is not a staff id; {consequence}")
 
 
 def _is_route(config: OrgConfig, route: str) -> bool:

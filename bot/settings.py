@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
+from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
+DEFAULTS_FILE = "CENTRALITA_DEFAULTS_FILE"
+"""An env file of defaults below everything else (``make run`` points it at ``examples/dev.env``)."""
+_DATABASES = {"sqlite", "postgresql", "postgres"}
 _PLACEHOLDERS = {"changeme", "change-me", "xxx", "secret", "todo"}
 
 
@@ -29,6 +39,19 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
+    """An app-level token (``xapp-…``): Slack's events come over Socket Mode instead of HTTP."""
+    slack_check: Literal["strict", "warn"] = Field(
+        default="strict", validation_alias="CENTRALITA_SLACK_CHECK"
+    )
+    """What a bot token Slack refuses at start does: ``strict`` refuses to start, ``warn`` starts
+    degraded (an ERROR line, ``/healthz`` degraded) so that calls are still answered."""
+    health_pending_seconds: float = Field(
+        default=300, gt=0, validation_alias="CENTRALITA_HEALTH_PENDING_SECONDS"
+    )
+    """``/healthz`` is degraded while the oldest pending delivery is older than this."""
+    health_dead_seconds: float = Field(default=3600, gt=0, validation_alias="CENTRALITA_HEALTH_DEAD_SECONDS")
+    """``/healthz`` is degraded while a delivery was given up within this many seconds."""
 
     twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: SecretStr | None = Field(default=None, validation_alias="TWILIO_AUTH_TOKEN")
@@ -39,7 +62,35 @@ class Settings(BaseSettings):
     microsoft_app_tenant_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_TENANT_ID")
     microsoft_app_type: str = Field(default="SingleTenant", validation_alias="MICROSOFT_APP_TYPE")
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "twilio_auth_token", mode="before")
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then ``.env``, then the defaults file if one is named."""
+        sources = [init_settings, env_settings, dotenv_settings, file_secret_settings]
+        defaults = os.environ.get(DEFAULTS_FILE)
+        if defaults:
+            sources.append(DotEnvSettingsSource(settings_cls, env_file=defaults))
+        return tuple(sources)
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError(
+                "is not an app-level token (xapp-…): Basic Information → App-Level Tokens"
+                " (scope connections:write)"
+            )
+        return value
+
+    @field_validator(
+        "slack_bot_token", "slack_signing_secret", "twilio_auth_token", "slack_app_token", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -58,9 +109,39 @@ class Settings(BaseSettings):
             raise ValueError(f"'{value}' must start with http:// or https://")
         return value
 
+    @model_validator(mode="after")
+    def _slack_pair(self) -> Settings:
+        """Half a Slack configuration is a mistake, not a wish for the console."""
+        token, secret = self.slack_bot_token is not None, self.slack_signing_secret is not None
+        if self.slack_app_token is not None:  # Socket Mode: no signed HTTP requests to check
+            if not token:
+                raise ValueError("SLACK_BOT_TOKEN is not set but SLACK_APP_TOKEN is: Socket Mode needs both")
+            return self
+        if token != secret:
+            names = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+            given, missing = names if token else names[::-1]
+            raise ValueError(
+                f"{missing} is not set but {given} is: Slack needs both (Signing Secret: Basic"
+                " Information; Bot User OAuth Token: OAuth & Permissions), or neither for the console"
+            )
+        return self
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        scheme = value.partition("://")[0].partition("+")[0]
+        if scheme not in _DATABASES:
+            raise ValueError(
+                f"'{scheme}' databases are not supported; use sqlite:///./centralita.db or"
+                " postgresql://user:password@host/dbname"
+            )
+        return value
+
     @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None and self.slack_signing_secret is not None
+        return self.slack_bot_token is not None and (
+            self.slack_signing_secret is not None or self.slack_app_token is not None
+        )
 
     @cached_property
     def async_database_url(self) -> str:

@@ -100,12 +100,16 @@ async def test_simulate_call_plays_a_whole_call_against_a_running_server(
                 "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
                 "CENTRALITA_PUBLIC_URL": app.url,
                 "CENTRALITA_CONFIG": str(FIXTURES / "clinic.yaml"),
+                "DATABASE_URL": db.url,
             },
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        _, err = await process.communicate()
+        out, err = await process.communicate()
         assert process.returncode == 0, err.decode()
+        assert "abierto: saludo y reconocimiento de voz" in out.decode()
+        if db.name == "sqlite":  # the PostgreSQL schema of the test is not in the URL
+            assert "tarjeta #1 creada: lead" in out.decode()
         [post] = await slack.wait_for("chat.postMessage", channel="C0VENTAS")
         assert "Juan Pérez" in str(post.args["blocks"])
         [card] = await db.cards()

@@ -127,9 +127,11 @@ def test_unknown_holiday_calendar_is_an_error(tmp_path: Path) -> None:
     assert load_config(write(tmp_path, lower_case)).organization.holidays is not None
 
 
-def test_duplicate_ids_are_a_root_issue(tmp_path: Path) -> None:
+def test_a_duplicate_id_is_named_at_its_second_use(tmp_path: Path) -> None:
     text = MINIMAL.replace("  - {id: rocio, name: Rocío Díaz", "  - {id: ana, name: Rocío Díaz")
-    assert "more than once" in issues_of(write(tmp_path, text))["(root)"]
+    issues = issues_of(write(tmp_path, text))
+    [path] = [p for p in issues if "more than once" in issues[p]]
+    assert path == "staff[1].id"
 
 
 def test_reference_warnings(tmp_path: Path) -> None:
@@ -194,6 +196,32 @@ def test_loc_path() -> None:
     assert loc_path(("staff", 2, "phone")) == "staff[2].phone"
     assert loc_path(()) == "(root)"
     assert str(ConfigIssue("staff[0].phone", "bad")) == "staff[0].phone: bad"
+
+
+def test_slack_ids_written_as_names_are_errors_that_say_where_the_id_is(tmp_path: Path) -> None:
+    text = MINIMAL.replace("slack_user: U0ANA", 'slack_user: "@ana"').replace(
+        "slack_channel: C0RECEP", 'slack_channel: "#recepcion"'
+    )
+    issues = issues_of(write(tmp_path, text))
+    assert "Copy member ID" in issues["staff[0].slack_user"] and "U…" in issues["staff[0].slack_user"]
+    assert "Channel ID" in issues["teams[0].slack_channel"] and "C…" in issues["teams[0].slack_channel"]
+
+
+def test_slack_ids_of_every_kind_are_accepted(tmp_path: Path) -> None:
+    text = MINIMAL.replace("U0ANA", "W012ABCDE").replace("C0RECEP", "G01PRIVATE")
+    config = load_config(write(tmp_path, text))
+    assert config.staff[0].slack_user == "W012ABCDE" and config.teams[0].slack_channel == "G01PRIVATE"
+
+
+def test_an_error_inside_a_field_names_its_full_path(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "organization: {name: Clínica}",
+        'organization: {name: Clínica, phone_numbers: ["+34910000000", "91 000"],'
+        ' business_hours: {mon-fri: ["09:00-14:00"], sat: ["9-14"]}}',
+    )
+    issues = issues_of(write(tmp_path, text))
+    assert "time span" in issues["organization.business_hours.sat[0]"]
+    assert "international form" in issues["organization.phone_numbers[1]"]
 
 
 def test_teams_channels_and_users_are_optional_and_checked_loosely(tmp_path: Path) -> None:

@@ -27,9 +27,11 @@ from fastapi.responses import JSONResponse
 from slack_bolt import BoltResponse
 from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped, warning_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import modals
+from adapters.slack.auth import SlackAuth
 from adapters.slack.inbound import SlackSignature, bolt_request
 from adapters.slack.parse import (
     Click,
@@ -105,13 +107,38 @@ class SlackDeps:
     after_ack: AfterAck = field(default_factory=AfterAck)
 
 
-def build_bolt(client: AsyncWebClient, signing_secret: str, deps: SlackDeps, recado_command: str) -> AsyncApp:
-    bolt = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=True)
+def build_bolt(
+    client: AsyncWebClient, signing_secret: str, auth: SlackAuth, deps: SlackDeps, recado_command: str
+) -> AsyncApp:
+    """Bolt with our client (one pooled session) and ``auth.authorizer()``, which never calls Slack."""
+    _quiet_bolt_start()
+    bolt = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        authorize=auth.authorizer(),
+        process_before_response=True,
+    )
     bolt.error(_refuse_malformed)
     _register_actions(bolt, deps)
     _register_modals(bolt, deps)
     _register_recado(bolt, deps, recado_command)
     return bolt
+
+
+class _ExpectedWarnings(logging.Filter):
+    """Drops the two warnings Bolt prints at every start because we give it a client and an
+    ``authorize`` on purpose ("`token` will be unused", "`token` … will be ignored")."""
+
+    MESSAGES = frozenset({warning_client_prioritized_and_token_skipped(), warning_token_skipped()})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in self.MESSAGES
+
+
+def _quiet_bolt_start() -> None:
+    bolt_log = logging.getLogger("slack_bolt.AsyncApp")
+    if not any(isinstance(f, _ExpectedWarnings) for f in bolt_log.filters):
+        bolt_log.addFilter(_ExpectedWarnings())
 
 
 def slack_router(bolt: AsyncApp, signing_secret: str) -> APIRouter:

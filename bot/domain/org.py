@@ -7,11 +7,20 @@ Loading the file and formatting errors for people lives in ``bot.config``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from bot.domain.durations import parse_duration
 
@@ -33,6 +42,57 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+class PathError(ValueError):
+    """A validation error deeper than the field whose validator raised it: ``at`` is the rest of
+    the path (``("sat", 0)`` under ``organization.business_hours``), so that the message names
+    ``organization.business_hours.sat[0]``. ``bot.config`` appends it to the field's path."""
+
+    def __init__(self, at: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.at = at
+
+
+def at_path(at: tuple[str | int, ...], check: Callable[[str], object], value: str) -> None:
+    """``check(value)``; a ValueError it raises is re-raised as a PathError located at ``at``."""
+    try:
+        check(value)
+    except PathError as error:
+        raise PathError((*at, *error.at), str(error)) from error
+    except ValueError as error:
+        raise PathError(at, str(error)) from error
+
+
+def id_form(pattern: str, what: str, where: str) -> AfterValidator:
+    """A validator for a platform's id written in the YAML: a readable name (``@ana``,
+    ``#recepcion``) is refused with ``where`` to find the id."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise ValueError(f"'{value}' is not {what}; {where}")
+        return value
+
+    return AfterValidator(check)
+
+
+SlackUserId = Annotated[
+    str,
+    id_form(
+        r"^[UW][A-Z0-9]+$",
+        "a Slack member id (U… or W…, not a name)",
+        "in Slack open the person's profile → ⋮ (More) → Copy member ID",
+    ),
+]
+SlackChannelId = Annotated[
+    str,
+    id_form(
+        r"^[CG][A-Z0-9]+$",
+        "a Slack channel id (C… or G…, not #name)",
+        "in Slack open the channel → its name at the top → the Channel ID is at the bottom of About",
+    ),
+]
 
 
 def _roles(*roles: Role) -> list[Role]:
@@ -139,15 +199,17 @@ class OrganizationConfig(_Strict):
     @field_validator("phone_numbers")
     @classmethod
     def _numbers(cls, values: list[str]) -> list[str]:
+        for i, value in enumerate(values):
+            at_path((i,), _check_e164, value)
         return [_check_e164(v) for v in values]
 
     @field_validator("business_hours")
     @classmethod
     def _hours(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
         for days, spans in value.items():
-            parse_day_spec(days)
-            for span in spans:
-                parse_span(span)
+            at_path((days,), parse_day_spec, days)
+            for i, span in enumerate(spans):
+                at_path((days, i), parse_span, span)
         return value
 
     def weekly_hours(self) -> dict[int, list[tuple[time, time]]]:
@@ -163,7 +225,7 @@ class StaffMember(_Strict):
     id: str
     name: str = Field(min_length=1)
     roles: list[Role] = Field(default_factory=lambda: _roles("staff"))
-    slack_user: str | None = None
+    slack_user: SlackUserId | None = None
     teams_user: str | None = None
     phone: str | None = None
     whatsapp: str | None = None
@@ -190,7 +252,7 @@ class StaffMember(_Strict):
 class TeamConfig(_Strict):
     id: str
     name: str = Field(min_length=1)
-    slack_channel: str | None = None
+    slack_channel: SlackChannelId | None = None
     teams_channel: str | None = None
     members: list[str] = Field(default_factory=list)
     oncall: list[str] = Field(default_factory=list)
@@ -366,9 +428,9 @@ class OrgConfig(_Strict):
     @model_validator(mode="after")
     def _unique_ids(self) -> OrgConfig:
         for label, ids in (("staff", [s.id for s in self.staff]), ("teams", [t.id for t in self.teams])):
-            seen = {i for i in ids if ids.count(i) > 1}
-            if seen:
-                raise ValueError(f"{label}: the id {sorted(seen)[0]!r} is used more than once")
+            again = next((i for i, found in enumerate(ids) if found in ids[:i]), None)
+            if again is not None:
+                raise PathError((label, again, "id"), f"the id {ids[again]!r} is used more than once")
         return self
 
     @property

@@ -121,6 +121,18 @@ MESSAGES: dict[str, str] = {
     "time.today": "today {time}",
     "time.tomorrow": "tomorrow {time}",
     "time.date": "{date} {time}",
+    # simulate (the installer's command line)
+    "simulate.path.open": "open: greeting and speech recognition; --say is what the caller says",
+    "simulate.path.open_silent": "open, no --say: the caller hangs up without speaking (missed call)",
+    "simulate.path.closed": "closed: voicemail; --say is not used",
+    "simulate.path.rejected": "rejected by a triage rule (action: reject)",
+    "simulate.path.unconfigured": "the number {to} is not in organization.phone_numbers: hung up",
+    "simulate.card.made": "card #{id} made: {category}, priority {priority}, team {team}; sent to {channel}",
+    "simulate.card.none": "no card was made",
+    "simulate.card.unknown": "cannot check the card: {reason}",
+    "simulate.at": "call simulated at {at} ({zone}) on a throwaway server (temporary database, cards in the console)",
+    # doctor
+    "doctor.test_card": ":white_check_mark: Centralita test card for *{team}*: this team's cards will arrive in this channel.",
     # channel-neutral core (issue 9): forms, direct-message actions, recado answers
     "modal.reassign.title": "Reassign",
     "card.action.call_now": "Call now",

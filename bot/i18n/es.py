@@ -129,6 +129,18 @@ MESSAGES: dict[str, str] = {
     "time.today": "hoy {time}",
     "time.tomorrow": "mañana {time}",
     "time.date": "{date} {time}",
+    # simulate (the installer's command line)
+    "simulate.path.open": "abierto: saludo y reconocimiento de voz; --say es lo que dice quien llama",
+    "simulate.path.open_silent": "abierto, sin --say: quien llama cuelga sin hablar (llamada perdida)",
+    "simulate.path.closed": "cerrado: buzón de voz; --say no se usa",
+    "simulate.path.rejected": "rechazada por una regla de triaje (action: reject)",
+    "simulate.path.unconfigured": "el número {to} no está en organization.phone_numbers: se cuelga",
+    "simulate.card.made": "tarjeta #{id} creada: {category}, prioridad {priority}, equipo {team}; se envía a {channel}",
+    "simulate.card.none": "no se ha creado ninguna tarjeta",
+    "simulate.card.unknown": "no se puede comprobar la tarjeta: {reason}",
+    "simulate.at": "llamada simulada el {at} ({zone}) en un servidor temporal (base de datos temporal, tarjetas en la consola)",
+    # doctor
+    "doctor.test_card": ":white_check_mark: Tarjeta de prueba de Centralita para *{team}*: las tarjetas de este equipo llegarán a este canal.",
     # channel-neutral core (issue 9): forms, direct-message actions, recado answers
     "modal.reassign.title": "Reasignar",
     "card.action.call_now": "Llamar ahora",

@@ -3,11 +3,14 @@
 It records every call, answers like Slack (``ok``, ``channel``, ``ts``), and can be told to fail:
 ``rate_limit(method, times, retry_after)`` answers 429 with Retry-After, ``down = True`` answers 503,
 ``refuse(method, error, **match)`` answers ``{"ok": false, "error": error}`` to the matching calls
-(kept in ``refused``, not in ``calls``), and ``slow(method, seconds)`` makes the method take that long.
+(kept in ``refused``, not in ``calls``) until ``forgive(method)``, and ``slow(method, seconds)``
+makes the method take that long.
 
 It also takes the posts Slack's ``response_url``s receive (``/hooks/<path>``, recorded as calls of
 the method ``response_url`` with the JSON body and its ``path``); ``expire_hooks = True`` answers
-them 404 ``expired_url``, as Slack does after 30 minutes.
+them 404 ``expired_url``, as Slack does after 30 minutes. Socket Mode: ``apps.connections.open``
+gives the URL of a WebSocket (``/socket``) that says ``hello``, takes ``push(kind, payload)``
+envelopes and records what the app sends back in ``socket_replies``.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from urllib.parse import parse_qsl
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 
 @dataclass
@@ -42,13 +46,19 @@ class FakeSlack:
         self._refusals: list[tuple[str, str, dict[str, Any]]] = []
         self._delays: dict[str, float] = {}
         self.refused: list[SlackCall] = []
+        self.outside: set[str] = set()
+        """Channels the app is not a member of (``conversations.info`` says ``is_member: false``)."""
         self._ts = itertools.count(1)
         self.changed = asyncio.Event()
         self.expire_hooks = False
+        self.sockets: list[WebSocket] = []
+        self.socket_replies: list[dict[str, Any]] = []
+        """What the app sent back over Socket Mode (acknowledgements, with ``envelope_id``)."""
         self.app = Starlette(
             routes=[
                 Route("/api/{method}", self._handle, methods=["POST", "GET"]),
                 Route("/hooks/{path:path}", self._hook, methods=["POST"]),
+                WebSocketRoute("/socket", self._socket),
             ]
         )
 
@@ -59,6 +69,10 @@ class FakeSlack:
         """Answer ``error`` (HTTP 200, ``ok: false``, as Slack does) to every call of ``method`` whose
         args contain ``match``."""
         self._refusals.append((method, error, match))
+
+    def forgive(self, method: str) -> None:
+        """Stop refusing calls of ``method`` (the cause was fixed)."""
+        self._refusals = [r for r in self._refusals if r[0] != method]
 
     def slow(self, method: str, seconds: float) -> None:
         self._delays[method] = seconds
@@ -86,8 +100,39 @@ class FakeSlack:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), timeout=0.05)
 
+    async def push(self, kind: str, payload: dict[str, Any]) -> str:
+        """Send a Socket Mode envelope (``interactive``, ``slash_commands``, ``events_api``) to the
+        app connected last; its envelope id."""
+        envelope_id = f"env-{next(self._ts)}"
+        message = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": True,
+        }
+        await self.sockets[-1].send_json(message)
+        return envelope_id
+
+    async def _socket(self, websocket: WebSocket) -> None:
+        """Socket Mode as Slack runs it: ``hello`` first, then envelopes; replies are recorded."""
+        await websocket.accept()
+        await websocket.send_json(
+            {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0APP"}}
+        )
+        self.sockets.append(websocket)
+        self.changed.set()
+        try:
+            while True:
+                self.socket_replies.append(await websocket.receive_json())
+                self.changed.set()
+        except WebSocketDisconnect:
+            self.sockets.remove(websocket)
+
     async def _handle(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
+        if method == "apps.connections.open":
+            self.calls.append(SlackCall(method, {}))
+            return JSONResponse({"ok": True, "url": f"ws://{request.url.netloc}/socket"})
         if self.down:
             return JSONResponse({"ok": False, "error": "service_unavailable"}, status_code=503)
         limits = self._limits.get(method)
@@ -145,6 +190,14 @@ class FakeSlack:
                 "ok": True,
                 "permalink": f"https://clinica.slack.com/archives/{args.get('channel')}/p{ts}",
             }
+        if method == "conversations.info":
+            channel = str(args.get("channel"))
+            return {
+                "ok": True,
+                "channel": {"id": channel, "name": channel.lower(), "is_member": channel not in self.outside},
+            }
+        if method == "users.info":
+            return {"ok": True, "user": {"id": args.get("user"), "deleted": False}}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
         return {"ok": True}

@@ -1,0 +1,1 @@
+"""The bigger ``centralita`` commands, one module each; ``bot.cli`` parses and dispatches."""
