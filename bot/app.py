@@ -19,6 +19,12 @@ from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.slack.socket import SocketMode
+from adapters.teams.actions import TeamsActions
+from adapters.teams.auth import TeamsAuth
+from adapters.teams.bot import CentralitaBot
+from adapters.teams.gateway import TeamsGateway
+from adapters.teams.publisher import TeamsPublisher
+from adapters.teams.routes import teams_router
 from adapters.twilio.messaging import TwilioMessaging
 from adapters.twilio.messaging_routes import messaging_router
 from adapters.twilio.phone import PhonePublisher, senders
@@ -31,7 +37,9 @@ from bot.errors import UserError
 from bot.ports import ChannelPublisher, Clock, Messaging, NoMessaging, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
+from bot.services.card_views import CardViews
 from bot.services.channels import Channels
+from bot.services.conversations import Conversations
 from bot.services.delivery import Delivery
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
@@ -84,6 +92,7 @@ class Services:
     replay: Replay
     messages: MessageIntake
     reply_statuses: ReplyStatuses
+    conversations: Conversations
 
 
 def create_app(
@@ -117,6 +126,7 @@ def create_app(
     engine = create_engine(settings.async_database_url, connect_args=connect_args)
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
+    teams = TeamsGateway(_teams_auth(settings))
     if slack_client is not None and slack_auth is None:
         slack_auth = SlackAuth(str(slack_client.token))
     messaging = _messaging(settings)
@@ -126,11 +136,16 @@ def create_app(
         directory=Directory(configs),
         clock=clock or SystemClock(),
         signal=wake,
-        channels=Channels.of(channels),
+        channels=Channels.of([*channels, "teams"] if teams.auth.enabled else channels),
         postgres=is_postgres(engine),
     )
+    conversations = Conversations(runtime)
+    if teams.auth.enabled:  # the Teams publisher reads the stored conversations, so it comes after
+        channels.setdefault("teams", TeamsPublisher(teams, conversations, runtime.directory.default.timezone))
     spool = Spool(settings.spool_dir)
-    services = _services(runtime, channels, spool, ReplySending(runtime, messaging, settings.public_url))
+    services = _services(
+        runtime, channels, spool, conversations, ReplySending(runtime, messaging, settings.public_url)
+    )
     heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     replayer = SpoolReplayer(services.replay)
@@ -159,6 +174,7 @@ def create_app(
             gc.freeze()
             gc.set_threshold(*GC_THRESHOLDS)
         log.info("Centralita ready: %s", ready_line(settings, runtime, configs, address))
+        _log_teams_auth(teams)
         yield
         for socket in sockets:
             await socket.stop()
@@ -181,7 +197,36 @@ def create_app(
     _health_route(app, runtime, heartbeat, spool, _limits(settings), slack_auth)
     if api:
         sockets += _channel_routes(app, settings, services, slack_client, slack_auth, configs, after_ack)
+        app.include_router(teams_router(teams, _teams_bot(services, configs)))
     return app
+
+
+def _teams_bot(services: Services, configs: list[OrgConfig]) -> CentralitaBot:
+    runtime = services.runtime
+    actions = TeamsActions(services.handling, CardViews(runtime), services.recados, runtime.directory)
+    return CentralitaBot(services.conversations, actions, configs[0].reception.command.lstrip("/"))
+
+
+def _teams_auth(settings: Settings) -> TeamsAuth:
+    password = settings.microsoft_app_password
+    return TeamsAuth(
+        app_id=settings.microsoft_app_id,
+        password=password.get_secret_value() if password else None,
+        tenant_id=settings.microsoft_app_tenant_id,
+        app_type=settings.microsoft_app_type,
+        openid_metadata_url=settings.microsoft_openid_metadata_url,
+        login_url=settings.microsoft_login_url,
+    )
+
+
+def _log_teams_auth(teams: TeamsGateway) -> None:
+    if teams.auth.enabled:
+        log.info("Teams: requests to /api/messages are authenticated (app id %s)", teams.auth.app_id)
+    else:
+        log.info(
+            "Teams: MICROSOFT_APP_ID is not set, so authentication is OFF: /api/messages accepts "
+            "unauthenticated activities (local use only), and no card is posted to Teams"
+        )
 
 
 async def preflight(settings: Settings) -> SlackAuth | None:
@@ -258,7 +303,7 @@ def _slack_client(settings: Settings) -> AsyncWebClient:
 
 def _publishers(slack_client: AsyncWebClient | None) -> dict[str, ChannelPublisher]:
     """Every channel this deployment delivers to: the console always, each chat channel whose
-    credentials are set."""
+    credentials are set (Teams is added once the runtime exists, see ``create_app``)."""
     publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
     if slack_client is not None:
         publishers["slack"] = SlackPublisher(slack_client)
@@ -284,7 +329,11 @@ def _phones(messaging: Messaging, configs: list[OrgConfig]) -> dict[str, Channel
 
 
 def _services(
-    runtime: Runtime, publishers: dict[str, ChannelPublisher], spool: Spool, replies: ReplySending
+    runtime: Runtime,
+    publishers: dict[str, ChannelPublisher],
+    spool: Spool,
+    conversations: Conversations,
+    replies: ReplySending,
 ) -> Services:
     intake, database = CallIntake(runtime), DatabaseState()
     handling = CardHandling(runtime)
@@ -300,6 +349,7 @@ def _services(
         delivery=Delivery(runtime, publishers, replies=replies),
         messages=MessageIntake(runtime, StaffPhone(runtime, handling)),
         reply_statuses=replies.statuses,
+        conversations=conversations,
     )
 
 

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
+from bot.cli_teams import add_teams_commands
 from bot.config import ConfigError, check_references, load_config
 from bot.domain.hours import BusinessCalendar
 from bot.domain.org import OrgConfig
@@ -113,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
         help='play it as if at this local time ("2026-12-02 10:00"), on a throwaway server',
     )
     call.set_defaults(run=_simulate_call)
+    add_teams_commands(sub)
     _deliveries_parser(sub)
     _init_parser(sub)
     doctor = sub.add_parser("doctor", help="check settings, config, database, Slack, Twilio, the public URL")

@@ -165,9 +165,10 @@ def _step(config: OrgConfig, path: str, step: EscalationStep) -> Iterator[Config
         yield ConfigIssue(f"{path}.notify", reason)
     if step.notify == "managers" and not config.managers():
         yield ConfigIssue(f"{path}.notify", "nobody has the manager role, so this step notifies nobody")
-    for channel in sorted(set(step.via) - {"slack"}):
+    for channel in sorted(set(step.via or ()) - {"slack", "teams"}):
         if channel not in PHONE_CHANNELS:
-            yield ConfigIssue(f"{path}.via", f"{channel} notifications are not available yet; Slack is used")
+            later = "the step's other channels (or the console) are used"
+            yield ConfigIssue(f"{path}.via", f"{channel} notifications are not available yet; {later}")
         elif not any(channel in member.identities() for member in config.staff):
             reason = f"nobody on staff has a number for {channel}, so this step sends no {channel} message"
             yield ConfigIssue(f"{path}.via", reason)

@@ -61,6 +61,49 @@ class Settings(BaseSettings):
     microsoft_app_password: SecretStr | None = Field(default=None, validation_alias="MICROSOFT_APP_PASSWORD")
     microsoft_app_tenant_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_TENANT_ID")
     microsoft_app_type: str = Field(default="SingleTenant", validation_alias="MICROSOFT_APP_TYPE")
+    # Teams (Bot Framework) endpoints, overridable for sovereign clouds and offline tests.
+    microsoft_openid_metadata_url: str = Field(
+        default="https://login.botframework.com/v1/.well-known/openidconfiguration",
+        validation_alias="MICROSOFT_OPENID_METADATA_URL",
+    )
+    microsoft_login_url: str = Field(
+        default="https://login.microsoftonline.com", validation_alias="MICROSOFT_LOGIN_URL"
+    )
+
+    @field_validator("microsoft_app_id", "microsoft_app_tenant_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("microsoft_app_type")
+    @classmethod
+    def _app_type(cls, value: str) -> str:
+        if value not in ("SingleTenant", "MultiTenant"):
+            raise ValueError(f"'{value}' must be SingleTenant or MultiTenant")
+        return value
+
+    @model_validator(mode="after")
+    def _tenant_for_single_tenant(self) -> Settings:
+        single = self.microsoft_app_type == "SingleTenant"
+        if self.microsoft_app_id and single and not self.microsoft_app_tenant_id:
+            raise ValueError(
+                "MICROSOFT_APP_TENANT_ID is required for a SingleTenant app (MICROSOFT_APP_ID is set)"
+            )
+        return self
+
+    @field_validator("microsoft_login_url")
+    @classmethod
+    def _https_only(cls, value: str) -> str:
+        if not value.startswith("https://"):
+            raise ValueError(f"'{value}' must start with https:// (tokens are requested there)")
+        return value.rstrip("/")
+
+    @field_validator("microsoft_openid_metadata_url")
+    @classmethod
+    def _metadata_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"'{value}' must start with http:// or https://")
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -142,6 +185,11 @@ class Settings(BaseSettings):
         return self.slack_bot_token is not None and (
             self.slack_signing_secret is not None or self.slack_app_token is not None
         )
+
+    @property
+    def teams_auth_enabled(self) -> bool:
+        """Teams requests are authenticated when an app id is set (README, "Microsoft Teams")."""
+        return self.microsoft_app_id is not None
 
     @cached_property
     def async_database_url(self) -> str:

@@ -75,6 +75,10 @@ class Database:
     async def outbox(self) -> list[OutboxMessage]:
         return await self.query(select(OutboxMessage).order_by(OutboxMessage.id))
 
+    async def query_text(self, sql: str) -> list[tuple[Any, ...]]:
+        """The rows of a plain SQL query, as tuples."""
+        return [tuple(row) for row in await self.query(text(sql))]
+
     async def count(self, table: str) -> int:
         rows = await self.query(text(f"SELECT count(*) FROM {table}"))
         return int(rows[0][0])

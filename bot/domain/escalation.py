@@ -7,16 +7,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.domain.hours import BusinessCalendar
-from bot.domain.org import PHONE_CHANNELS, PriorityPolicy
+from bot.domain.org import PriorityPolicy
 
 
 @dataclass(frozen=True)
 class Step:
     after: timedelta
     notify: str
-    phones: tuple[str, ...] = ()
-    """The phone channels (``whatsapp``, ``sms``) of the step's ``via``: its people get a message
-    there too, besides their chat channels."""
+    via: tuple[str, ...] | None = None
+    """The channels the step's people are reached on (None: every chat channel they are on)."""
 
 
 @dataclass(frozen=True)
@@ -30,14 +29,14 @@ class EscalationPolicy:
     @classmethod
     def from_config(cls, policy: PriorityPolicy) -> EscalationPolicy:
         steps = tuple(
-            Step(s.after, s.notify, tuple(v for v in s.via if v in PHONE_CHANNELS)) for s in policy.escalation
+            Step(s.after, s.notify, tuple(s.via) if s.via is not None else None) for s in policy.escalation
         )
         return cls(policy.claim_within, policy.business_hours_only, steps)
 
     @classmethod
     def from_snapshot(cls, data: dict[str, Any]) -> EscalationPolicy:
         steps = tuple(
-            Step(timedelta(seconds=s["after"]), str(s["notify"]), tuple(s.get("phones", ())))
+            Step(timedelta(seconds=s["after"]), str(s["notify"]), _via(s.get("via")))
             for s in data.get("steps", [])
         )
         return cls(
@@ -49,7 +48,8 @@ class EscalationPolicy:
             "claim_within": self.claim_within.total_seconds(),
             "business_hours_only": self.business_hours_only,
             "steps": [
-                {"after": s.after.total_seconds(), "notify": s.notify, "phones": list(s.phones)}
+                {"after": s.after.total_seconds(), "notify": s.notify}
+                | ({"via": list(s.via)} if s.via is not None else {})
                 for s in self.steps
             ],
         }
@@ -68,3 +68,8 @@ class EscalationPolicy:
         if level >= len(self.steps):
             return None
         return self.elapse(start, self.steps[level].after, calendar)
+
+
+def _via(value: object) -> tuple[str, ...] | None:
+    """A snapshot's ``via`` (absent in snapshots written before it existed: every channel)."""
+    return tuple(str(v) for v in value) if isinstance(value, list) else None

@@ -297,7 +297,8 @@ class TriageRule(_Strict):
 class EscalationStep(_Strict):
     after: Duration
     notify: str = Field(min_length=1, description="team, oncall, managers, owner, or a staff id")
-    via: list[NotifyVia] = Field(default_factory=lambda: _vias("slack"))
+    via: list[NotifyVia] | None = None
+    """The channels this step reaches people on; unset, every chat channel each person is on."""
 
 
 class PriorityPolicy(_Strict):

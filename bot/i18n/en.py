@@ -137,6 +137,11 @@ MESSAGES: dict[str, str] = {
     "modal.reassign.title": "Reassign",
     "card.action.call_now": "Call now",
     "card.action.callback_done": "Done",
+    # Microsoft Teams (issue 9 part 2): answers to card actions and messages to the bot
+    "teams.not_staff": "Your Teams user is not configured as staff of {org}; ask an administrator to add your teams_user to centralita.yaml.",
+    "teams.unknown_action": "That action is no longer on this card; this is the card as it stands now.",
+    "teams.missing_input": "Fill in the required fields of the form and try again.",
+    "teams.done": "Done.",
     # WhatsApp and SMS (issue 13)
     "category.whatsapp": "WhatsApp",
     "category.sms": "SMS",

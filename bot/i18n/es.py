@@ -145,6 +145,11 @@ MESSAGES: dict[str, str] = {
     "modal.reassign.title": "Reasignar",
     "card.action.call_now": "Llamar ahora",
     "card.action.callback_done": "Hecho",
+    # Microsoft Teams (issue 9 part 2): answers to card actions and messages to the bot
+    "teams.not_staff": "Tu usuario de Teams no está configurado como personal de {org}; pide a un administrador que añada tu teams_user en centralita.yaml.",
+    "teams.unknown_action": "Esa acción ya no está en esta tarjeta; esta es la tarjeta tal como está ahora.",
+    "teams.missing_input": "Rellena los campos obligatorios del formulario y vuelve a intentarlo.",
+    "teams.done": "Hecho.",
     # WhatsApp and SMS (issue 13)
     "category.whatsapp": "WhatsApp",
     "category.sms": "SMS",

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.escalation import EscalationPolicy
-from bot.domain.org import StaffMember
+from bot.domain.org import PHONE_CHANNELS, StaffMember
 from bot.services.directory import Org
 from bot.services.outbox import enqueue_rows, pending_renders, posts_by_card, render_rows, thread_rows
 from bot.services.runtime import Runtime
@@ -48,7 +48,7 @@ class _Step:
     level: int = 0
     notify: str = ""
     people: list[StaffMember] = field(default_factory=list)
-    phones: tuple[str, ...] = ()
+    via: tuple[str, ...] | None = None
 
     @property
     def fires(self) -> bool:
@@ -148,7 +148,7 @@ class Escalation:
                 level + 1,
                 step.notify,
             )
-        return _Step(card, org, values, level + 1, step.notify, people, step.phones)
+        return _Step(card, org, values, level + 1, step.notify, people, step.via)
 
     async def _audit(self, session: AsyncSession, steps: list[_Step], fired_at: datetime) -> None:
         if not steps:
@@ -217,7 +217,8 @@ class Escalation:
                 now,
                 actions=claim,
                 dedupe=dedupe,
-                phones=step.phones,
+                via=step.via,
+                phones=[v for v in step.via or () if v in PHONE_CHANNELS],
             )
         return rows
 

@@ -256,3 +256,23 @@ def _defaults(model: type[SQLModel]) -> dict[str, Callable[[], Any]]:
 
 def _constant(value: Any) -> Callable[[], Any]:
     return lambda: value
+
+
+class ChannelConversation(SQLModel, table=True):
+    """A conversation a chat platform let the bot into (a Teams channel, group chat or 1:1 chat), with
+    the platform's reference needed to post there later. Written only from authenticated activities."""
+
+    __table_args__ = (UniqueConstraint("channel", "conversation_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64)
+    channel: str = Field(max_length=16)
+    conversation_id: str = Field(max_length=255)
+    kind: str = Field(max_length=16)
+    tenant_id: str | None = Field(default=None, max_length=64)
+    team_id: str | None = Field(default=None, max_length=255, index=True)
+    team_name: str | None = Field(default=None, max_length=255)
+    name: str | None = Field(default=None, max_length=255)
+    user_ref: str | None = Field(default=None, max_length=64, index=True)
+    service_url: str = Field(max_length=512)
+    reference: dict[str, Any] = _json()
+    updated_at: datetime = _utc(nullable=False)

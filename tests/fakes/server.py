@@ -18,10 +18,18 @@ def free_port() -> int:
 class LoopbackServer:
     """``async with LoopbackServer(app) as url:`` serves ``app`` (with its lifespan) at ``url``."""
 
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    def __init__(self, app: Any, port: int | None = None, **options: Any) -> None:
+        """``options`` go to uvicorn (``ssl_certfile`` and ``ssl_keyfile`` serve https)."""
         self.port = port or free_port()
+        self.scheme = "https" if options.get("ssl_certfile") else "http"
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on", access_log=False
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+            **options,
         )
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -29,7 +37,7 @@ class LoopbackServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> str:
         self.task = asyncio.create_task(self.server.serve())

@@ -1,7 +1,7 @@
 """messaging: SMS and WhatsApp conversations, their messages, and the customer's side of a card
 
 Revision ID: 0010
-Revises: 0002
+Revises: 0009
 Create Date: 2026-12-01 22:30:00.000000
 
 ``conversation`` is one customer who writes to an organisation (the card their messages join, the
@@ -19,7 +19,7 @@ from alembic import op
 import bot.store.types
 
 revision: str = "0010"
-down_revision: str | None = "0002"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

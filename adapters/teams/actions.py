@@ -1,0 +1,98 @@
+"""Card actions from Teams (``Action.Execute`` invokes) and ``recado`` messages, handed to the same
+use cases as Slack's. An action is answered with the card as it now stands, so the person who
+clicked sees the new state at once; a refusal adds a line only they see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from adapters.teams.forms import recado_draft
+from adapters.teams.parse import CHANNEL, CardAction
+from bot.domain.recado import parse_recado
+from bot.i18n import t
+from bot.services.card_views import CardViews, CurrentCard
+from bot.services.directory import Directory, Org
+from bot.services.handling import CardHandling, Requester
+from bot.services.recados import RecadoResult, Recados
+from cards.actions import ActionId, ActionRequest
+from cards.adaptive import read_when, render_card
+
+CARD_ANSWER = "application/vnd.microsoft.card.adaptive"
+MESSAGE_ANSWER = "application/vnd.microsoft.activity.message"
+_CHANNEL_WORDING = {"ephemeral.not_staff": "teams.not_staff", "unsupported": "teams.missing_input"}
+
+
+def card_answer(card: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": 200, "type": CARD_ANSWER, "value": card}
+
+
+def message_answer(text: str) -> dict[str, Any]:
+    """A toast instead of a card (written raw: the SDK's ``AdaptiveCardInvokeResponse`` cannot
+    serialize a string value)."""
+    return {"statusCode": 200, "type": MESSAGE_ANSWER, "value": text}
+
+
+@dataclass(frozen=True)
+class TeamsActions:
+    handling: CardHandling
+    views: CardViews
+    recados: Recados
+    directory: Directory
+
+    async def card_action(self, action: CardAction) -> dict[str, Any]:
+        """The invoke's answer: the card now, with why the action did not go through if it did not."""
+        current = await self.views.current(action.card_id) if action.card_id is not None else None
+        if current is None or action.card_id is None:
+            return message_answer(t(self.directory.default.locale, "ephemeral.card_missing"))
+        request = self._request(action, current)
+        if request is None:
+            return self._answer(current, t(current.org.locale, "teams.unknown_action"))
+        who = Requester(CHANNEL, action.user or "")
+        result = await self.handling.perform(request, who)
+        after = await self.views.current(action.card_id) or current
+        notice = (
+            None
+            if result.ok
+            else CardViews.refusal(after, result.reason, _CHANNEL_WORDING.get(result.reason or ""))
+        )
+        return self._answer(after, notice)
+
+    def _request(self, action: CardAction, current: CurrentCard) -> ActionRequest | None:
+        try:
+            verb = ActionId(action.verb)
+            values = {**action.data, "when": read_when(action.data, "when", current.org.timezone)}
+            return ActionRequest.from_inputs(verb, current.view.card_id, values)
+        except ValueError:
+            return None
+
+    @staticmethod
+    def _answer(current: CurrentCard, notice: str | None) -> dict[str, Any]:
+        return card_answer(render_card(current.view, current.org.timezone, notice))
+
+    def recado_author(self, user: str | None) -> Org | str:
+        """The organisation of a staff member who may post messages, or why they may not."""
+        found = self.directory.by_staff(CHANNEL, user) if user else None
+        if found is None:
+            org = self.directory.default
+            return t(org.locale, "teams.not_staff", org=org.config.organization.name)
+        author = self.recados.author(Requester(CHANNEL, user or ""))
+        return author.message if isinstance(author, RecadoResult) else author[0]
+
+    async def recado(self, user: str | None, text: str) -> str:
+        """The answer to a ``recado …`` message: where it went, or why it could not be posted."""
+        org = self.recado_author(user)
+        if isinstance(org, str):
+            return org
+        result = await self.recados.post(Requester(CHANNEL, user or ""), parse_recado(text, org.config))
+        return result.message
+
+    async def recado_form_sent(self, user: str | None, data: dict[str, Any]) -> str:
+        """The answer to the ``recado`` form: where the message went, or what to fix."""
+        org = self.recado_author(user)
+        if isinstance(org, str):
+            return org
+        draft = recado_draft(data, org.config)
+        if isinstance(draft, str):
+            return draft
+        return (await self.recados.post(Requester(CHANNEL, user or ""), draft)).message
