@@ -22,6 +22,7 @@ BASELINES = {
     "bare RSS": "resident memory of the bare FastAPI server, idle",
     "Slack at once": "the same clicks on a fresh server whose Slack stand-in answers at once",
     "database up": "the same calls with the database up, just before the cut (time: the slowest webhook → card)",
+    "slack up": "the same number of calls with Slack up: first request → last card",
 }
 
 
@@ -93,6 +94,7 @@ def figures(run: DbRun, bare: BareRun) -> list[Figure]:
         *memory(run, bare),
         *slow_slack(run),
         *outage(run),
+        *slack_outage(run),
     ]
 
 
@@ -188,3 +190,13 @@ def outage(run: DbRun) -> list[Figure]:
         Figure("s.recovery", "(s) outage: recovery → last card", "ms", run.outage.recovery_ms,
                run.outage.baseline_ms, label, Target("<=", 5000)),
     ]  # fmt: skip
+
+
+def slack_outage(run: DbRun) -> list[Figure]:
+    found = run.slack_outage
+    label = f"(u) Slack back → last of {found.cards} queued"
+    return [
+        Figure(
+            "u.drain", label, "ms", found.drain * 1000, found.baseline * 1000, "slack up", Target("<=", 5000)
+        ),
+    ]

@@ -24,6 +24,8 @@ class Plan:
     outage_seconds: float = 20.0
     outage_interval: float = 0.5
     outage_baseline_calls: int = 10
+    slack_outage_cards: int = 50
+    slack_outage_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if self.claims > self.burst_calls:
@@ -45,4 +47,5 @@ QUICK = Plan(
     slow_slack_claims=20,
     outage_seconds=10.0,
     outage_baseline_calls=5,
+    slack_outage_seconds=20.0,
 )

@@ -96,6 +96,10 @@ def checks(run: DbRun, plan: Plan) -> list[tuple[str, bool]]:
          f"{dict(run.slow_slack.slow.statuses)}",
          run.slow_slack.slow_claimed == plan.slow_slack_claims == run.slow_slack.fast_claimed
          and set(run.slow_slack.slow.statuses) == {200}),
+        (f"(u) {run.slack_outage.arrived}/{plan.slack_outage_cards} cards after the outage ({run.slack_outage.posts} posts), "
+         f"{run.slack_outage.baseline_arrived}/{plan.slack_outage_cards} with Slack up; statuses {dict(run.slack_outage.statuses)}",
+         run.slack_outage.arrived == run.slack_outage.posts == run.slack_outage.baseline_arrived == plan.slack_outage_cards
+         and set(run.slack_outage.statuses) <= {200, 204}),
     ]  # fmt: skip
     return found + (outage_checks(run) if run.kind == "postgres" else [])
 

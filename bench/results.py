@@ -9,6 +9,7 @@ from bench.load import LoadResult
 from bench.scenarios.burst import Burst
 from bench.scenarios.escalation import EscalationRun
 from bench.scenarios.outage import OutageRun
+from bench.scenarios.slack_outage import SlackOutage
 from bench.scenarios.slow_slack import SlowSlackRun
 from bench.stats import Summary, samples_ms
 
@@ -47,6 +48,7 @@ class DbRun:
     rss_idle_mb: float = 0.0
     rss_after_burst_mb: float = 0.0
     rss_end_mb: float = 0.0
+    slack_outage: SlackOutage = field(default_factory=lambda: SlackOutage(0))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,7 @@ class DbRun:
             "escalation": self.escalation.as_dict(),
             "slow_slack_claims": self.slow_slack.as_dict(),
             "outage": self.outage.as_dict(),
+            "slack_outage": self.slack_outage.as_dict(),
             "rss_mb": {
                 "idle": round(self.rss_idle_mb, 1),
                 "after_burst": round(self.rss_after_burst_mb, 1),

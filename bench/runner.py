@@ -1,5 +1,5 @@
 """The order of a run: the bare baseline, then per database the minimal baseline, Centralita (a, d,
-c, b, f), the Slack-side baselines and the escalation server (e)."""
+c, b, f, u), the Slack-side baselines and the escalation server (e)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,17 @@ from bench.load import LoadResult
 from bench.plan import Plan
 from bench.process import ServerProcess
 from bench.results import BareRun, DbRun
-from bench.scenarios import burst, card_latency, claims, direct, escalation, outage, slow_slack, webhook
+from bench.scenarios import (
+    burst,
+    card_latency,
+    claims,
+    direct,
+    escalation,
+    outage,
+    slack_outage,
+    slow_slack,
+    webhook,
+)
 from bench.standin import StandIn
 
 SETTLE = 1.0
@@ -68,6 +78,7 @@ class Runner:
                 phase(f"{kind}: (a) {self.plan.webhook_requests} webhooks, ours and the minimal baseline")
                 await self.webhooks(run, server, slot, other)
                 await self.centralita(run, server, slot, standin)
+                await self.slack_outage(run, server, standin)
         await self.slack_baselines(run, standin)
         phase(f"{kind}: (e) escalation, {self.plan.open_cards} open cards")
         run.escalation = await escalation.escalation(self.databases, kind, standin, self.plan, self.log_dir)
@@ -122,6 +133,13 @@ class Runner:
         warmup_ids = await claims.open_cards(slot, card_latency.PREFIX, self.plan.latency_calls)
         run.claims = await claims.claim_acks(server, card_ids, warmup_ids)
         run.claims_done = await claims.claimed(slot, card_ids)
+
+    async def slack_outage(self, run: DbRun, server: ServerProcess, standin: StandIn) -> None:
+        phase(
+            f"{run.kind}: (u) {self.plan.slack_outage_seconds:.0f} s Slack outage, {self.plan.slack_outage_cards} cards"
+        )
+        run.slack_outage = await slack_outage.slack_outage(server, standin, self.plan)
+        phase(f"{run.kind}: (u) last card {run.slack_outage.drain:.1f} s after Slack was back")
 
     async def slack_baselines(self, run: DbRun, standin: StandIn) -> None:
         phase(f"{run.kind}: Slack-side baselines")

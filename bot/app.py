@@ -14,8 +14,11 @@ from fastapi.responses import JSONResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.console.publisher import ConsolePublisher
+from adapters.email.publisher import EmailPublisher, SmtpServer
+from adapters.email.routes import link_router
 from adapters.slack.auth import AuthStatus, SlackAuth
 from adapters.slack.client import close_session, open_session, web_client
+from adapters.slack.home import HomeTabs
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.slack.socket import SocketMode
@@ -25,27 +28,39 @@ from adapters.teams.bot import CentralitaBot
 from adapters.teams.gateway import TeamsGateway
 from adapters.teams.publisher import TeamsPublisher
 from adapters.teams.routes import teams_router
+from adapters.twilio.callback_routes import callback_router
 from adapters.twilio.messaging import TwilioMessaging
 from adapters.twilio.messaging_routes import messaging_router
 from adapters.twilio.phone import PhonePublisher, senders
+from adapters.twilio.rest import TwilioCallControl
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
+from adapters.twilio.transfer_routes import transfer_router
+from adapters.webhook.publisher import Secrets, WebhookPublisher
 from bot.body_limit import BodyLimit
 from bot.config import load_config
+from bot.domain.links import LinkSigner
 from bot.domain.org import PHONE_CHANNELS, OrgConfig
 from bot.errors import UserError
-from bot.ports import ChannelPublisher, Clock, Messaging, NoMessaging, SystemClock
+from bot.metrics_http import metrics_route, time_requests
+from bot.ports import CallControl, ChannelPublisher, Clock, Messaging, NoCallControl, NoMessaging, SystemClock
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
+from bot.services.card_links import CardLinks
 from bot.services.card_views import CardViews
 from bot.services.channels import Channels
 from bot.services.conversations import Conversations
 from bot.services.delivery import Delivery
+from bot.services.digest import DigestReader
+from bot.services.digest_sending import DigestSending
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
 from bot.services.health import HealthLimits, database_health, delivery_problems, spool_health
+from bot.services.home import HomeViews
 from bot.services.inbound import MessageIntake
+from bot.services.kept import KeptCallbacks, OverdueCallbacks
+from bot.services.metrics import MetricsReader
 from bot.services.recados import Recados
 from bot.services.replay import Replay
 from bot.services.replies import ReplySending, ReplyStatuses
@@ -53,8 +68,10 @@ from bot.services.runtime import Runtime
 from bot.services.spooled import DatabaseState, SpooledIntake, within
 from bot.services.staff_phone import StaffPhone
 from bot.services.sync import sync_config
+from bot.services.transfer import LiveTransfer, TransferHolds
+from bot.services.weekly import WeeklyReader
 from bot.settings import Settings
-from bot.store.db import create_engine, is_postgres, session_factory
+from bot.store.db import create_engine, create_report_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
 from bot.store.probe import database_problem, shown
 from bot.store.spool import Spool
@@ -93,6 +110,11 @@ class Services:
     messages: MessageIntake
     reply_statuses: ReplyStatuses
     conversations: Conversations
+    transfer: LiveTransfer
+    holds: TransferHolds
+    kept: KeptCallbacks
+    overdue: OverdueCallbacks
+    digests: DigestSending | None = None
 
 
 def create_app(
@@ -130,7 +152,7 @@ def create_app(
     if slack_client is not None and slack_auth is None:
         slack_auth = SlackAuth(str(slack_client.token))
     messaging = _messaging(settings)
-    channels = _publishers(slack_client) | _phones(messaging, configs) | (publishers or {})
+    channels = _publishers(slack_client, settings) | _phones(messaging, configs) | (publishers or {})
     runtime = Runtime(
         sessions=session_factory(engine),
         directory=Directory(configs),
@@ -138,15 +160,29 @@ def create_app(
         signal=wake,
         channels=Channels.of([*channels, "teams"] if teams.auth.enabled else channels),
         postgres=is_postgres(engine),
+        links=_link_signer(settings) if "email" in channels else None,
     )
     conversations = Conversations(runtime)
     if teams.auth.enabled:  # the Teams publisher reads the stored conversations, so it comes after
         channels.setdefault("teams", TeamsPublisher(teams, conversations, runtime.directory.default.timezone))
     spool = Spool(settings.spool_dir)
-    services = _services(
-        runtime, channels, spool, conversations, ReplySending(runtime, messaging, settings.public_url)
+    call_control = _call_control(settings)
+    if any(org.config.webhooks for org in runtime.directory):
+        channels["webhook"] = WebhookPublisher(_webhook_secrets(runtime.directory))
+    replies = ReplySending(runtime, messaging, settings.public_url)
+    services = _services(runtime, channels, spool, conversations, call_control, replies)
+    reports = create_report_engine(settings.async_database_url, connect_args=connect_args)
+    reader = DigestReader(session_factory(reports), runtime.directory, runtime.clock)
+    weekly = WeeklyReader(session_factory(reports), runtime.directory)
+    services.digests = DigestSending(runtime, reader, email="email" in channels, weekly=weekly)
+    heartbeat = Heartbeat(
+        services.escalation,
+        services.reminders,
+        settings.sweep_seconds,
+        services.holds,
+        services.overdue,
+        services.digests,
     )
-    heartbeat = Heartbeat(services.escalation, services.reminders, settings.sweep_seconds)
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     replayer = SpoolReplayer(services.replay)
     after_ack = AfterAck()
@@ -162,6 +198,8 @@ def create_app(
         if slack_client is not None and slack_auth is not None:
             await open_session(slack_client)
             await _check_slack(slack_auth, slack_client, settings)
+        if isinstance(call_control, TwilioCallControl):
+            await call_control.open()
         if isinstance(messaging, TwilioMessaging):
             await messaging.open()
         heartbeat.start()
@@ -187,17 +225,25 @@ def create_app(
             if slack_auth is not None:
                 await slack_auth.close()
             await close_session(slack_client)
+        if isinstance(call_control, TwilioCallControl):
+            await call_control.close()
         if isinstance(messaging, TwilioMessaging):
             await messaging.close()
+        webhooks = channels.get("webhook")
+        if isinstance(webhooks, WebhookPublisher):
+            await webhooks.close()
+        await reports.dispose()
         await engine.dispose()
 
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(BodyLimit)  # 413 for bodies far bigger than any webhook's, before they are held
     app.state.services, app.state.heartbeat = services, heartbeat
     _health_route(app, runtime, heartbeat, spool, _limits(settings), slack_auth)
+    metrics_route(app, MetricsReader(session_factory(reports), runtime.directory.ids, runtime.clock))
     if api:
         sockets += _channel_routes(app, settings, services, slack_client, slack_auth, configs, after_ack)
         app.include_router(teams_router(teams, _teams_bot(services, configs)))
+    time_requests(app)
     return app
 
 
@@ -301,12 +347,30 @@ def _slack_client(settings: Settings) -> AsyncWebClient:
     return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
 
 
-def _publishers(slack_client: AsyncWebClient | None) -> dict[str, ChannelPublisher]:
+def _call_control(settings: Settings) -> CallControl:
+    """Twilio REST when the account sid and auth token are set; otherwise every request fails and the
+    card says so."""
+    token = settings.twilio_auth_token
+    if not settings.twilio_account_sid or token is None:
+        return NoCallControl()
+    return TwilioCallControl(
+        settings.twilio_account_sid,
+        token.get_secret_value(),
+        settings.public_url,
+        settings.twilio_api_base_url,
+    )
+
+
+def _publishers(slack_client: AsyncWebClient | None, settings: Settings) -> dict[str, ChannelPublisher]:
     """Every channel this deployment delivers to: the console always, each chat channel whose
-    credentials are set (Teams is added once the runtime exists, see ``create_app``)."""
+    credentials are set, and email when an SMTP relay is (Teams is added once the runtime exists,
+    see ``create_app``)."""
     publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
     if slack_client is not None:
         publishers["slack"] = SlackPublisher(slack_client)
+    if settings.smtp_url is not None and settings.smtp_from:
+        server = SmtpServer.from_url(settings.smtp_url.get_secret_value(), settings.smtp_ca_file)
+        publishers["email"] = EmailPublisher(server, settings.smtp_from)
     return publishers
 
 
@@ -326,6 +390,22 @@ def _phones(messaging: Messaging, configs: list[OrgConfig]) -> dict[str, Channel
     if isinstance(messaging, NoMessaging):
         return {}
     return {name: PhonePublisher(name, messaging, senders(configs, name)) for name in PHONE_CHANNELS}
+def _link_signer(settings: Settings) -> LinkSigner | None:
+    """Cards go by email (with signed links) when email is set up and a link secret is given."""
+    if settings.link_secret is None:
+        return None
+    return LinkSigner(settings.link_secret.get_secret_value().encode(), settings.public_url)
+
+
+def _webhook_secrets(directory: Directory) -> Secrets:
+    def secret(org_id: str, index: int) -> str | None:
+        try:
+            hooks = directory.get(org_id).config.webhooks
+        except KeyError:
+            return None
+        return hooks[index].secret if index < len(hooks) else None
+
+    return secret
 
 
 def _services(
@@ -333,16 +413,24 @@ def _services(
     publishers: dict[str, ChannelPublisher],
     spool: Spool,
     conversations: Conversations,
+    calls: CallControl,
     replies: ReplySending,
 ) -> Services:
-    intake, database = CallIntake(runtime), DatabaseState()
+    intake = CallIntake(runtime, can_transfer=not isinstance(calls, NoCallControl))
+    database = DatabaseState()
     handling = CardHandling(runtime)
+    handling.transfer = transfer = LiveTransfer(runtime, handling, calls)
+    handling.calling = kept = KeptCallbacks(runtime, calls)
     return Services(
         runtime=runtime,
         intake=intake,
         webhooks=SpooledIntake(intake, spool, database),
         replay=Replay(intake, spool, database),
         handling=handling,
+        transfer=transfer,
+        holds=TransferHolds(runtime, calls),
+        kept=kept,
+        overdue=OverdueCallbacks(runtime),
         recados=Recados(runtime),
         escalation=Escalation(runtime),
         reminders=CallbackReminders(runtime),
@@ -365,12 +453,24 @@ def _channel_routes(
     """The webhook routes; Slack's over HTTP, or over Socket Mode (returned, for the lifespan)."""
     token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else None
     verifier = TwilioVerifier(token, settings.public_url)
-    app.include_router(voice_router(services.webhooks, verifier, settings.public_url))
+    app.include_router(transfer_router(services.transfer, verifier, settings.public_url))
+    app.include_router(callback_router(services.kept, verifier, settings.public_url))
+    app.include_router(voice_router(services.webhooks, verifier, settings.public_url, services.transfer))
     app.include_router(messaging_router(services.messages, services.reply_statuses, verifier))
+    signer = services.runtime.links
+    if signer is not None:
+        app.include_router(link_router(CardLinks(services.runtime, services.handling, signer)))
     if slack_client is None or slack_auth is None:
         return []
     runtime = services.runtime
-    deps = SlackDeps(services.handling, services.recados, runtime.directory, runtime.clock, after_ack)
+    deps = SlackDeps(
+        services.handling,
+        services.recados,
+        runtime.directory,
+        runtime.clock,
+        after_ack,
+        HomeTabs(HomeViews(runtime)),
+    )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     bolt = build_bolt(slack_client, secret, slack_auth, deps, configs[0].reception.command)
     if settings.slack_app_token is not None:

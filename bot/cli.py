@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
+from bot.calibrate_cli import add_calibrate_command
 from bot.cli_teams import add_teams_commands
 from bot.config import ConfigError, check_references, load_config
 from bot.domain.hours import BusinessCalendar
@@ -21,6 +22,7 @@ from bot.domain.org import OrgConfig
 from bot.domain.triage import TriageDecision, triage
 from bot.errors import UserError
 from bot.i18n import t
+from bot.reports_cli import add_digest_command
 from bot.settings import Settings
 from bot.store.migrate import upgrade
 from bot.store.probe import database_problem
@@ -114,6 +116,8 @@ def _parser() -> argparse.ArgumentParser:
         help='play it as if at this local time ("2026-12-02 10:00"), on a throwaway server',
     )
     call.set_defaults(run=_simulate_call)
+    add_digest_command(sub)
+    add_calibrate_command(sub)
     add_teams_commands(sub)
     _deliveries_parser(sub)
     _init_parser(sub)

@@ -179,6 +179,11 @@ def _digest(config: OrgConfig) -> Iterator[ConfigIssue]:
         yield from _unknown_staff(
             config, "digest.to", config.digest.to, "ignored: nobody gets the digest in its place"
         )
+        for i, staff_id in enumerate(config.digest.to):
+            member = config.staff_member(staff_id)
+            if member is not None and not (set(member.identities()) - {"console"} or member.email):
+                reason = f"'{staff_id}' has no slack_user, teams_user or email: the digest cannot reach them"
+                yield ConfigIssue(f"digest.to[{i}]", reason)
 
 
 def _staff(config: OrgConfig) -> Iterator[ConfigIssue]:

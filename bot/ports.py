@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
+from bot.domain.org import OrgConfig
 from cards.model import CardView, DirectView, Text
 
 
@@ -94,6 +95,21 @@ class DeliveryError(Exception):
         self.capped = capped
 
 
+@dataclass(frozen=True)
+class Report:
+    """A report to one person (the daily digest, the weekly review): a message with a chart. Each
+    channel takes what it can show: Slack the ``text`` with the chart uploaded beside it, email the
+    ``html`` and ``plain`` parts with the chart inline, the console the ``plain`` text."""
+
+    subject: str
+    text: str
+    plain: str
+    html: str
+    chart_png: bytes | None
+    chart_title: str
+    chart_name: str = "chart.png"
+
+
 class ChannelPublisher(Protocol):
     """One delivery channel (Slack, Teams, console, …). Every method is called from the outbox
     worker, raises ``DeliveryError`` when the platform refuses or cannot be reached, and returns the
@@ -122,6 +138,79 @@ class ChannelPublisher(Protocol):
         """Tell one person something only they see (a refusal, a confirmation)."""
         ...
 
+    async def send_report(self, target: str, report: Report) -> MessageRef | None:
+        """A report to one person (``target``: their Slack user, email address, …)."""
+        ...
+
+
+class EventPublisher(Protocol):
+    """A channel that takes events (CRM webhooks) besides the ``ChannelPublisher`` methods."""
+
+    async def post_event(self, url: str, payload: dict[str, Any]) -> None:
+        """POST the event in ``payload`` (its ``id``, ``org``, ``hook`` and ``event``) to ``url``."""
+        ...
+
+
+# Live transfer and callbacks (issue 10) ---------------------------------------------------------
+class CallControlError(Exception):
+    """A Twilio REST request that did not go through. ``status`` is the HTTP status Twilio answered
+    (a 4xx for a bad number, a 5xx), None for a timeout or a connection error. A call request that
+    failed is never sent again: with a timeout, the phone may be ringing already."""
+
+    def __init__(self, reason: str, *, status: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Sms:
+    to: str
+    body: str
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+
+
+class CallControl(Protocol):
+    """Outbound telephony (Twilio REST). Called after a click's acknowledgement or from a sweep,
+    never on the request path of a webhook. A request that failed is not sent again.
+
+    Raises (every method): CallControlError."""
+
+    async def ring_staff(self, *, card_id: int, attempt: int, to: str, from_number: str) -> str:
+        """Call a staff member's phone for a live transfer: once answered they hear the whisper and
+        press 1 to join the caller's conference. The new call's sid."""
+        ...
+
+    async def ring_for_callback(self, *, callback_id: int, attempt: int, to: str, from_number: str) -> str:
+        """Click-to-call: ring the staff member, whisper, then dial the customer. The new call's sid."""
+        ...
+
+    async def to_voicemail(self, call_sid: str, org: OrgConfig) -> None:
+        """Take a caller off hold and offer them voicemail (the organisation's texts)."""
+        ...
+
+    async def send_sms(self, sms: Sms) -> str:
+        """Send a text message; its sid."""
+        ...
+
+
+_NOT_CONFIGURED = "Twilio REST is not configured (TWILIO_ACCOUNT_SID)"
+
+
+class NoCallControl:
+    """Twilio REST is not configured (no TWILIO_ACCOUNT_SID): every request fails, and says why."""
+
+    async def ring_staff(self, *, card_id: int, attempt: int, to: str, from_number: str) -> str:
+        raise CallControlError(_NOT_CONFIGURED)
+
+    async def ring_for_callback(self, *, callback_id: int, attempt: int, to: str, from_number: str) -> str:
+        raise CallControlError(_NOT_CONFIGURED)
+
+    async def to_voicemail(self, call_sid: str, org: OrgConfig) -> None:
+        raise CallControlError(_NOT_CONFIGURED)
+
+    async def send_sms(self, sms: Sms) -> str:
+        raise CallControlError(_NOT_CONFIGURED)
 
 # WhatsApp and SMS (issue 13) --------------------------------------------------------------------
 @dataclass(frozen=True)

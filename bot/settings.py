@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     twilio_auth_token: SecretStr | None = Field(default=None, validation_alias="TWILIO_AUTH_TOKEN")
     twilio_api_base_url: str | None = Field(default=None, validation_alias="TWILIO_API_BASE_URL")
 
+    smtp_url: SecretStr | None = Field(default=None, validation_alias="CENTRALITA_SMTP_URL")
+    smtp_from: str | None = Field(default=None, validation_alias="CENTRALITA_SMTP_FROM")
+    smtp_ca_file: str | None = Field(default=None, validation_alias="CENTRALITA_SMTP_CA_FILE")
+    link_secret: SecretStr | None = Field(default=None, validation_alias="CENTRALITA_LINK_SECRET")
+
     microsoft_app_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_ID")
     microsoft_app_password: SecretStr | None = Field(default=None, validation_alias="MICROSOFT_APP_PASSWORD")
     microsoft_app_tenant_id: str | None = Field(default=None, validation_alias="MICROSOFT_APP_TENANT_ID")
@@ -132,18 +137,36 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "slack_bot_token", "slack_signing_secret", "twilio_auth_token", "slack_app_token", mode="before"
+        "slack_bot_token",
+        "slack_signing_secret",
+        "twilio_auth_token",
+        "slack_app_token",
+        "link_secret",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("slack_signing_secret", "twilio_auth_token", "slack_bot_token")
+    @field_validator("slack_signing_secret", "twilio_auth_token", "slack_bot_token", "link_secret")
     @classmethod
     def _refuse_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value().strip().lower() in _PLACEHOLDERS:
             raise ValueError("is a placeholder; set the real value or leave it unset")
         return value
+
+    @field_validator("smtp_url", mode="before")
+    @classmethod
+    def _smtp_url(cls, value: object) -> object:
+        if value in ("", None):
+            return None
+        if not str(value).startswith(("smtp://", "smtps://")):
+            raise ValueError("must look like smtp://user:password@host:587 (STARTTLS) or smtps://…:465")
+        return value
+
+    @property
+    def email_enabled(self) -> bool:
+        return self.smtp_url is not None and bool(self.smtp_from)
 
     @field_validator("public_url", "slack_api_url")
     @classmethod

@@ -18,6 +18,7 @@ class ActionId(StrEnum):
     REASSIGN = "reassign"
     ADD_NOTE = "add_note"
     CALL_NOW = "call_now"
+    RESCHEDULE_CALLBACK = "reschedule_callback"
     CALLBACK_DONE = "callback_done"
     REPLY_CUSTOMER = "reply_customer"
 
@@ -52,6 +53,7 @@ class ActionRequest:
     outcome: Outcome | None = None
     staff: str | None = None
     when: datetime | None = None
+    tell_caller: bool = False
 
     @classmethod
     def from_inputs(cls, action: ActionId, card_id: int, values: dict[str, object]) -> ActionRequest:
@@ -69,6 +71,7 @@ class ActionRequest:
             outcome=Outcome(str(outcome)) if outcome else None,
             staff=str(staff) if staff else None,
             when=when,
+            tell_caller=str(values.get("tell_caller") or "") in ("yes", "true", "True"),
         )
 
 

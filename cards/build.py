@@ -18,6 +18,7 @@ from cards.model import (
     InputView,
     OptionView,
     Style,
+    TransferFacts,
 )
 
 PRIORITY_EMOJI = {"urgent": "🔴", "high": "🟠", "normal": "🔵", "low": "⚪"}
@@ -30,7 +31,7 @@ _ACTIONS_BY_STATUS: dict[CardStatus, tuple[ActionId, ...]] = {
 _DIRECT_ACTIONS_BY_STATUS: dict[CardStatus, frozenset[ActionId]] = {
     CardStatus.OPEN: frozenset({ActionId.CLAIM}),
     CardStatus.CLAIMED: frozenset(),
-    CardStatus.CALLBACK: frozenset({ActionId.CALL_NOW, ActionId.CALLBACK_DONE}),
+    CardStatus.CALLBACK: frozenset({ActionId.CALL_NOW, ActionId.RESCHEDULE_CALLBACK, ActionId.CALLBACK_DONE}),
     CardStatus.RESOLVED: frozenset(),
 }
 """What a direct message may offer in each state of its card (an escalation DM: Claim while the
@@ -122,10 +123,36 @@ def _fields(facts: CardFacts, now: datetime) -> tuple[FieldView, ...]:
             when(facts.claim_deadline) if facts.claim_deadline and _awaits_claim(facts) else None,
         ),
         ("card.field.taken_by", facts.created_by_name),
+        ("card.field.transfer_wait", _hold_left(facts, now)),
+        ("card.field.calls", _calls(facts)),
     ]
     closes = facts.reply_window_closes
     rows += customer_fields(facts, when(closes) if closes else "", now)
     return tuple(FieldView(t(loc, key), value) for key, value in rows if value)
+
+
+def _local_time(moment: datetime, timezone: str, fmt: str = "%H:%M") -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime(fmt)
+
+
+def _hold_left(facts: CardFacts, now: datetime) -> str | None:
+    """The caller's time left on hold, while the card offers the transfer."""
+    transfer = facts.transfer
+    if transfer is None or transfer.state != "waiting" or transfer.hold_until is None:
+        return None
+    seconds = int((transfer.hold_until - now).total_seconds())
+    if seconds <= 0:
+        return t(facts.locale, "card.transfer.over")
+    until = _local_time(transfer.hold_until, facts.timezone, "%H:%M:%S")
+    return t(facts.locale, "card.transfer.left", seconds=seconds, until=until)
+
+
+def _calls(facts: CardFacts) -> str | None:
+    """ "called 3 times, last at 10:41", for a card that more calls were merged into."""
+    if facts.call_count < 2 or facts.last_call_at is None:
+        return None
+    time = _local_time(facts.last_call_at, facts.timezone)
+    return t(facts.locale, "card.calls", count=facts.call_count, time=time)
 
 
 def _awaits_claim(facts: CardFacts) -> bool:
@@ -133,6 +160,10 @@ def _awaits_claim(facts: CardFacts) -> bool:
 
 
 def _status_line(facts: CardFacts, now: datetime) -> str:
+    if facts.transfer is not None and facts.status is not CardStatus.RESOLVED:
+        line = _transfer_line(facts, facts.transfer)
+        if line is not None:
+            return line
     loc = facts.locale
     if facts.status is CardStatus.CLAIMED:
         return t(loc, "card.status.claimed", name=facts.claimed_by_name or "?")
@@ -145,6 +176,22 @@ def _status_line(facts: CardFacts, now: datetime) -> str:
     return t(loc, "card.status.open")
 
 
+def _transfer_line(facts: CardFacts, transfer: TransferFacts) -> str | None:
+    """What a live transfer says about the card, in the states it decides (None: the card's own)."""
+    loc, name = facts.locale, transfer.staff_name or "?"
+    if transfer.state == "connected" and transfer.connected_at is not None:
+        time = _local_time(transfer.connected_at, facts.timezone)
+        return t(loc, "card.status.transfer_connected", name=name, time=time)
+    if transfer.state == "ringing" and facts.status is CardStatus.CLAIMED:
+        return t(loc, "card.status.transfer_ringing", name=name)
+    if facts.status is not CardStatus.OPEN:
+        return None
+    line = t(loc, f"card.status.transfer_{transfer.state}")
+    if transfer.notice and transfer.state == "waiting":
+        line += " · " + t(loc, "card.transfer.notice", notice=transfer.notice)
+    return line
+
+
 def _escalation_line(facts: CardFacts) -> str | None:
     if not facts.escalated_to_names or facts.status is CardStatus.RESOLVED:
         return None
@@ -153,11 +200,20 @@ def _escalation_line(facts: CardFacts) -> str | None:
 
 def _actions(facts: CardFacts) -> tuple[ActionView, ...]:
     ids = list(_ACTIONS_BY_STATUS[facts.status])
+    if _offers_transfer(facts):
+        ids.insert(0, ActionId.ACCEPT_TRANSFER)
     if facts.status is not CardStatus.RESOLVED:
         if is_customer_card(facts) and not facts.opted_out:
             ids.insert(1, ActionId.REPLY_CUSTOMER)
         ids.append(ActionId.RESOLVE)
     return tuple(action_view(a, facts.card_id, facts.locale, facts.staff) for a in ids)
+
+
+def _offers_transfer(facts: CardFacts) -> bool:
+    """Accept transfer is offered while the card is open and its caller waits on hold."""
+    return (
+        facts.status is CardStatus.OPEN and facts.transfer is not None and facts.transfer.state == "waiting"
+    )
 
 
 def direct_actions(facts: CardFacts, wanted: list[ActionId]) -> tuple[ActionView, ...]:
@@ -171,7 +227,7 @@ def action_view(
 ) -> ActionView:
     """What doing ``action`` on the card takes: its label and, when a click is not enough, its form
     (``staff``: the organisation's staff members, label their name and value their staff id)."""
-    style: Style = "primary" if action is ActionId.CLAIM else "default"
+    style: Style = "primary" if action in (ActionId.CLAIM, ActionId.ACCEPT_TRANSFER) else "default"
     label = t(locale, f"card.action.{action.value}")
     return ActionView(action, label, card_id, style=style, form=action_form(action, locale, staff))
 
@@ -202,16 +258,22 @@ def action_form(
     if action is ActionId.REASSIGN:
         label = t(locale, "card.action.reassign")
         return _form(locale, "reassign", "modal.submit", InputView("assignee", "staff", label, choices=staff))
-    if action is ActionId.SCHEDULE_CALLBACK:
+    if action in (ActionId.SCHEDULE_CALLBACK, ActionId.RESCHEDULE_CALLBACK):
         moment = InputView(
             "when", "datetime", t(locale, "modal.callback.when"), initial=when.isoformat() if when else None
         )
         who = InputView(
             "assignee", "staff", t(locale, "modal.callback.assignee"), choices=staff, actor_default=True
         )
-        return _form(
-            locale, "callback", "modal.submit", moment, who, _note(locale, "modal.callback.note", False)
+        tell = InputView(
+            "tell_caller",
+            "choice",
+            t(locale, "modal.callback.tell_caller"),
+            required=False,
+            choices=(OptionView(t(locale, "modal.callback.tell_caller_yes"), "yes"),),
         )
+        note = _note(locale, "modal.callback.note", False)
+        return _form(locale, "callback", "modal.submit", moment, who, note, tell)
     return None
 
 

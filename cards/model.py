@@ -52,6 +52,20 @@ class CardFacts:
     reply_status: str | None = None
     reply_error: str | None = None
     media: tuple[str, ...] = ()
+    transfer: TransferFacts | None = None
+    call_count: int = 1
+    last_call_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TransferFacts:
+    """A live transfer's state on a card (issue 10): ``state`` is a ``TransferState`` value."""
+
+    state: str
+    hold_until: datetime | None
+    staff_name: str | None
+    connected_at: datetime | None
+    notice: str | None
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,14 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.services.callbacks import CallbackReminders
+from bot.services.digest_sending import DigestSending
 from bot.services.escalation import Escalation
+from bot.services.kept import OverdueCallbacks
+from bot.services.transfer import TransferHolds
 from jobs.callbacks import run_callback_reminders
+from jobs.digest import run_digests
 from jobs.escalation import run_escalations
+from jobs.transfer import run_hold_sweep, run_overdue_sweep
 
 # A step due sooner than the next beat gets a one-off sweep at its due time, but never sooner than
 # this after the last one: a due card another worker holds locked must not make a busy loop.
@@ -33,13 +38,21 @@ _STILL_RUNNING = _StillRunning()
 
 
 class Heartbeat:
-    """Sweeps due escalations and callbacks every ``seconds``. Start it inside the running loop.
+    """Sweeps due escalations, callbacks and digests every ``seconds``. Start it inside the running loop.
 
     After each escalation sweep, the earliest pending step is looked up: when it falls due before
     the next beat, a one-off sweep is scheduled for that moment, so a step fires on time rather
     than up to a beat late. The beat stays, for cards other processes open."""
 
-    def __init__(self, escalation: Escalation, reminders: CallbackReminders, seconds: float) -> None:
+    def __init__(
+        self,
+        escalation: Escalation,
+        reminders: CallbackReminders,
+        seconds: float,
+        holds: TransferHolds | None = None,
+        overdue: OverdueCallbacks | None = None,
+        digests: DigestSending | None = None,
+    ) -> None:
         self.seconds = seconds
         self.escalation = escalation
         self.scheduler = AsyncIOScheduler(timezone="UTC")
@@ -54,9 +67,14 @@ class Heartbeat:
         }
         self._sweeps: set[asyncio.Task[Any]] = set()
         self.scheduler.add_job(self._escalate, id="escalations", **common)
-        self.scheduler.add_job(
-            self._sweep, id="callbacks", args=[run_callback_reminders, reminders], **common
-        )
+        self.reminders = reminders
+        self.scheduler.add_job(self._remind, id="callbacks", **common)
+        if holds is not None:
+            self.scheduler.add_job(self._sweep, id="holds", args=[run_hold_sweep, holds], **common)
+        if overdue is not None:
+            self.scheduler.add_job(self._sweep, id="overdue", args=[run_overdue_sweep, overdue], **common)
+        if digests is not None:  # due digests are looked up every beat; sent ones are remembered
+            self.scheduler.add_job(self._sweep, id="digests", args=[run_digests, digests], **common)
 
     def start(self) -> None:
         self.scheduler.start()
@@ -84,14 +102,23 @@ class Heartbeat:
         await self._sweep(self._escalate_and_plan, self.escalation)
 
     async def _escalate_and_plan(self, escalation: Escalation) -> None:
-        wait = await run_escalations(escalation)
+        self._plan(self._escalate, "escalations-due", await run_escalations(escalation))
+
+    async def _remind(self) -> None:
+        await self._sweep(self._remind_and_plan, self.reminders)
+
+    async def _remind_and_plan(self, reminders: CallbackReminders) -> None:
+        self._plan(self._remind, "callbacks-due", await run_callback_reminders(reminders))
+
+    def _plan(self, sweep: Callable[[], Awaitable[None]], job_id: str, wait: float | None) -> None:
+        """A one-off ``sweep`` when the next due moment comes before the next beat."""
         if wait is None or wait >= self.seconds or not self.scheduler.running:
             return
         self.scheduler.add_job(
-            self._escalate,
+            sweep,
             trigger="date",
             run_date=datetime.now(UTC) + timedelta(seconds=max(wait, MIN_WAKE_SECONDS)),
-            id="escalations-due",
+            id=job_id,
             replace_existing=True,
             misfire_grace_time=30,
         )

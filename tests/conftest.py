@@ -70,7 +70,7 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 async def twilio_rest() -> AsyncIterator[FakeTwilio]:
-    """The Twilio REST stand-in; point the app at it with ``TWILIO_API_BASE_URL``."""
+    """The Twilio REST stand-in; point the app at it with ``twilio_env(fake)``."""
     fake = FakeTwilio()
     async with LoopbackServer(fake.app) as url:
         fake.url = url

@@ -152,6 +152,7 @@ CHANGE_OF_ACTION = {
     ActionId.SCHEDULE_CALLBACK: Change.CALLBACK,
     ActionId.REASSIGN: Change.REASSIGN,
     ActionId.ADD_NOTE: Change.NOTE,
+    ActionId.ACCEPT_TRANSFER: Change.ACCEPT_TRANSFER,
 }
 
 

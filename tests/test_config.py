@@ -198,6 +198,28 @@ def test_loc_path() -> None:
     assert str(ConfigIssue("staff[0].phone", "bad")) == "staff[0].phone: bad"
 
 
+def test_a_digest_at_an_hour_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    issues = issues_of(write(tmp_path, MINIMAL + 'digest: {at: "25:00", to: [ana]}\n'))
+    assert issues == {"digest.at": "'25:00' is not a time of day; write it like 08:30"}
+
+
+def test_a_digest_for_nobody_reachable_warns_with_its_path(tmp_path: Path) -> None:
+    text = MINIMAL.replace("teams:", "  - {id: marta, name: Marta, roles: [manager]}\nteams:")
+    text += "digest: {to: [ana, marta, pepe]}\n"
+    warnings = {issue.path: issue.reason for issue in check_references(load_config(write(tmp_path, text)))}
+    assert warnings["digest.to[1]"] == "'marta' has no slack_user, teams_user or email: the digest cannot reach them"
+    assert warnings["digest.to[2]"].startswith("'pepe' is not a staff id")
+    assert "digest.to[0]" not in warnings
+
+
+def test_a_webhook_needs_an_http_url_and_a_standard_webhooks_secret(tmp_path: Path) -> None:
+    text = MINIMAL + "webhooks:\n  - {url: ftp://crm, secret: hunter2, events: [card.opened, card.exploded]}\n"
+    issues = issues_of(write(tmp_path, text))
+    assert issues["webhooks[0].url"] == "'ftp://crm' is not an http:// or https:// URL"
+    assert issues["webhooks[0].secret"] == "write the secret as whsec_ followed by base64 (at least 12 bytes)"
+    assert "webhooks[0].events[1]" in issues
+
+
 def test_slack_ids_written_as_names_are_errors_that_say_where_the_id_is(tmp_path: Path) -> None:
     text = MINIMAL.replace("slack_user: U0ANA", 'slack_user: "@ana"').replace(
         "slack_channel: C0RECEP", 'slack_channel: "#recepcion"'

@@ -80,6 +80,7 @@ async def test_a_callback_reminder_has_call_now_and_done_and_done_closes_the_car
         buttons = _buttons(dm)
         assert [(k, b["text"]["text"]) for k, b in buttons.items()] == [
             ("call_now", "Llamar ahora"),
+            ("reschedule_callback", "Reprogramar"),
             ("callback_done", "Hecho"),
         ]
 

@@ -363,8 +363,18 @@ ENDPOINTS = [
     Endpoint("POST", "/twilio/voice/status", TWILIO),
     Endpoint("POST", "/twilio/messaging", TWILIO),
     Endpoint("POST", "/twilio/messaging/status?message=1", TWILIO),
+    # Live transfer and click-to-call (issue 10): the card or callback and attempt are in the URL.
+    Endpoint("POST", "/twilio/voice/transfer/wait?org=default", TWILIO),
+    Endpoint("POST", "/twilio/voice/transfer/whisper?card=1&attempt=1", TWILIO),
+    Endpoint("POST", "/twilio/voice/transfer/press?card=1&attempt=1", TWILIO),
+    Endpoint("POST", "/twilio/voice/transfer/leg?card=1&attempt=1", TWILIO),
+    Endpoint("POST", "/twilio/voice/callback/whisper?callback=1&attempt=1", TWILIO),
+    Endpoint("POST", "/twilio/voice/callback/press?callback=1&attempt=1", TWILIO),
+    Endpoint("POST", "/twilio/voice/callback/dialled?callback=1&attempt=1", TWILIO),
+    Endpoint("POST", "/twilio/voice/callback/leg?callback=1&attempt=1", TWILIO),
     Endpoint("POST", "/slack/events", SLACK),
     Endpoint("GET", "/healthz", None),
+    Endpoint("GET", "/metrics", None),
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.ports import MessageRef, PostRef, PrivateTo
+from bot.ports import MessageRef, PostRef, PrivateTo, Report
 from cards.model import CardView, DirectView, Text
 from cards.text import render_text
 
@@ -32,4 +32,9 @@ class ConsolePublisher:
 
     async def tell_privately(self, to: PrivateTo, text: Text) -> MessageRef | None:
         log.info("note to %s in %s: %s", to.user, to.where, text.plain())
+        return None
+
+    async def send_report(self, target: str, report: Report) -> MessageRef | None:
+        chart = f" (chart: {len(report.chart_png)} bytes)" if report.chart_png else ""
+        log.info("report to %s: %s%s\n%s", target, report.subject, chart, report.plain)
         return None

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo
+from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo, Report
+from bot.telemetry import PLATFORM_ERRORS
 from cards.blockkit import mrkdwn_of, render_blocks, render_direct
 from cards.model import CardView, DirectView, Text
 
@@ -120,18 +122,41 @@ class SlackPublisher:
             return False
         return True
 
+    async def send_report(self, target: str, report: Report) -> MessageRef | None:
+        """A DM with the report's text; its chart uploaded into the DM with Slack's current file API
+        (``files_upload_v2``: files.getUploadURLExternal, the upload, files.completeUploadExternal),
+        which shares a file in a conversation id, not a user id: the DM is opened first."""
+        if report.chart_png is None:
+            return _ref(await self._call("chat_postMessage", channel=target, text=report.text))
+        opened = await self._call("conversations_open", users=target)
+        uploaded = await self._call(
+            "files_upload_v2",
+            channel=opened["channel"]["id"],
+            file=report.chart_png,
+            filename=report.chart_name,
+            title=report.chart_title,
+            alt_txt=report.chart_title,
+            initial_comment=report.text,
+        )
+        file = uploaded.get("file") or {}
+        return str(file["id"]) if "id" in file else None
+
     async def _call(self, method: str, **kwargs: Any) -> Any:
         try:
             return await getattr(self.client, method)(**kwargs)
         except SlackApiError as error:
             raise _delivery_error(error) from error
-        except (OSError, TimeoutError) as error:
+        except (OSError, TimeoutError, aiohttp.ClientError) as error:  # an outage: retried seconds apart
+            PLATFORM_ERRORS.labels("slack", "unreachable").inc()
             raise DeliveryError(f"Slack unreachable: {error!r}") from error
 
 
 def _delivery_error(error: SlackApiError) -> DeliveryError:
     response = error.response
     code = str(response.get("error", "")) if response is not None else ""
+    PLATFORM_ERRORS.labels(
+        "slack", code or f"http_{response.status_code if response is not None else 0}"
+    ).inc()
     if response is not None and response.status_code == 429:
         retry_after = float(response.headers.get("Retry-After", response.headers.get("retry-after", 1)))
         return DeliveryError("Slack rate limit (429)", retry_after=retry_after)

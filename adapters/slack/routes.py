@@ -32,6 +32,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import modals
 from adapters.slack.auth import SlackAuth
+from adapters.slack.home import HomeTabs
 from adapters.slack.inbound import SlackSignature, bolt_request
 from adapters.slack.parse import (
     Click,
@@ -105,6 +106,7 @@ class SlackDeps:
     directory: Directory
     clock: Clock
     after_ack: AfterAck = field(default_factory=AfterAck)
+    homes: HomeTabs | None = None
 
 
 def build_bolt(
@@ -122,7 +124,19 @@ def build_bolt(
     _register_actions(bolt, deps)
     _register_modals(bolt, deps)
     _register_recado(bolt, deps, recado_command)
+    _register_home(bolt, deps)
     return bolt
+
+
+def _register_home(bolt: AsyncApp, deps: SlackDeps) -> None:
+    """App Home: published when the person opens it, and again after each of their clicks."""
+
+    @bolt.event("app_home_opened")
+    async def on_home(ack: Any, event: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user = str(event.get("user") or "")
+        if deps.homes is not None and user and event.get("tab", "home") == "home":
+            deps.after_ack.run(deps.homes.on_opened(client, user), "home")
 
 
 class _ExpectedWarnings(logging.Filter):
@@ -186,10 +200,21 @@ def _register_actions(bolt: AsyncApp, deps: SlackDeps) -> None:
         click = parse_click(body, action)  # pure and quick; a payload that is not ours is a 400
         await ack()
         tell = _failure_notice(client, deps, click.user, click.channel)
-        deps.after_ack.run(_dispatch_click(click, deps, client), click.action_id, tell)
+        deps.after_ack.run(_handle_click(click, deps, client), click.action_id, tell)
 
     for action_id in ActionId:
         bolt.action(action_id.value)(on_click)
+
+
+async def _handle_click(click: Click, deps: SlackDeps, client: AsyncWebClient) -> None:
+    """The click's action, then the clicker's App Home as it leaves things."""
+    await _dispatch_click(click, deps, client)
+    if deps.homes is None:
+        return
+    try:
+        await deps.homes.after_click(client, click.user)
+    except Exception:  # the action went through; a stale home is refreshed when next opened
+        log.warning("could not refresh the App Home of %s", click.user, exc_info=True)
 
 
 async def _dispatch_click(click: Click, deps: SlackDeps, client: AsyncWebClient) -> None:
@@ -264,7 +289,11 @@ def _form_errors(form: FormView, values: dict[str, Any], locale: str, now: datet
     errors: dict[str, str] = {}
     for asked in form.inputs:
         value = values.get(asked.name)
-        if asked.kind == "choice" and value not in {o.value for o in asked.choices}:
+        if (
+            asked.kind == "choice"
+            and (value or asked.required)
+            and value not in {o.value for o in asked.choices}
+        ):
             errors[asked.name] = t(locale, "modal.error.outcome")
         elif asked.kind == "datetime" and (value is None or value <= now):
             errors[asked.name] = t(locale, "ephemeral.callback_past")

@@ -27,7 +27,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.teams.gateway import TeamsGateway
 from adapters.teams.parse import CHANNEL
-from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo
+from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo, Report
 from bot.services.conversations import Conversations, ConversationSeen
 from cards.adaptive import render_card, render_direct
 from cards.model import CardView, DirectView, Person, Text
@@ -86,6 +86,11 @@ class TeamsPublisher:
     async def tell_privately(self, to: PrivateTo, text: Text) -> MessageRef | None:
         """A 1:1 message (the answer to a card action itself carries the note, see ``bot.py``)."""
         return await self._to_person(to.user, _text_activity(text))
+
+    async def send_report(self, target: str, report: Report) -> MessageRef | None:
+        """A report (the digest) as a 1:1 message with its text; the chart inline in an Adaptive Card
+        is still to do (the managers branch added this seam)."""
+        return await self._to_person(target, _text_activity(Text.of(report.plain)))
 
     async def _to_person(self, user: str, activity: Activity) -> MessageRef:
         personal = await self.conversations.personal(CHANNEL, user)

@@ -1,5 +1,6 @@
 """Staff reached on their phone: WhatsApp and SMS as delivery channels for direct messages (an
-escalation, a callback reminder) and private answers (a refusal), through Twilio Messaging.
+escalation, a callback reminder) and private answers (a refusal), through Twilio Messaging. The
+``sms`` channel also carries the texts to callers (when they will be called back, issue 10).
 
 A target is ``<org id>:<number>``: the message goes from that organisation's number (or its
 Messaging Service). A phone shows no card and no thread; what it can do is in the text, as codes the
@@ -20,6 +21,7 @@ from bot.ports import (
     OutboundMessage,
     PostRef,
     PrivateTo,
+    Report,
 )
 from cards.customer import phone_text
 from cards.model import CardView, DirectView, Text
@@ -75,6 +77,9 @@ class PhonePublisher:
 
     async def post_in_thread(self, post: PostRef, text: Text) -> MessageRef:
         raise DeliveryError(f"{self.name} has no thread", permanent=True)
+
+    async def send_report(self, target: str, report: Report) -> MessageRef | None:
+        raise DeliveryError(f"reports are not sent by {self.name}", permanent=True)
 
     def _sender(self, target: str) -> tuple[Sender, str]:
         org_id, _, number = target.partition(":")

@@ -10,9 +10,11 @@ from starlette.datastructures import FormData
 
 from adapters.twilio import parse, twiml
 from adapters.twilio.signature import TwilioVerifier
-from bot.services.calls import CallStart, Saved
+from adapters.twilio.transfer_routes import wait_url
+from bot.services.calls import TERMINAL, CallStart, Saved
 from bot.services.directory import Org
 from bot.services.spooled import Reply, SpooledIntake
+from bot.services.transfer import LiveTransfer
 
 XML = "application/xml"
 PREFIX = "/twilio/voice"
@@ -43,11 +45,14 @@ class Documents:
         return twiml.goodbye(voice, moment)
 
 
-def voice_router(intake: SpooledIntake, verifier: TwilioVerifier, public_url: str) -> APIRouter:
+def voice_router(
+    intake: SpooledIntake, verifier: TwilioVerifier, public_url: str, transfer: LiveTransfer | None = None
+) -> APIRouter:
     """While the database is unreachable ``intake`` spools what each webhook brings, and the caller
     hears the same as ever from the configuration in memory, except that a call that comes in is
     offered the voicemail (``outage``) rather than the speech prompt; when even the spool cannot be
-    written, "please call back later" (``call_back_later``)."""
+    written, "please call back later" (``call_back_later``). ``transfer``: a caller put on hold for a
+    live transfer who hangs up is told to its card."""
     router = APIRouter()
     documents = Documents(public_url.rstrip("/") + PREFIX)
 
@@ -87,7 +92,10 @@ def voice_router(intake: SpooledIntake, verifier: TwilioVerifier, public_url: st
             if org is None:
                 return _xml(twiml.unknown_number())
             return _xml(documents.get(org, "no_speech"))
-        return await _answer(intake.message(call, said), documents, "message_taken")
+        reply = await intake.answer(call, said)
+        if reply is not None and reply.holding:
+            return _hold(reply.org, call.call_sid, documents.base)
+        return await _answer(_done(reply), documents, "message_taken")
 
     @post("/voicemail")
     async def voicemail(request: Request) -> Response:
@@ -108,7 +116,11 @@ def voice_router(intake: SpooledIntake, verifier: TwilioVerifier, public_url: st
     @post("/status")
     async def status(request: Request) -> Response:
         form, call = await verified(request)
-        return _stored(await intake.ended(call, parse.call_status(form)))  # type: ignore[arg-type]
+        status = parse.call_status(form)  # type: ignore[arg-type]
+        saved = await intake.ended(call, status)
+        if transfer is not None and saved == "stored" and status in TERMINAL:
+            await transfer.caller_left(call.call_sid)
+        return _stored(saved)
 
     return router
 
@@ -138,6 +150,16 @@ def _stored(saved: Saved) -> Response:
     if saved == "lost":
         raise HTTPException(503, "The database is unreachable and the spool cannot be written.")
     return Response(status_code=204)
+
+
+async def _done(reply: Reply | None) -> Reply | None:
+    return reply
+
+
+def _hold(org: Org, call_sid: str, voice_base: str) -> Response:
+    """The caller waits on hold for a live transfer, in the conference named after their CallSid."""
+    voice = twiml.Voice(org.config)
+    return _xml(twiml.hold_for_transfer(voice, call_sid, wait_url(voice_base, org)))
 
 
 def _xml(body: str) -> Response:

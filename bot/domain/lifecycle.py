@@ -25,6 +25,7 @@ class Change(StrEnum):
     NOTE = "note"
     REASSIGN = "reassign"
     CALLBACK = "callback"
+    ACCEPT_TRANSFER = "accept_transfer"
 
 
 HELD = frozenset({CardStatus.CLAIMED, CardStatus.CALLBACK})
@@ -49,7 +50,7 @@ class Actor:
 
 def refusal(change: Change, status: CardStatus, holder: str | None, actor: Actor) -> Refusal | None:
     """None when ``actor`` may make ``change`` to a card in ``status`` held by ``holder``."""
-    if change is Change.CLAIM:
+    if change in (Change.CLAIM, Change.ACCEPT_TRANSFER):
         return None if status is CardStatus.OPEN else _taken(status, holder)
     if change is Change.RELEASE:
         if status not in HELD:
@@ -66,7 +67,7 @@ def refusal(change: Change, status: CardStatus, holder: str | None, actor: Actor
 
 def status_after(change: Change, status: CardStatus) -> CardStatus:
     """The state an allowed change leaves the card in."""
-    if change is Change.CLAIM:
+    if change in (Change.CLAIM, Change.ACCEPT_TRANSFER):
         return CardStatus.CLAIMED
     if change is Change.RELEASE:
         return CardStatus.OPEN

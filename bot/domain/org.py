@@ -321,15 +321,59 @@ class VoiceConfig(_Strict):
     prompt: str | None = None
     message_taken: str | None = None
     after_hours: str | None = None
+    transfer_connecting: str | None = None
+    transfer_wait: str | None = None
     hold_seconds: int = Field(default=45, ge=5, le=600)
     gather_seconds: int = Field(default=6, ge=2, le=30)
     voicemail_seconds: int = Field(default=120, ge=10, le=3600)
+
+
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def parse_clock(text: str) -> time:
+    """``"08:30"`` → 08:30.
+
+    Raises:
+        ValueError: when it is not a time of day.
+    """
+    match = _CLOCK.match(text.strip())
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise ValueError(f"'{text}' is not a time of day; write it like 08:30")
+    return time(int(match[1]), int(match[2]))
 
 
 class DigestConfig(_Strict):
     at: str = "08:30"
     days: str = "mon-fri"
     to: list[str] = Field(default_factory=list)
+    weekly: str | None = "mon"
+    """The day the weekly review goes (at ``at``), or null for none."""
+
+    @field_validator("weekly")
+    @classmethod
+    def _weekly(cls, value: str | None) -> str | None:
+        if value is not None and len(parse_day_spec(value)) != 1:
+            raise ValueError(f"'{value}' is not one day; write it like mon")
+        return value
+
+    @property
+    def weekly_day(self) -> int | None:
+        return None if self.weekly is None else parse_day_spec(self.weekly)[0]
+
+    @field_validator("at")
+    @classmethod
+    def _at(cls, value: str) -> str:
+        parse_clock(value)
+        return value
+
+    @property
+    def local_time(self) -> time:
+        return parse_clock(self.at)
+
+    @property
+    def weekdays(self) -> list[int]:
+        return parse_day_spec(self.days)
 
     @field_validator("days")
     @classmethod
@@ -411,6 +455,53 @@ def _word(text: str) -> str:
     return text.strip().strip(".!¡").upper()
 
 
+class CallsConfig(_Strict):
+    merge_window: Duration = timedelta(hours=2)
+    """A call from a number whose card is still open within this long is merged into it; 0: never."""
+
+
+class CallbacksConfig(_Strict):
+    grace: Duration = timedelta(minutes=15)
+    """A callback not done this long after its time escalates (owner, team, managers)."""
+
+
+WebhookEvent = Literal["card.opened", "card.claimed", "card.resolved", "lead.qualified", "callback.done"]
+WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = (
+    "card.opened",
+    "card.claimed",
+    "card.resolved",
+    "lead.qualified",
+    "callback.done",
+)
+
+
+def _all_events() -> list[WebhookEvent]:
+    return list(WEBHOOK_EVENTS)
+
+
+class WebhookConfig(_Strict):
+    """A CRM endpoint that receives a signed JSON event for each card change (Standard Webhooks)."""
+
+    url: str
+    secret: str = Field(description="whsec_ followed by the base64 of the signing key")
+    events: list[WebhookEvent] = Field(default_factory=_all_events)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError(f"'{value}' is not an http:// or https:// URL")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _whsec(cls, value: str) -> str:
+        key = value.removeprefix("whsec_")
+        if key == value or not re.fullmatch(r"[A-Za-z0-9+/]{16,}={0,2}", key):
+            raise ValueError("write the secret as whsec_ followed by base64 (at least 12 bytes)")
+        return value
+
+
 DEFAULT_PRIORITY = PriorityPolicy(claim_within=timedelta(minutes=30))
 
 
@@ -425,6 +516,9 @@ class OrgConfig(_Strict):
     digest: DigestConfig | None = None
     reception: ReceptionConfig = Field(default_factory=ReceptionConfig)
     messaging: MessagingConfig = Field(default_factory=MessagingConfig)
+    calls: CallsConfig = Field(default_factory=CallsConfig)
+    callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> OrgConfig:
@@ -464,6 +558,9 @@ class OrgConfig(_Strict):
 
     def default_team(self) -> TeamConfig | None:
         return self.team(self.organization.fallback_team) or (self.teams[0] if self.teams else None)
+
+    def staff_with_phone(self) -> list[StaffMember]:
+        return [s for s in self.staff if s.phone]
 
     def priority(self, name: str) -> PriorityPolicy:
         return self.priorities.get(name, DEFAULT_PRIORITY)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, case, update
+from sqlalchemy import bindparam, case, func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.speech import name_from_speech
@@ -40,6 +41,19 @@ _END_CALL = (
     )
     .returning(_CALL_TABLE.c.card_id, _CALL_TABLE.c.status)
 )
+# The open card a repeat caller's call goes on (see ``_merge_repeat``), on the path of every call.
+_REPEAT_CARD = (
+    select(Card)
+    .where(
+        col(Card.org_id) == bindparam("org"),
+        col(Card.caller_number) == bindparam("number"),
+        col(Card.status) != "resolved",
+        func.coalesce(col(Card.last_call_at), col(Card.created_at)) >= bindparam("since", type_=UTCDateTime),
+    )
+    .order_by(col(Card.id).desc())
+    .limit(1)
+    .with_for_update()
+)
 TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 Saved = Literal["stored", "spooled", "lost"]
 
@@ -49,6 +63,15 @@ class CallInfo:
     call_sid: str
     from_number: str | None
     to_number: str | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What became of what the caller said: their organisation, and whether they now wait on hold
+    for a live transfer (in the conference named after their CallSid)."""
+
+    org: Org
+    holding: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,8 +85,11 @@ class CallStart:
 
 
 class CallIntake:
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, *, can_transfer: bool = False) -> None:
+        """``can_transfer``: outbound calls are possible (Twilio REST is configured); without them a
+        transfer rule takes a message, as it would outside office hours."""
         self.rt = rt
+        self.can_transfer = can_transfer
 
     def opening(self, call: CallInfo, at: datetime) -> CallStart | None:
         """How a call that comes in at ``at`` is answered, from the configuration alone (no database):
@@ -89,13 +115,21 @@ class CallIntake:
 
     async def message(self, call: CallInfo, speech: str, *, at: datetime | None = None) -> Org | None:
         """The caller said who they are and why: one card (a retried webhook finds the same one)."""
-        return await self._card_for(call, speech.strip(), source="call", at=at)
+        answer = await self._card_for(call, speech.strip(), source="call", at=at)
+        return answer.org if answer else None
+
+    async def answer(self, call: CallInfo, speech: str, *, at: datetime | None = None) -> Answer | None:
+        """Like ``message``, when the caller is on the line: they may be put on hold for a live
+        transfer (a transfer rule matched, in office hours, and someone on the staff has a phone);
+        ``Answer.holding`` says so. A replayed message never holds anyone: the caller has gone."""
+        return await self._card_for(call, speech.strip(), source="call", at=at, may_hold=True)
 
     async def voicemail(
         self, call: CallInfo, recording_url: str, *, at: datetime | None = None
     ) -> Org | None:
         """A recording is there: it goes on the call's card, which is opened if there is none yet."""
-        return await self._card_for(call, "", source="voicemail", recording_url=recording_url, at=at)
+        answer = await self._card_for(call, "", source="voicemail", recording_url=recording_url, at=at)
+        return answer.org if answer else None
 
     async def ended(self, call: CallInfo, status: str, *, at: datetime | None = None) -> None:
         """The call is over (at ``at``, else now); one that left nothing behind becomes a missed-call
@@ -119,7 +153,8 @@ class CallIntake:
             rejected = row.status == "rejected"
             changes: dict[str, Any] = {"ended_at": now, "status": "rejected" if rejected else status}
             if not rejected and row.card_id is None:
-                changes |= await self._open(session, org, call, row.started_at, "", "missed", None)
+                opened, _ = await self._open(session, org, call, row.started_at, "", "missed", None)
+                changes |= opened
             await execute(session, _UPDATE_CALL, {"call_id": row.id, **changes})
 
         await self._retrying_conflicts(work)
@@ -132,25 +167,31 @@ class CallIntake:
         source: str,
         recording_url: str | None = None,
         at: datetime | None = None,
-    ) -> Org | None:
+        may_hold: bool = False,
+    ) -> Answer | None:
         org = self.rt.directory.by_number(call.to_number)
         if org is None:
             return None
+        holding = False
 
         async def work(session: AsyncSession) -> None:
+            nonlocal holding
             row = await self._call_row(session, org, call, at or self.rt.clock.now())
             if row.card_id is None:  # the call's card is written in the same transaction as its card_id
-                changes = await self._open(session, org, call, row.started_at, speech, source, recording_url)
+                changes, holding = await self._open(
+                    session, org, call, row.started_at, speech, source, recording_url, may_hold
+                )
                 await execute(session, _UPDATE_CALL, {"call_id": row.id, **changes})
-            elif recording_url or speech:
-                card = await session.get(Card, row.card_id, with_for_update=True)
-                if card is not None and recording_url and card.recording_url != recording_url:
-                    await self._attach_recording(session, org, card, recording_url)
-                elif card is not None and speech and not card.summary:
-                    await self._attach_speech(session, org, card, speech)
+                return
+            card = await session.get(Card, row.card_id, with_for_update=bool(recording_url or speech))
+            holding = card is not None and card.call_sid == call.call_sid and card.transfer_state == "waiting"
+            if card is not None and recording_url and card.recording_url != recording_url:
+                await self._attach_recording(session, org, card, recording_url)
+            elif card is not None and speech and not card.summary:
+                await self._attach_speech(session, org, card, speech)
 
         await self._retrying_conflicts(work)
-        return org
+        return Answer(org, holding)
 
     async def _retrying_conflicts(self, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
         """Run ``work`` in one transaction; if a concurrent webhook of the same call inserted its card
@@ -173,11 +214,19 @@ class CallIntake:
         speech: str,
         source: str,
         recording_url: str | None,
-    ) -> dict[str, Any]:
-        """The card for what the caller said; the call row's new values (its card, or rejected)."""
+        may_hold: bool = False,
+    ) -> tuple[dict[str, Any], bool]:
+        """The card for what the caller said; the call row's new values (its card, or rejected), and
+        whether the caller waits on hold for a transfer. A repeat caller's call goes on their open card."""
         decision = self._triage(org, call, speech, started_at)
         if decision.action == "reject":
-            return {"status": "rejected"}
+            return {"status": "rejected"}, False
+        now = self.rt.clock.now()
+        hold_until = self._hold_until(org, decision, source, now) if may_hold and self.can_transfer else None
+        if hold_until is None:
+            merged = await self._merge_repeat(session, org, decision, speech, recording_url, now)
+            if merged is not None:
+                return {"card_id": merged}, False
         new = NewCard(
             source=source,
             decision=decision,
@@ -185,8 +234,49 @@ class CallIntake:
             caller_name=name_from_speech(speech),
             call_sid=call.call_sid,
             recording_url=recording_url,
+            transfer_until=hold_until,
         )
-        return {"card_id": await open_card(session, self.rt, org, new, self.rt.clock.now())}
+        return {"card_id": await open_card(session, self.rt, org, new, now)}, hold_until is not None
+
+    @staticmethod
+    def _hold_until(org: Org, decision: TriageDecision, source: str, now: datetime) -> datetime | None:
+        """Until when the caller waits on hold for a live transfer; None when they are not put through:
+        no transfer rule (or outside office hours), no words said, or nobody with a phone to take it."""
+        if source != "call" or not decision.transfer_allowed or not org.config.staff_with_phone():
+            return None
+        return now + timedelta(seconds=org.config.voice.hold_seconds)
+
+    async def _merge_repeat(
+        self,
+        session: AsyncSession,
+        org: Org,
+        decision: TriageDecision,
+        speech: str,
+        recording_url: str | None,
+        now: datetime,
+    ) -> int | None:
+        """The open card this number's call goes on, within ``calls.merge_window`` of its last call:
+        it counts the call and says what was said in its thread. None: a new card is opened."""
+        window = org.config.calls.merge_window
+        if not window or not decision.caller_number:
+            return None
+        params = {"org": org.id, "number": decision.caller_number, "since": now - window}
+        card = (await session.exec(_REPEAT_CARD, params=params)).first()
+        if card is None:
+            return None
+        card.call_count = (card.call_count or 1) + 1
+        card.last_call_at = now
+        if recording_url:
+            card.recording_url = recording_url
+        if speech and not card.summary:
+            card.summary = speech
+            card.caller_name = card.caller_name or name_from_speech(speech)
+        time = now.astimezone(ZoneInfo(org.timezone)).strftime("%H:%M")
+        key = "thread.repeat_call" if speech else "thread.repeat_call_silent"
+        line = Notice(key, text={"count": str(card.call_count), "time": time, "text": speech})
+        data = {"count": card.call_count, "text": speech}
+        await self._left_by_caller(session, org, card, card.source, "repeat_call", data, line)
+        return card.id
 
     async def _attach_recording(self, session: AsyncSession, org: Org, card: Card, url: str) -> None:
         card.recording_url = url

@@ -1,9 +1,10 @@
-"""The delivery worker's use case: send what the outbox holds, in order per card, with retries.
+"""The delivery worker's use case: send what the outbox holds, in order per post, with retries.
 
 Rows are leased (``locked_until``) in a short transaction, sent outside any transaction, and their
-results written in another. A crash mid-send lets the lease expire and the row is sent again, so
-delivery is at least once; a card's own rows go out in the order they were written, and a row
-waiting on a 429's ``Retry-After`` holds back the rows of its card that come after it.
+results written in further ones, as each post's rows finish. A crash mid-send lets the lease expire
+and the row is sent again, so delivery is at least once. Each lane (a card's post on one channel,
+see ``bot.services.lanes``) sends its rows in the order they were written, and a row waiting on a
+retry holds back the rows of its lane that come after it, never another lane's.
 """
 
 from __future__ import annotations
@@ -11,38 +12,41 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, update
-from sqlalchemy.orm import aliased
-from sqlmodel import col, or_, select
+from sqlalchemy import bindparam, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.ports import ChannelPublisher, DeliveryError, PostRef
+from bot.ports import ChannelPublisher, DeliveryError, EventPublisher, PostRef
 from bot.services import messages
+from bot.services.digest_message import DigestMessage
 from bot.services.directory import Org
 from bot.services.facts import card_facts
+from bot.services.lanes import lane, lease_statement, next_due_statement
 from bot.services.outbox import (
     CARD,
     DIRECT,
     EPHEMERAL,
     LEASE,
     PRIVATE,
-    SENDING_COLUMNS,
+    REPORT,
     THREAD,
     HandedOver,
     Sending,
     wall_now,
 )
 from bot.services.replies import CUSTOMER, ReplySending
+from bot.services.retry import retry_wait
 from bot.services.runtime import Runtime
+from bot.services.webhooks import WEBHOOK
 from bot.store.db import execute
 from bot.store.models import Card, CardPost, OutboxMessage
-from bot.store.types import UTCDateTime
+from bot.telemetry import DELIVERY_SECONDS
 from cards.build import build_card
 from cards.model import CardFacts
 
@@ -56,37 +60,21 @@ _CARDS_WITH_POSTS = (
     .outerjoin(CardPost, col(CardPost.card_id) == col(Card.id))
     .where(col(Card.id).in_(bindparam("ids", expanding=True)))
 )
-MAX_BACKOFF_SECONDS = 300.0
 MAX_ATTEMPTS = 10
 """Attempts after which a row is given up when the platform refuses it for a reason not known to be
-temporary (``DeliveryError.capped``); about four minutes of backoff. Outages, 5xx and 429 are retried
-for as long as they last."""
+temporary (``DeliveryError.capped``); two to four minutes of backoff. Outages, 5xx and 429 are
+retried for as long as they last."""
 SAVE_ATTEMPTS = 4
 """Tries at writing a round's results (0.1, 0.2, 0.4 s apart): results that are lost mean the round's
 rows are sent again when their lease runs out."""
+SAVE_EVERY_SECONDS = 0.2
+"""While some lanes of a round are still sending (a slow platform, a slow channel), the results of
+the lanes that have finished are written this often: their next rows, and the rows they hold back,
+need not wait for the slowest call of the round. A round that finishes sooner is written once."""
 
-
-def _next_due_statement() -> Any:
-    """The earliest due time among the rows a lease could take: pending, not leased, and the first
-    pending row of their card (a later one waits for it: that row's own time, or its lease, decides).
-
-    Set-based (the first pending row per card in one grouped subquery), not a correlated EXISTS per
-    row: PostgreSQL planned the correlated form as a nested scan when the table's statistics were
-    stale, which cost seconds per call with thousands of pending rows."""
-    now = bindparam("now", type_=UTCDateTime)
-    firsts = (
-        select(func.min(OutboxMessage.id))
-        .where(col(OutboxMessage.status) == "pending", col(OutboxMessage.card_id).is_not(None))
-        .group_by(col(OutboxMessage.card_id))
-    )
-    return select(func.min(OutboxMessage.next_attempt_at)).where(
-        col(OutboxMessage.status) == "pending",
-        or_(col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now),
-        or_(col(OutboxMessage.card_id).is_(None), col(OutboxMessage.id).in_(firsts)),
-    )
-
-
-_NEXT_DUE = _next_due_statement()
+_NEXT_DUE = next_due_statement()
+Saved = Callable[[Sequence[Sending]], None]
+"""Told the rows whose results were just written (a part of a round)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +110,8 @@ class _Batch:
     """New cards' facts, handed over with their first post (their ``Card`` is never loaded)."""
     posts: dict[int, _Post] = field(default_factory=dict)
     new_refs: dict[int, str] = field(default_factory=dict)
+    saved_refs: set[int] = field(default_factory=set)
+    """Posts whose new reference is written already (by an earlier part of the round)."""
     skipped: set[int] = field(default_factory=set)
     """Rows not sent because their lease ran low; not written either, so the next lease takes them."""
 
@@ -143,17 +133,16 @@ class Delivery:
         self.batch = batch
         self.lease = lease
         # A row is sent only while a third of its lease is left (20 s of 60): one Slack call can take
-        # 2 × 10 s (its timeout, and one retry on a connection error), and the round's results are
+        # 2 × 10 s (its timeout, and one retry on a connection error), and a lane's results are
         # written only after its last send. Past that, another worker may lease the row and send it too.
         self.lease_margin = lease / 3
-        self._lease_sql = self._lease_statement()
+        self._lease_sql = lease_statement(batch, postgres=rt.postgres)
 
-    async def deliver_due(self) -> int:
+    async def deliver_due(self, saved: Saved | None = None) -> int:
         """Send one batch of due rows; returns how many were attempted."""
-        batch = await self._lease_due()
-        return await self._deliver(batch)
+        return await self.send(await self.lease_due(), saved)
 
-    async def deliver_handed(self, handed: Sequence[object]) -> Handed:
+    async def deliver_handed(self, handed: Sequence[object], saved: Saved | None = None) -> Handed:
         """Send the rows a unit of work committed already leased to this process (new cards' first
         posts), with the facts and posts it wrote: no lease, no loading."""
         batch = _Batch([])
@@ -164,22 +153,32 @@ class Delivery:
             post = _Post.of(item.post)
             batch.posts[post.id] = post
         batch.rows.sort(key=lambda row: row.id)
-        sent = await self._deliver(batch)
+        sent = await self.send(batch, saved)
         return Handed(sent, failed=any(row.status != "sent" for row in batch.rows))
 
-    async def _deliver(self, batch: _Batch) -> int:
+    async def send(self, batch: _Batch, saved: Saved | None = None) -> int:
+        """Send a leased batch, each lane in order and the lanes side by side, and write each lane's
+        results soon after it finishes (``SAVE_EVERY_SECONDS``); ``saved`` is told each part written.
+        Returns how many rows were attempted."""
         if not batch.rows:
             return 0
-        groups: dict[object, list[Sending]] = defaultdict(list)
+        lanes: dict[object, list[Sending]] = defaultdict(list)
         for row in batch.rows:
-            groups[row.card_id if row.card_id is not None else ("row", row.id)].append(row)
-        await asyncio.gather(*(self._send_in_order(batch, rows) for rows in groups.values()))
-        await self._save(batch)
+            lanes[lane(row)].append(row)
+        sending = {asyncio.create_task(self._send_in_order(batch, rows)) for rows in lanes.values()}
+        try:
+            while sending:
+                done, sending = await asyncio.wait(sending, timeout=SAVE_EVERY_SECONDS)
+                if done:
+                    await self._save(batch, [row for task in done for row in task.result()], saved)
+        finally:
+            for task in sending:  # cancelled (a worker stopping), or a lane failed unexpectedly
+                task.cancel()
         return len(batch.rows) - len(batch.skipped)
 
     async def next_due_in(self) -> float | None:
         """Seconds until the earliest row a lease could take is due (None when there is none). Rows
-        leased (in flight, or handed over) and rows kept back behind an earlier row of their card do
+        leased (in flight, or handed over) and rows kept back behind an earlier row of their lane do
         not count: they cannot be leased when their own time comes, and a worker that looked at their
         times would run a lease round every few milliseconds for nothing."""
         now = wall_now()
@@ -189,7 +188,8 @@ class Delivery:
             return None
         return max(0.0, (due - now).total_seconds())
 
-    async def _lease_due(self) -> _Batch:
+    async def lease_due(self) -> _Batch:
+        """Lease a batch of due rows (and load what sending them needs), for ``send``."""
         now = wall_now()
         async with self.rt.sessions() as session, session.begin():
             leased = await execute(session, self._lease_sql, {"now": now, "until": now + self.lease})
@@ -198,62 +198,6 @@ class Delivery:
             if rows:
                 await self._load(session, batch)
         return batch
-
-    def _lease_statement(self) -> Any:
-        """One statement: lease up to ``batch`` due rows, skipping (on PostgreSQL) rows another worker
-        holds, and keeping back a card's row while an earlier unsent row of that card is not leased
-        with it (waiting on a retry, or leased elsewhere): so a card's rows go out in order.
-
-        The candidates already leave out rows behind an earlier pending row of their card that
-        cannot be leased now (not due, or leased): else a card with a row waiting on a retry and a
-        hundred rows after it fills the batch with rows the UPDATE then keeps back, and nothing is
-        sent for any card. The UPDATE repeats the check against the candidates for what the first
-        cannot see: an earlier row left out of them by the LIMIT, or skipped as locked (PostgreSQL).
-
-        Built once, with ``now`` and ``until`` bound at execution: building it costs more than
-        running it."""
-        now = bindparam("now", type_=UTCDateTime)
-        # Cards with a pending row that cannot be leased now (waiting on a retry, or leased): their
-        # rows wait. One hashed set, not a correlated EXISTS per row (see ``_next_due_statement``).
-        # A card's rows go out in order, so its rows before such a row were sent already.
-        blocker = aliased(OutboxMessage)
-        blocked_cards = select(blocker.card_id).where(
-            col(blocker.status) == "pending",
-            col(blocker.card_id).is_not(None),
-            or_(col(blocker.next_attempt_at) > now, col(blocker.locked_until) >= now),
-        )
-        free = or_(col(OutboxMessage.card_id).is_(None), col(OutboxMessage.card_id).not_in(blocked_cards))
-        due = (
-            select(OutboxMessage.id, OutboxMessage.card_id)
-            .where(
-                col(OutboxMessage.status) == "pending",
-                col(OutboxMessage.next_attempt_at) <= now,
-                or_(col(OutboxMessage.locked_until).is_(None), col(OutboxMessage.locked_until) < now),
-                free,
-            )
-            .order_by(col(OutboxMessage.id))
-            .limit(self.batch)
-        )
-        if self.rt.postgres:
-            due = due.with_for_update(skip_locked=True)
-        candidates = due.cte("candidates")
-        earlier = aliased(OutboxMessage)
-        held_back = (
-            select(earlier.id)
-            .where(
-                col(earlier.card_id) == candidates.c.card_id,
-                col(earlier.status) == "pending",
-                col(earlier.id) < candidates.c.id,
-                col(earlier.id).not_in(select(candidates.c.id)),
-            )
-            .exists()
-        )
-        return (
-            update(OutboxMessage)
-            .where(col(OutboxMessage.id) == candidates.c.id, ~held_back)
-            .values(locked_until=bindparam("until", type_=UTCDateTime))
-            .returning(*(_OUTBOX.c[name] for name in SENDING_COLUMNS))
-        )
 
     async def _load(self, session: AsyncSession, batch: _Batch) -> None:
         """The cards the rows are about, with their posts, in one query."""
@@ -265,50 +209,52 @@ class Delivery:
             if post is not None:
                 batch.posts[post.id or 0] = _Post.of(post)
 
-    async def _send_in_order(self, batch: _Batch, rows: list[Sending]) -> None:
+    async def _send_in_order(self, batch: _Batch, rows: list[Sending]) -> list[Sending]:
+        """Send one lane's rows in order; the rows whose results are to be written (all but those
+        left for the next lease)."""
         for index, row in enumerate(rows):
             if row.locked_until is None or wall_now() > row.locked_until - self.lease_margin:
                 # The lease runs out soon (a slow round, or rows handed over long ago): another
                 # worker may lease these rows then. Left as they are for the next lease.
                 batch.skipped.update(later.id for later in rows[index:])
                 log.warning("delivery %s left for the next lease: its lease is running out", row.id)
-                return
+                return rows[:index]
             if not await self._send(batch, row):
                 for later in rows[index + 1 :]:
                     later.locked_until = None
                     later.status = "pending"
-                return
+                return rows
+        return rows
 
     async def _send(self, batch: _Batch, row: Sending) -> bool:
-        """Send one row; True when the card's next row may go (this one was sent or given up)."""
+        """Send one row; True when its lane's next row may go (this one was sent or given up)."""
         now = wall_now()
         row.attempts += 1
         try:
             await self._dispatch(batch, row)
         except DeliveryError as error:
             give_up = error.permanent or (error.capped and row.attempts >= MAX_ATTEMPTS)
-            self._failed(row, str(error), error.retry_after, give_up, now)
+            self._failed(row, str(error), error, give_up, now)
             return give_up
         except Exception as error:  # a channel bug must not stop the worker; the row is retried
             log.exception("delivery %s failed", row.id)
             self._failed(row, repr(error), None, False, now)
             return False
         row.status, row.sent_at, row.locked_until, row.last_error = "sent", now, None, None
+        DELIVERY_SECONDS.labels(row.channel).observe(
+            max(0.0, (wall_now() - row.next_attempt_at).total_seconds())
+        )
         return True
 
     def _failed(
-        self, row: Sending, reason: str, retry_after: float | None, permanent: bool, now: datetime
+        self, row: Sending, reason: str, error: DeliveryError | None, permanent: bool, now: datetime
     ) -> None:
         row.last_error, row.locked_until = reason[:500], None
         if permanent:
             row.status = "dead"
             log.error("delivery %s gave up after %s attempts: %s", row.id, row.attempts, reason)
             return
-        wait = (
-            retry_after
-            if retry_after is not None
-            else min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** min(row.attempts - 1, 16))
-        )
+        wait = retry_wait(row.attempts, error)
         row.next_attempt_at = now + timedelta(seconds=wait)
         log.warning("delivery %s retried in %.1fs: %s", row.id, wait, reason)
 
@@ -323,6 +269,13 @@ class Delivery:
             raise DeliveryError(f"no publisher for channel {row.channel}", permanent=True)
         if row.kind in (CARD, THREAD):
             row.external_ref = await self._card_message(batch, row, publisher)
+            return
+        if row.kind == REPORT:
+            report = await DigestMessage.from_payload(row.payload).report()
+            row.external_ref = await publisher.send_report(row.target, report)
+            return
+        if row.kind == WEBHOOK:
+            await cast(EventPublisher, publisher).post_event(row.target, row.payload)
             return
         org, now = self._org(row.org_id), self.rt.clock.now()
         facts = self._facts(batch, row.card_id) if row.card_id is not None else None
@@ -386,10 +339,9 @@ class Delivery:
         post = posts[0]
         return PostRef(post.target, batch.new_refs.get(post.id, post.external_ref))
 
-    async def _save(self, batch: _Batch) -> None:
-        """Every row's result and every new message reference, each in one executemany; tried again
-        shortly if the database fails (a blip, SQLite's lock timeout)."""
-        rows = [row for row in batch.rows if row.id not in batch.skipped] if batch.skipped else batch.rows
+    async def _save(self, batch: _Batch, rows: list[Sending], saved: Saved | None) -> None:
+        """The results of ``rows`` and every message reference not written yet, each in one
+        executemany; tried again shortly if the database fails (a blip, SQLite's lock timeout)."""
         results = [
             {
                 "row_id": row.id,
@@ -405,14 +357,21 @@ class Delivery:
         ]
         if not results:
             return
-        refs = [{"post_id": post_id, "external_ref": ref} for post_id, ref in batch.new_refs.items()]
+        new = {post_id: ref for post_id, ref in batch.new_refs.items() if post_id not in batch.saved_refs}
+        refs = [{"post_id": post_id, "external_ref": ref} for post_id, ref in new.items()]
+        if await self._write(results, refs):
+            batch.saved_refs.update(new)
+            if saved is not None:
+                saved(rows)
+
+    async def _write(self, results: list[dict[str, Any]], refs: list[dict[str, Any]]) -> bool:
         for attempt in range(1, SAVE_ATTEMPTS + 1):
             try:
                 async with self.rt.sessions() as session, session.begin():
                     await execute(session, _SAVE_RESULTS, results)
                     if refs:
                         await execute(session, _SAVE_REFS, refs)
-                return
+                return True
             except Exception:
                 if attempt == SAVE_ATTEMPTS:
                     log.exception(
@@ -421,6 +380,7 @@ class Delivery:
                         len(results),
                         attempt,
                     )
-                    return
+                    return False
                 log.warning("saving delivery results failed (try %d), trying again", attempt, exc_info=True)
                 await asyncio.sleep(0.1 * 2 ** (attempt - 1))
+        return False

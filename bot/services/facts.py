@@ -11,7 +11,7 @@ from bot.services.directory import Org
 from bot.services.replies import WHATSAPP, WINDOW
 from bot.store.models import Card
 from cards.actions import CardStatus, Outcome
-from cards.model import CardFacts
+from cards.model import CardFacts, TransferFacts
 
 
 def card_facts(card: Card, org: Org) -> CardFacts:
@@ -57,6 +57,22 @@ def _facts(card: Callable[[str], Any], org: Org) -> CardFacts:
         reply_status=card("reply_status"),
         reply_error=card("reply_error"),
         media=tuple(card("media") or ()),
+        transfer=_transfer(card, org),
+        call_count=card("call_count") or 1,
+        last_call_at=card("last_call_at"),
+    )
+
+
+def _transfer(card: Callable[[str], Any], org: Org) -> TransferFacts | None:
+    state = card("transfer_state")
+    if state is None:
+        return None
+    return TransferFacts(
+        state=state,
+        hold_until=card("transfer_until"),
+        staff_name=org.name_of(card("transfer_staff_id")),
+        connected_at=card("transfer_connected_at"),
+        notice=card("transfer_notice"),
     )
 
 

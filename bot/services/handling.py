@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -18,11 +18,14 @@ from bot.domain.escalation import EscalationPolicy
 from bot.domain.lifecycle import Actor, CardStatus, Change, status_after
 from bot.domain.lifecycle import refusal as lifecycle_refusal
 from bot.domain.org import StaffMember
+from bot.domain.transfer import TransferState
 from bot.services.directory import Org
+from bot.services.kept import callback_sms_row
 from bot.services.outbox import add_row, announce_change
 from bot.services.replies import CHANNEL_LABELS, ReplyRefused, conversation_of, plan_reply, write_reply
 from bot.services.runtime import Runtime
 from bot.services.telling import direct_rows, private_row
+from bot.services.webhooks import add_events
 from bot.store.models import AuditEvent, Callback, Card
 from cards.actions import ActionId, ActionRequest, Outcome
 from cards.notice import Notice
@@ -66,9 +69,26 @@ class _Scope:
     channel: str
 
 
+class Accepting(Protocol):
+    """What puts an accepted transfer through (``bot.services.transfer.LiveTransfer``)."""
+
+    async def accept(self, card_id: int, who: Requester) -> ActionResult: ...
+
+
+class Calling(Protocol):
+    """What places a click-to-call (``bot.services.kept.KeptCallbacks``): None when it rings, else
+    the catalogue key of why it cannot."""
+
+    async def call_now(self, card_id: int, channel: str, user_ref: str) -> str | None: ...
+
+
 class CardHandling:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
+        self.transfer: Accepting | None = None
+        """Set by the composition root: ``accept_transfer`` requests go there (it claims, then calls)."""
+        self.calling: Calling | None = None
+        """Set by the composition root: ``call_now`` requests go there."""
 
     async def perform(self, request: ActionRequest, who: Requester) -> ActionResult:
         """Any action of a card's view, with its form's answers, from any channel. An action that
@@ -88,9 +108,18 @@ class CardHandling:
         if action is ActionId.REASSIGN and request.staff:
             return await self.reassign(card, who, request.staff)
         if action is ActionId.SCHEDULE_CALLBACK and request.when is not None:
+            return await self.schedule_callback(
+                card, who, request.when, request.staff, request.note, tell_caller=request.tell_caller
+            )
+        if action is ActionId.RESCHEDULE_CALLBACK and request.when is not None:
             return await self.schedule_callback(card, who, request.when, request.staff, request.note)
         if action is ActionId.REPLY_CUSTOMER and request.note:
             return await self.reply_customer(card, who, request.note)
+        if action is ActionId.CALL_NOW and self.calling is not None:
+            return await self._call_now(card, who, self.calling)
+        if action is ActionId.ACCEPT_TRANSFER:
+            accepting = self.transfer.accept if self.transfer else self.accept_transfer
+            return await accepting(card, who)
         return ActionResult(False, "unsupported")
 
     async def claim(self, card_id: int, who: Requester) -> ActionResult:
@@ -109,9 +138,37 @@ class CardHandling:
         return await self._act(card_id, who, lambda s: self._reassign(s, to_user_ref))
 
     async def schedule_callback(
-        self, card_id: int, who: Requester, due_at: datetime, assignee_ref: str | None, note: str = ""
+        self,
+        card_id: int,
+        who: Requester,
+        due_at: datetime,
+        assignee_ref: str | None,
+        note: str = "",
+        *,
+        tell_caller: bool = False,
     ) -> ActionResult:
-        return await self._act(card_id, who, lambda s: self._callback(s, due_at, assignee_ref, note.strip()))
+        """A callback (a new one replaces the card's scheduled one: a reschedule). ``tell_caller``:
+        the caller gets an SMS with the time, sent through the outbox with the change."""
+        return await self._act(
+            card_id, who, lambda s: self._callback(s, due_at, assignee_ref, note.strip(), tell_caller)
+        )
+
+    async def accept_transfer(self, card_id: int, who: Requester) -> ActionResult:
+        """The claim of a card whose caller waits on hold, by someone with a phone: the same
+        compare-and-set as a claim. Calling their phone is ``LiveTransfer``'s, after this commits."""
+        return await self._act(card_id, who, self._accept_transfer)
+
+    async def _call_now(self, card_id: int, who: Requester, calling: Calling) -> ActionResult:
+        refused = await calling.call_now(card_id, who.channel, who.user_ref)
+        if refused is None:
+            return OK
+        await self.tell(who, refused)
+        return ActionResult(False, refused)
+
+    async def tell(self, who: Requester, key: str) -> None:
+        """Tell ``who`` privately why something they asked for cannot be done (``key``)."""
+        async with self.rt.unit_of_work() as session:
+            self._tell(session, self._org_for(None, who), who, Notice(key))
 
     async def reply_customer(self, card_id: int, who: Requester, text: str) -> ActionResult:
         """Send ``text`` to the customer of a card opened by their SMS or WhatsApp message."""
@@ -177,6 +234,29 @@ class CardHandling:
             raise _Refused("ephemeral.not_allowed", status=s.card.status)
         await self._record(s, "claimed", {}, _by(s, "thread.claimed"))
 
+    async def _accept_transfer(self, s: _Scope) -> None:
+        status = self._allow(s, Change.ACCEPT_TRANSFER)
+        if s.card.transfer_state != TransferState.WAITING:
+            raise _Refused("ephemeral.transfer_gone")
+        if not s.staff.phone:
+            raise _Refused("ephemeral.transfer_no_phone")
+        attempt = s.card.transfer_attempt + 1
+        values = {
+            "status": status.value,
+            "claimed_by": s.staff.id,
+            "claimed_at": s.now,
+            "escalate_at": None,
+            "transfer_state": TransferState.RINGING.value,
+            "transfer_staff_id": s.staff.id,
+            "transfer_attempt": attempt,
+            "transfer_leg_sid": None,
+        }
+        if not await self._swap(s, values, expect_status=CardStatus.OPEN):
+            await s.session.refresh(s.card)
+            self._allow(s, Change.ACCEPT_TRANSFER)
+            raise _Refused("ephemeral.not_allowed", status=s.card.status)
+        await self._record(s, "transfer_accepted", {"attempt": attempt}, _by(s, "thread.transfer_ringing"))
+
     async def _release(self, s: _Scope) -> None:
         status = self._allow(s, Change.RELEASE)
         policy = EscalationPolicy.from_snapshot(s.card.escalation_policy)
@@ -231,7 +311,9 @@ class CardHandling:
         for row in direct_rows(self.rt, s.org, target.id, _by(s, "dm.reassigned"), s.card.id, s.now):
             add_row(s.session, row)
 
-    async def _callback(self, s: _Scope, due_at: datetime, assignee_ref: str | None, note: str) -> None:
+    async def _callback(
+        self, s: _Scope, due_at: datetime, assignee_ref: str | None, note: str, tell_caller: bool = False
+    ) -> None:
         status = self._allow(s, Change.CALLBACK)
         if due_at <= s.now:
             raise _Refused("ephemeral.callback_past")
@@ -256,8 +338,12 @@ class CardHandling:
                 note=note,
                 created_by=s.staff.id,
                 created_at=s.now,
+                tell_caller=tell_caller and bool(s.card.caller_number),
+                escalate_at=due_at + s.org.config.callbacks.grace,
             )
         )
+        if tell_caller and s.card.caller_number:
+            add_row(s.session, callback_sms_row(s.org, s.card, due_at, s.now))
         names = {"assignee": (assignee.id,)}
         line = _by(s, "thread.callback", names=names, times={"when": due_at.isoformat()})
         data = {"due_at": due_at.isoformat(), "assignee": assignee.id, "note": note}
@@ -327,6 +413,7 @@ class CardHandling:
         s.session.add(
             AuditEvent(org_id=s.org.id, card_id=s.card.id, at=s.now, actor=s.staff.id, kind=kind, data=data)
         )
+        add_events(s.session, s.org, s.card, kind, data, s.staff.id, s.now)
         await announce_change(s.session, s.card, line, s.now)
 
     def _tell(self, session: AsyncSession, org: Org, who: Requester, notice: Notice) -> None:

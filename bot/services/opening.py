@@ -12,10 +12,12 @@ from bot.domain.escalation import EscalationPolicy
 from bot.domain.triage import TriageDecision
 from bot.services.card_rows import NewCardRows, write_new_card
 from bot.services.directory import Org
+from bot.services.email_cards import email_card_rows
 from bot.services.facts import row_facts
 from bot.services.outbox import CARD, add_row, hand_over, leased, outbox_row
 from bot.services.runtime import Runtime
 from bot.services.telling import direct_rows
+from bot.services.webhooks import add_events
 from bot.store.models import Card, CardPost, row_values
 from cards.notice import Notice
 
@@ -33,6 +35,8 @@ class NewCard:
     """When the customer wrote, for a card opened by an SMS or WhatsApp message."""
     media: tuple[str, ...] = ()
     opted_out: bool = False
+    transfer_until: datetime | None = None
+    """Set when the caller waits on hold for a live transfer, until then."""
 
 
 async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, now: datetime) -> int:
@@ -67,6 +71,9 @@ async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, 
         escalation_policy=policy.snapshot(),
         escalation_started_at=now,
         escalate_at=policy.due_at(0, now, org.calendar),
+        transfer_state="waiting" if new.transfer_until else None,
+        transfer_until=new.transfer_until,
+        last_call_at=now,
     )
     posts = _posts_for(rt, org, card, now)
     row = leased(outbox_row(org_id=org.id, channel="", kind=CARD, target="", now=now))
@@ -80,6 +87,9 @@ async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, 
         first = {**row, "card_id": ids.card, "channel": post["channel"], "target": str(post_id)}
         hand_over(session, outbox_id, first, facts, post)
     _tell_addressee(session, rt, org, card, now)
+    add_events(session, org, card, "created", {}, card["created_by"] or "caller", now)
+    for email in email_card_rows(rt, org, card, facts, now):
+        add_row(session, email)
     return ids.card
 
 

@@ -25,6 +25,8 @@ PRIVATE = "private"
 """A notice only one person sees (``ChannelPublisher.tell_privately``)."""
 EPHEMERAL = "ephemeral"
 """What ``PRIVATE`` rows were called before; rows written so are still sent the same way."""
+REPORT = "report"
+"""A report to one person (the daily digest): ``payload`` is a ``DigestMessage``'s."""
 # Statements built once (building one costs more than running it), card ids bound at execution.
 _POSTS_OF_CARDS = (
     select(CardPost)

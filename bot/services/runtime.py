@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Executable, Row
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.domain.links import LinkSigner
 from bot.ports import Clock, OutboxSignal
 from bot.services.channels import Channels
 from bot.services.directory import Directory
@@ -26,6 +27,8 @@ class Runtime:
     channels: Channels
     """The chat channels this deployment delivers to (see ``Channels`` for who goes where)."""
     postgres: bool = False
+    links: LinkSigner | None = None
+    """Signs the one-click links of cards sent by email; None when email cards are off."""
 
     async def execute_alone(self, statement: Executable, params: Any = None) -> list[Row[Any]]:
         """A unit of work that is one statement and writes no outbox rows (see ``db.execute_alone``)."""

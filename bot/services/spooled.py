@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from bot.services.calls import TERMINAL, CallInfo, CallIntake, CallStart, Saved
+from bot.services.calls import TERMINAL, Answer, CallInfo, CallIntake, CallStart, Saved
 from bot.services.directory import Org
 from bot.store.db import is_unreachable
 from bot.store.spool import Spool
@@ -51,10 +51,12 @@ class DatabaseState:
 
 @dataclass(frozen=True)
 class Reply:
-    """A webhook of a known organisation's call, and where what it brought was written."""
+    """A webhook of a known organisation's call, and where what it brought was written; ``holding``:
+    the caller now waits on hold for a live transfer (only ever when it was written to the database)."""
 
     org: Org
     saved: Saved
+    holding: bool = False
 
 
 class SpooledIntake:
@@ -77,6 +79,22 @@ class SpooledIntake:
         return await self._reply(
             "message", call, at, {"speech": speech}, lambda: self.intake.message(call, speech, at=at)
         )
+
+    async def answer(self, call: CallInfo, speech: str) -> Reply | None:
+        """``message`` for a caller still on the line: they may be put on hold for a live transfer.
+        Spooled, it is a message like any other (nobody can be called for it now)."""
+        at = self.intake.rt.clock.now()
+        answered: list[Answer] = []
+
+        async def work() -> None:
+            found = await self.intake.answer(call, speech, at=at)
+            if found is not None:
+                answered.append(found)
+
+        reply = await self._reply("message", call, at, {"speech": speech}, work)
+        if reply is not None and reply.saved == "stored" and answered and answered[0].holding:
+            return replace(reply, holding=True)
+        return reply
 
     async def voicemail(self, call: CallInfo, url: str) -> Reply | None:
         at = self.intake.rt.clock.now()

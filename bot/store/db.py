@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import CursorResult, Executable, Row, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -150,6 +151,55 @@ def _rows(result: CursorResult[Any]) -> list[Row[Any]]:
 
 def is_postgres(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+REPORT_POOL_SIZE = 2
+"""Connections of the report engine: a digest and a calibration may run at once, no more is needed."""
+
+
+def create_report_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> AsyncEngine:
+    """A second, read-only engine for heavy reads (digest, weekly review, calibration) that must not
+    hold up the request path (see docs/decisions.md, "Heavy reads").
+
+    SQLite: the stock aiosqlite driver, which runs every statement on a thread of its own, on a
+    read-only connection (``mode=ro``), instead of the inline driver that runs on the event loop's
+    thread. PostgreSQL: a small pool of its own, so a long report never takes a connection the
+    webhooks wait for, with every transaction read-only."""
+    if url.startswith("sqlite"):
+        return create_async_engine(
+            read_only_sqlite_url(url),
+            pool_size=REPORT_POOL_SIZE,
+            max_overflow=0,
+            connect_args=connect_args or {},
+        )
+    return create_async_engine(
+        url,
+        pool_size=REPORT_POOL_SIZE,
+        max_overflow=0,
+        pool_pre_ping=True,
+        connect_args=_read_only_postgres(url, connect_args or {}),
+    )
+
+
+def _read_only_postgres(url: str, connect_args: dict[str, Any]) -> dict[str, Any]:
+    """Connection arguments that make every transaction read-only (a session setting, sent when the
+    connection opens: a ``SET`` from a connect event would sit in a transaction that is rolled back)."""
+    if "+asyncpg" in url:
+        server = {**connect_args.get("server_settings", {}), "default_transaction_read_only": "on"}
+        return {**connect_args, "server_settings": server}
+    options = f"{connect_args.get('options', '')} -c default_transaction_read_only=on".strip()
+    return {**connect_args, "options": options}
+
+
+def read_only_sqlite_url(url: str) -> str:
+    """``sqlite+aiosqlite:///path.db`` → the same file opened read-only (a SQLite URI)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if database.startswith("file:"):
+        return url
+    return parsed.set(
+        database=f"file:{database}", query={**parsed.query, "mode": "ro", "uri": "true"}
+    ).render_as_string(hide_password=False)
 
 
 _UNREACHABLE_SQLSTATE_CLASSES = ("08", "57")

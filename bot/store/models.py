@@ -72,6 +72,7 @@ class Contact(SQLModel, table=True):
 class Call(SQLModel, table=True):
     """One inbound phone call; ``call_sid`` makes every Twilio webhook idempotent."""
 
+    __table_args__ = (Index("ix_call_org_started", "org_id", "started_at"),)  # the digest's day
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64, index=True)
     call_sid: str = Field(max_length=64, unique=True)
@@ -88,6 +89,9 @@ class Card(SQLModel, table=True):
     __table_args__ = (
         Index("ix_card_due", "escalate_at", postgresql_where=text("escalate_at IS NOT NULL")),
         Index("ix_card_org_status", "org_id", "status"),
+        Index("ix_card_transfer_due", "transfer_until"),
+        Index("ix_card_caller", "org_id", "caller_number"),
+        Index("ix_card_org_created", "org_id", "created_at"),  # the digest's and review's day
     )
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64)
@@ -130,6 +134,17 @@ class Card(SQLModel, table=True):
     """Twilio's error code for the last reply, when it failed."""
     media: list[str] = _json_list()
     """Links to what the customer sent (images, audio), kept as links: nothing is fetched."""
+    # Live transfer (issue 10): the caller waiting on hold in a conference named after their CallSid.
+    transfer_state: str | None = Field(default=None, max_length=16)
+    transfer_until: datetime | None = _utc()
+    transfer_staff_id: str | None = Field(default=None, max_length=64)
+    transfer_attempt: int = 0
+    transfer_leg_sid: str | None = Field(default=None, max_length=64)
+    transfer_connected_at: datetime | None = _utc()
+    transfer_notice: str | None = Field(default=None, max_length=200)
+    # Repeat callers (issue 10): more calls from the same number merged into this open card.
+    call_count: int = 1
+    last_call_at: datetime | None = _utc()
 
 
 class CardPost(SQLModel, table=True):
@@ -148,6 +163,7 @@ class CardPost(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
+    __table_args__ = (Index("ix_auditevent_org_at", "org_id", "at"),)  # the digest's day
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64)
     card_id: int | None = Field(default=None, index=True)
@@ -158,7 +174,10 @@ class AuditEvent(SQLModel, table=True):
 
 
 class Callback(SQLModel, table=True):
-    __table_args__ = (Index("ix_callback_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_callback_due", "status", "due_at"),
+        Index("ix_callback_overdue", "escalate_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64)
     card_id: int = Field(index=True)
@@ -169,6 +188,14 @@ class Callback(SQLModel, table=True):
     created_at: datetime = _utc(nullable=False)
     status: str = Field(default="scheduled", max_length=16)
     reminded_at: datetime | None = _utc()
+    # Kept callbacks (issue 10): the caller told by SMS, and the escalation of one nobody made.
+    tell_caller: bool = False
+    escalate_at: datetime | None = _utc()
+    escalation_level: int = 0
+    last_result: str | None = Field(default=None, max_length=200)
+    call_attempt: int = 0
+    calling_staff_id: str | None = Field(default=None, max_length=64)
+    last_result_attempt: int = 0
 
 
 class Conversation(SQLModel, table=True):
@@ -230,6 +257,21 @@ class OutboxMessage(SQLModel, table=True):
     external_ref: str | None = Field(default=None, sa_type=Text)
     """The platform's reference of the message this delivery sent (``bot.ports.MessageRef``), so
     it can be edited or deleted later; None until sent, and for sends that leave none."""
+
+
+class ReportRun(SQLModel, table=True):
+    """One report (the daily digest, the weekly review) of one organisation for one day and one
+    manager: written with the report's outbox rows, and unique, so whichever process writes it first
+    sends the report and every other one (a replica, a restart, a second run) finds it there."""
+
+    __table_args__ = (UniqueConstraint("org_id", "report", "day", "staff_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64)
+    report: str = Field(max_length=16)
+    day: str = Field(max_length=10)
+    """The local day reported on, ``YYYY-MM-DD``."""
+    staff_id: str = Field(max_length=64)
+    created_at: datetime = _utc(nullable=False)
 
 
 def row_values(model: type[SQLModel], **values: Any) -> dict[str, Any]:

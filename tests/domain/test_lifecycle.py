@@ -44,6 +44,11 @@ CASES = [
     (Change.NOTE, CLAIMED, "luis", ANA, CLAIMED),
     (Change.NOTE, CALLBACK, "luis", ANA, CALLBACK),
     (Change.NOTE, RESOLVED, "luis", ANA, RESOLVED),
+    # accepting a live transfer is a claim: only an open card; a held one names its holder
+    (Change.ACCEPT_TRANSFER, OPEN, None, ANA, CLAIMED),
+    (Change.ACCEPT_TRANSFER, CLAIMED, "luis", ANA, Refusal("ephemeral.already_claimed", CLAIMED, "luis")),
+    (Change.ACCEPT_TRANSFER, CALLBACK, "luis", ANA, Refusal("ephemeral.already_claimed", CALLBACK, "luis")),
+    (Change.ACCEPT_TRANSFER, RESOLVED, "luis", ANA, Refusal("ephemeral.not_allowed", RESOLVED)),
 ]
 
 

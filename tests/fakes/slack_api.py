@@ -2,15 +2,19 @@
 
 It records every call, answers like Slack (``ok``, ``channel``, ``ts``), and can be told to fail:
 ``rate_limit(method, times, retry_after)`` answers 429 with Retry-After, ``down = True`` answers 503,
+``views.publish`` answers with the published view's id (App Home), and
 ``refuse(method, error, **match)`` answers ``{"ok": false, "error": error}`` to the matching calls
-(kept in ``refused``, not in ``calls``) until ``forgive(method)``, and ``slow(method, seconds)``
-makes the method take that long.
+(kept in ``refused``, not in ``calls``) until ``forgive(method)``, ``slow(method, seconds)`` makes
+the method take that long, and ``with hold(method, **match)`` keeps the matching calls waiting until
+the test releases them.
 
 It also takes the posts Slack's ``response_url``s receive (``/hooks/<path>``, recorded as calls of
 the method ``response_url`` with the JSON body and its ``path``); ``expire_hooks = True`` answers
 them 404 ``expired_url``, as Slack does after 30 minutes. Socket Mode: ``apps.connections.open``
 gives the URL of a WebSocket (``/socket``) that says ``hello``, takes ``push(kind, payload)``
 envelopes and records what the app sends back in ``socket_replies``.
+``files_upload_v2`` works end to end: ``files.getUploadURLExternal`` hands out an upload URL on this
+server, whose bytes land in ``uploads``, and ``files.completeUploadExternal`` shares them.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import contextlib
 import itertools
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -38,6 +43,23 @@ class SlackCall:
     at: float = field(default_factory=time.perf_counter)
 
 
+@dataclass
+class Hold:
+    """Calls of ``method`` whose args contain ``match`` wait at the door until ``release()``."""
+
+    method: str
+    match: dict[str, Any]
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+    def holds(self, method: str, args: dict[str, Any]) -> bool:
+        matches = method == self.method and all(args.get(k) == v for k, v in self.match.items())
+        return matches and not self.released.is_set()
+
+
 class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[SlackCall] = []
@@ -45,11 +67,15 @@ class FakeSlack:
         self._limits: dict[str, list[float]] = {}
         self._refusals: list[tuple[str, str, dict[str, Any]]] = []
         self._delays: dict[str, float] = {}
+        self._holds: list[Hold] = []
         self.refused: list[SlackCall] = []
         self.outside: set[str] = set()
         """Channels the app is not a member of (``conversations.info`` says ``is_member: false``)."""
         self._ts = itertools.count(1)
         self.changed = asyncio.Event()
+        self.uploads: dict[str, bytes] = {}
+        """What was uploaded to each upload URL ``files.getUploadURLExternal`` handed out, by file id."""
+        self._files = itertools.count(1)
         self.expire_hooks = False
         self.sockets: list[WebSocket] = []
         self.socket_replies: list[dict[str, Any]] = []
@@ -58,6 +84,7 @@ class FakeSlack:
             routes=[
                 Route("/api/{method}", self._handle, methods=["POST", "GET"]),
                 Route("/hooks/{path:path}", self._hook, methods=["POST"]),
+                Route("/upload/{file_id}", self._upload, methods=["POST"]),
                 WebSocketRoute("/socket", self._socket),
             ]
         )
@@ -76,6 +103,18 @@ class FakeSlack:
 
     def slow(self, method: str, seconds: float) -> None:
         self._delays[method] = seconds
+
+    @contextlib.contextmanager
+    def hold(self, method: str, **match: Any) -> Iterator[Hold]:
+        """Keep the calls of ``method`` whose args contain ``match`` waiting (their arguments read,
+        no answer yet) until the hold is released, at the latest when the block ends (a failing test
+        must not leave a request hanging in the server it stops)."""
+        held = Hold(method, match)
+        self._holds.append(held)
+        try:
+            yield held
+        finally:
+            held.release()
 
     def of(self, method: str, **match: Any) -> list[SlackCall]:
         """The calls of ``method`` whose args contain ``match``."""
@@ -144,6 +183,10 @@ class FakeSlack:
                 headers={"Retry-After": str(int(retry_after))},
             )
         args = await _args(request)
+        for held in self._holds:
+            if held.holds(method, args):
+                held.arrived.set()
+                await held.released.wait()
         delay = self._delays.get(method)
         if delay:
             await asyncio.sleep(delay)
@@ -165,7 +208,24 @@ class FakeSlack:
         self.changed.set()
         return PlainTextResponse("ok")
 
+    async def _upload(self, request: Request) -> PlainTextResponse:
+        """Step 2 of ``files_upload_v2``: the file's bytes, posted to the URL step 1 gave."""
+        if self.down:
+            return PlainTextResponse("unavailable", status_code=503)
+        self.uploads[request.path_params["file_id"]] = await request.body()
+        self.changed.set()
+        return PlainTextResponse("OK - uploaded")
+
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+        if method == "conversations.open":
+            return {"ok": True, "channel": {"id": "D" + str(args.get("users", "")).removeprefix("U")}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._files):08d}"
+            base = str(getattr(self, "url", "")).removesuffix("/api/")
+            return {"ok": True, "file_id": file_id, "upload_url": f"{base}/upload/{file_id}"}
+        if method == "files.completeUploadExternal":
+            files = json.loads(args.get("files", "[]"))
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
         if method == "auth.test":
             return {
                 "ok": True,
@@ -190,6 +250,9 @@ class FakeSlack:
                 "ok": True,
                 "permalink": f"https://clinica.slack.com/archives/{args.get('channel')}/p{ts}",
             }
+        if method == "views.publish":
+            view = args.get("view") or {}
+            return {"ok": True, "view": {"id": f"V0HOME{next(self._ts)}", "type": view.get("type", "home")}}
         if method == "conversations.info":
             channel = str(args.get("channel"))
             return {

@@ -55,7 +55,7 @@ def test_every_action_is_an_execute_whose_verb_is_the_action_id_and_whose_data_i
     callback_inputs = [
         i["id"] for i in shown["Programar devolución"]["body"] if i["type"].startswith("Input.")
     ]
-    assert callback_inputs == ["when_date", "when_time", "assignee", "note"]
+    assert callback_inputs == ["when_date", "when_time", "assignee", "note", "tell_caller"]
 
 
 def test_a_notice_for_the_clicker_comes_first_and_the_card_stays_valid() -> None:

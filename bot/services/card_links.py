@@ -1,0 +1,112 @@
+"""What the signed links of a card sent by email do (the email itself: ``bot.services.email_cards``).
+
+A link opens a confirmation page (``preview``); confirming (``act``) makes the change through
+``CardHandling`` like a click in Slack would. A link works once (the change raises the card's
+version, which the link names), expires, and is refused when the card moved on; the page then says
+who has the card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.domain.links import LinkClaims, LinkError, LinkSigner, read_link
+from bot.i18n import t
+from bot.services.channels import CONSOLE
+from bot.services.directory import Org
+from bot.services.facts import card_facts
+from bot.services.handling import CardHandling, Requester
+from bot.services.runtime import Runtime
+from bot.store.models import Card
+from cards.actions import Outcome
+from cards.build import card_title
+
+CALLBACK_IN = timedelta(hours=1)
+""""I'll call back" schedules the callback this long after the click, assigned to whoever clicked."""
+
+
+@dataclass(frozen=True)
+class LinkPage:
+    """What the browser shows: a question with a confirm button (``token`` set), or an answer."""
+
+    locale: str
+    title: str
+    message: str
+    token: str | None = None
+    status: int = 200
+
+
+class CardLinks:
+    def __init__(self, rt: Runtime, handling: CardHandling, signer: LinkSigner) -> None:
+        self.rt = rt
+        self.handling = handling
+        self.signer = signer
+
+    async def preview(self, token: str) -> LinkPage:
+        """The question the link asks, or why it cannot be used."""
+        found = await self._usable(token)
+        if isinstance(found, LinkPage):
+            return found
+        claims, card, org = found
+        question = t(
+            org.locale, f"link.ask.{claims.action}", title=self._title(card, org), caller=_caller(card)
+        )
+        return LinkPage(org.locale, t(org.locale, "link.title", card=card.id), question, token)
+
+    async def act(self, token: str) -> LinkPage:
+        """Make the change the link names, once."""
+        found = await self._usable(token)
+        if isinstance(found, LinkPage):
+            return found
+        claims, card, org = found
+        # The link names the staff id, which is the person's identity on the console channel; nothing
+        # is told privately (the page is the answer).
+        who = Requester(CONSOLE, claims.staff_id)
+        if claims.action == "claim":
+            result = await self.handling.claim(card.id or 0, who)
+        elif claims.action == "resolve":
+            result = await self.handling.resolve(card.id or 0, who, Outcome.RESOLVED)
+        else:
+            due = self.rt.clock.now() + CALLBACK_IN
+            result = await self.handling.schedule_callback(card.id or 0, who, due, claims.staff_id)
+        if not result.ok:
+            return await self._moved_on(card.id or 0, org)
+        message = t(org.locale, f"link.done.{claims.action}", title=self._title(card, org))
+        return LinkPage(org.locale, t(org.locale, "link.title", card=card.id), message)
+
+    async def _usable(self, token: str) -> tuple[LinkClaims, Card, Org] | LinkPage:
+        now = self.rt.clock.now()
+        locale = self.rt.directory.default.locale
+        try:
+            claims = read_link(self.signer.secret, token, now)
+        except LinkError as error:
+            return LinkPage(locale, t(locale, "link.refused"), t(locale, error.key), status=403)
+        async with self.rt.sessions() as session:
+            card = await session.get(Card, claims.card_id)
+        if card is None:
+            return LinkPage(locale, t(locale, "link.refused"), t(locale, "link.forged"), status=404)
+        org = self.rt.directory.get(card.org_id)
+        if card.version != claims.version:
+            return await self._moved_on(card.id or 0, org)
+        return claims, card, org
+
+    async def _moved_on(self, card_id: int, org: Org) -> LinkPage:
+        async with self.rt.sessions() as session:
+            card = await session.get(Card, card_id)
+        holder = org.name_of(card.claimed_by) if card is not None else None
+        key = "link.moved_on.holder" if holder else "link.moved_on"
+        return LinkPage(
+            org.locale,
+            t(org.locale, "link.title", card=card_id),
+            t(org.locale, key, name=holder or ""),
+            status=409,
+        )
+
+    @staticmethod
+    def _title(card: Card, org: Org) -> str:
+        return card_title(card_facts(card, org))
+
+
+def _caller(card: Card) -> str:
+    return card.caller_name or card.caller_number or "—"

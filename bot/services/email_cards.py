@@ -1,0 +1,67 @@
+"""Cards by email: the email each recipient gets when a card opens, with their own signed links
+(``bot.services.card_links`` says what the links do)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.services.channels import CONSOLE
+from bot.services.directory import Org
+from bot.services.outbox import REPORT, outbox_row
+from bot.services.runtime import Runtime
+from cards.build import build_card
+from cards.email_card import email_html, email_subject, email_text
+from cards.model import CardFacts
+
+EMAIL = "email"
+
+
+def email_recipients(rt: Runtime, org: Org, card: dict[str, Any]) -> list[str]:
+    """Staff ids who get the card by email: the addressee, else the card's team, among the people
+    with an ``email`` and no chat channel this deployment reaches them on."""
+    config = org.config
+    team = config.team(card["team_id"])
+    wanted = [card["addressee_id"]] if card["addressee_id"] else (team.members if team else [])
+    members = [config.staff_member(staff_id) for staff_id in wanted]
+    return [
+        m.id
+        for m in members
+        if m is not None and m.email and all(d.channel == CONSOLE for d in rt.channels.reach(m, m.id))
+    ]
+
+
+def email_card_rows(
+    rt: Runtime, org: Org, card: dict[str, Any], facts: CardFacts, now: datetime
+) -> list[dict[str, Any]]:
+    """One email per recipient, with their own links; nothing when email cards are off."""
+    if rt.links is None:
+        return []
+    rows = []
+    for staff_id in email_recipients(rt, org, card):
+        member = org.config.staff_member(staff_id)
+        assert member is not None and member.email is not None
+        links = rt.links.links(card["id"], card["version"], staff_id, now)
+        view = build_card(facts, now)
+        text = email_text(view, links, facts.locale)
+        message = {
+            "subject": email_subject(view),
+            "text": text,
+            "plain": text,
+            "html": email_html(view, links, facts.locale),
+            "chart_title": "",
+            "chart_labels": {},
+            "hourly": {},
+        }
+        rows.append(
+            outbox_row(
+                org_id=org.id,
+                channel=EMAIL,
+                kind=REPORT,
+                target=member.email,
+                now=now,
+                payload=message,
+                dedupe_key=f"email-card:{card['id']}:{staff_id}",
+            )
+        )
+    return rows
