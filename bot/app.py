@@ -390,6 +390,8 @@ def _phones(messaging: Messaging, configs: list[OrgConfig]) -> dict[str, Channel
     if isinstance(messaging, NoMessaging):
         return {}
     return {name: PhonePublisher(name, messaging, senders(configs, name)) for name in PHONE_CHANNELS}
+
+
 def _link_signer(settings: Settings) -> LinkSigner | None:
     """Cards go by email (with signed links) when email is set up and a link secret is given."""
     if settings.link_secret is None:

@@ -212,6 +212,7 @@ class NoCallControl:
     async def send_sms(self, sms: Sms) -> str:
         raise CallControlError(_NOT_CONFIGURED)
 
+
 # WhatsApp and SMS (issue 13) --------------------------------------------------------------------
 @dataclass(frozen=True)
 class OutboundMessage:
