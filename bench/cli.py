@@ -32,6 +32,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     kinds = KINDS if args.db == "both" else (args.db,)
     if args.only == "s":
         return _run(_outage_only(plan, args.out))
+    if args.only in ("p", "r"):
+        return _run(_orgs_only(args.only, args.quick))
     return _run(_main(plan, kinds, args.out, args.only))
 
 
@@ -53,8 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json", help="raw results (JSON)")
     parser.add_argument(
         "--only",
-        choices=("s", *ALONE),
-        help="one figure alone, with its baseline: s (database outage, PostgreSQL), t (slow Slack)",
+        choices=("s", *ALONE, "p", "r"),
+        help="one figure alone, with its baseline: s (database outage, PostgreSQL), t (slow Slack), "
+        "p (1,000,000 historical cards, PostgreSQL), r (RSS with 100 organisations)",
     )
     return parser
 
@@ -90,6 +93,14 @@ async def _outage_only(plan: Plan, out: Path) -> int:
     report.write_json(out, document)
     print(f"\nraw results: {out}  (server logs: {log_dir}; run took {meta['duration_s']:.0f} s)")
     return 1 if failed else 0
+
+
+async def _orgs_only(which: str, quick: bool) -> int:
+    """``--only p`` / ``--only r`` (bench/orgs.py), on real ``centralita serve`` processes."""
+    from bench import orgs
+
+    with tempfile.TemporaryDirectory(prefix="centralita-bench-") as workdir:
+        return await orgs.run(which, quick, Path(workdir))
 
 
 def _fresh_log_dir(log_dir: Path) -> Path:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+import signal
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.console.publisher import ConsolePublisher
 from adapters.email.publisher import EmailPublisher, SmtpServer
@@ -19,6 +22,7 @@ from adapters.email.routes import link_router
 from adapters.slack.auth import AuthStatus, SlackAuth
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.home import HomeTabs
+from adapters.slack.install import SlackInstall, install_router
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.slack.socket import SocketMode
@@ -32,18 +36,30 @@ from adapters.twilio.callback_routes import callback_router
 from adapters.twilio.messaging import TwilioMessaging
 from adapters.twilio.messaging_routes import messaging_router
 from adapters.twilio.phone import PhonePublisher, senders
+from adapters.twilio.records import TwilioRecordsClient
 from adapters.twilio.rest import TwilioCallControl
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
 from adapters.twilio.transfer_routes import transfer_router
 from adapters.webhook.publisher import Secrets, WebhookPublisher
 from bot.body_limit import BodyLimit
-from bot.config import load_config
+from bot.config import ConfigError
+from bot.config_set import load_configs
 from bot.domain.links import LinkSigner
 from bot.domain.org import PHONE_CHANNELS, OrgConfig
 from bot.errors import UserError
 from bot.metrics_http import metrics_route, time_requests
-from bot.ports import CallControl, ChannelPublisher, Clock, Messaging, NoCallControl, NoMessaging, SystemClock
+from bot.ports import (
+    CallControl,
+    ChannelPublisher,
+    Clock,
+    Messaging,
+    NoCallControl,
+    NoMessaging,
+    NoTwilioRecords,
+    SystemClock,
+    TwilioRecords,
+)
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
 from bot.services.card_links import CardLinks
@@ -61,9 +77,11 @@ from bot.services.home import HomeViews
 from bot.services.inbound import MessageIntake
 from bot.services.kept import KeptCallbacks, OverdueCallbacks
 from bot.services.metrics import MetricsReader
+from bot.services.privacy import Privacy
 from bot.services.recados import Recados
 from bot.services.replay import Replay
 from bot.services.replies import ReplySending, ReplyStatuses
+from bot.services.retention import Retention
 from bot.services.runtime import Runtime
 from bot.services.spooled import DatabaseState, SpooledIntake, within
 from bot.services.staff_phone import StaffPhone
@@ -114,7 +132,20 @@ class Services:
     holds: TransferHolds
     kept: KeptCallbacks
     overdue: OverdueCallbacks
+    retention: Retention
+    privacy: Privacy
+    records: TwilioRecords
+    """Twilio REST for what Twilio keeps about callers; ``open_records``/``close_records`` around use."""
+
     digests: DigestSending | None = None
+
+    async def open_records(self) -> None:
+        if isinstance(self.records, TwilioRecordsClient):
+            await self.records.open()
+
+    async def close_records(self) -> None:
+        if isinstance(self.records, TwilioRecordsClient):
+            await self.records.close()
 
 
 def create_app(
@@ -127,6 +158,7 @@ def create_app(
     tune_gc: bool = False,
     slack_auth: SlackAuth | None = None,
     address: str | None = None,
+    reload_on_hangup: bool = False,
     publishers: dict[str, ChannelPublisher] | None = None,
 ) -> FastAPI:
     """Build the whole server. ``configs``, ``clock``, ``connect_args`` and ``publishers`` (more
@@ -144,7 +176,7 @@ def create_app(
         StartupProblem: (when the app starts) Slack refused the token and ``CENTRALITA_SLACK_CHECK``
         is ``strict``."""
     settings = settings or Settings()
-    configs = configs or [load_config(settings.config_path)]
+    configs = configs or load_configs(settings.config_path)
     engine = create_engine(settings.async_database_url, connect_args=connect_args)
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
@@ -170,7 +202,7 @@ def create_app(
     if any(org.config.webhooks for org in runtime.directory):
         channels["webhook"] = WebhookPublisher(_webhook_secrets(runtime.directory))
     replies = ReplySending(runtime, messaging, settings.public_url)
-    services = _services(runtime, channels, spool, conversations, call_control, replies)
+    services = _services(runtime, channels, spool, conversations, call_control, replies, _records(settings))
     reports = create_report_engine(settings.async_database_url, connect_args=connect_args)
     reader = DigestReader(session_factory(reports), runtime.directory, runtime.clock)
     weekly = WeeklyReader(session_factory(reports), runtime.directory)
@@ -182,15 +214,31 @@ def create_app(
         services.holds,
         services.overdue,
         services.digests,
+        retention=services.retention,
     )
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     replayer = SpoolReplayer(services.replay)
     after_ack = AfterAck()
     sockets: list[SocketMode] = []  # Socket Mode, when the API is served and SLACK_APP_TOKEN is set
 
+    install = _slack_install(settings, engine) if api else None
+
     async def prepare_database() -> None:
         await upgrade_async(settings.async_database_url, connect_args=connect_args)
         await sync_config(runtime)
+        if install is not None:
+            await install.prepare()
+
+    async def reload_config() -> None:
+        """The organisation files read again and served from now on (SIGHUP): a file that is not
+        valid changes nothing and is logged. Cards in flight keep the policy copied onto them."""
+        try:
+            runtime.directory.replace(load_configs(settings.config_path))
+        except ConfigError as error:
+            log.error("configuration not reloaded, the previous one is kept:\n%s", error)
+            return
+        await sync_config(runtime)
+        log.info("configuration reloaded: %s", ", ".join(runtime.directory.ids))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -202,11 +250,14 @@ def create_app(
             await call_control.open()
         if isinstance(messaging, TwilioMessaging):
             await messaging.open()
+        await services.open_records()
         heartbeat.start()
         worker.start()
         for socket in sockets:
             await socket.start()
         replayer.start()  # its first pass replays what a previous process left in the spool
+        if reload_on_hangup:
+            _on_hangup(reload_config)
         if tune_gc:
             gc.collect()
             gc.freeze()
@@ -221,6 +272,7 @@ def create_app(
         spool.close()
         await heartbeat.stop()
         await worker.stop()
+        await services.close_records()
         if slack_client is not None:
             if slack_auth is not None:
                 await slack_auth.close()
@@ -238,11 +290,14 @@ def create_app(
     app = FastAPI(title="Centralita", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(BodyLimit)  # 413 for bodies far bigger than any webhook's, before they are held
     app.state.services, app.state.heartbeat = services, heartbeat
+    app.state.reload_config = reload_config
     _health_route(app, runtime, heartbeat, spool, _limits(settings), slack_auth)
     metrics_route(app, MetricsReader(session_factory(reports), runtime.directory.ids, runtime.clock))
     if api:
         sockets += _channel_routes(app, settings, services, slack_client, slack_auth, configs, after_ack)
         app.include_router(teams_router(teams, _teams_bot(services, configs)))
+    if install is not None:
+        app.include_router(install_router(install))
     time_requests(app)
     return app
 
@@ -273,6 +328,29 @@ def _log_teams_auth(teams: TeamsGateway) -> None:
             "Teams: MICROSOFT_APP_ID is not set, so authentication is OFF: /api/messages accepts "
             "unauthenticated activities (local use only), and no card is posted to Teams"
         )
+
+
+def _slack_install(settings: Settings, engine: AsyncEngine) -> SlackInstall | None:
+    if not settings.slack_install_enabled:
+        return None
+    assert settings.slack_client_id is not None and settings.slack_client_secret is not None
+    secret = settings.slack_client_secret.get_secret_value()
+    return SlackInstall(
+        engine, settings.slack_client_id, secret, settings.slack_api_base, settings.public_url
+    )
+
+
+def _on_hangup(reload_config: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """SIGHUP reloads the configuration (one reload at a time, in the event loop)."""
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[None]] = set()
+
+    def reload() -> None:
+        task = loop.create_task(reload_config())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    loop.add_signal_handler(signal.SIGHUP, reload)
 
 
 async def preflight(settings: Settings) -> SlackAuth | None:
@@ -392,6 +470,13 @@ def _phones(messaging: Messaging, configs: list[OrgConfig]) -> dict[str, Channel
     return {name: PhonePublisher(name, messaging, senders(configs, name)) for name in PHONE_CHANNELS}
 
 
+def _records(settings: Settings) -> TwilioRecords:
+    if settings.twilio_account_sid is None or settings.twilio_auth_token is None:
+        return NoTwilioRecords()
+    token = settings.twilio_auth_token.get_secret_value()
+    return TwilioRecordsClient(settings.twilio_account_sid, token, settings.twilio_api_base_url)
+
+
 def _link_signer(settings: Settings) -> LinkSigner | None:
     """Cards go by email (with signed links) when email is set up and a link secret is given."""
     if settings.link_secret is None:
@@ -417,6 +502,7 @@ def _services(
     conversations: Conversations,
     calls: CallControl,
     replies: ReplySending,
+    records: TwilioRecords,
 ) -> Services:
     intake = CallIntake(runtime, can_transfer=not isinstance(calls, NoCallControl))
     database = DatabaseState()
@@ -424,6 +510,9 @@ def _services(
     handling.transfer = transfer = LiveTransfer(runtime, handling, calls)
     handling.calling = kept = KeptCallbacks(runtime, calls)
     return Services(
+        retention=Retention(runtime, records),
+        privacy=Privacy(runtime, records),
+        records=records,
         runtime=runtime,
         intake=intake,
         webhooks=SpooledIntake(intake, spool, database),

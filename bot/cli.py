@@ -1,4 +1,5 @@
-"""``centralita``: serve, worker, init, config check, doctor, db upgrade, deliveries, triage, simulate."""
+"""``centralita``: serve, worker, init, config check, doctor, db upgrade, deliveries, triage, simulate,
+privacy."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,7 +18,8 @@ from sqlalchemy.engine import make_url
 
 from bot.calibrate_cli import add_calibrate_command
 from bot.cli_teams import add_teams_commands
-from bot.config import ConfigError, check_references, load_config
+from bot.config import ConfigError, check_references
+from bot.config_set import load_configs, load_org_files
 from bot.domain.hours import BusinessCalendar
 from bot.domain.org import OrgConfig
 from bot.domain.triage import TriageDecision, triage
@@ -93,6 +96,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("file", nargs="?")
     check.add_argument("--strict", action="store_true", help="fail (exit 1) when there are warnings")
     check.set_defaults(run=_config_check)
+    org_parser = sub.add_parser("org", help="the organisations served")
+    org = org_parser.add_subparsers(required=True, metavar="ACTION")
+    org.add_parser("list", help="one line per organisation of CENTRALITA_CONFIG").set_defaults(run=_org_list)
+    org_check = org.add_parser("check", help="validate every organisation file of CENTRALITA_CONFIG")
+    org_check.add_argument("--strict", action="store_true", help="fail (exit 1) when there are warnings")
+    org_check.set_defaults(run=_config_check, file=None)
     db = sub.add_parser("db", help="database").add_subparsers(required=True, metavar="ACTION")
     db.add_parser("upgrade", help="apply pending migrations").set_defaults(run=_db_upgrade)
     tri = sub.add_parser("triage", help="triage rules").add_subparsers(required=True, metavar="ACTION")
@@ -124,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check settings, config, database, Slack, Twilio, the public URL")
     doctor.add_argument("--send-test-card", metavar="TEAM", help="also post a test message in TEAM's channel")
     doctor.set_defaults(run=_doctor)
+    _privacy_parser(sub)
     return parser
 
 
@@ -229,6 +239,21 @@ def _version() -> str:
         return "unknown"
 
 
+def _privacy_parser(sub: Any) -> None:
+    privacy = sub.add_parser("privacy", help="access and erasure requests (RGPD)").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    export = privacy.add_parser("export", help="everything stored about a phone number, as JSON")
+    export.add_argument("number")
+    export.add_argument("--out", default=None, help="write to FILE (default: standard output)")
+    export.set_defaults(run=_privacy_export)
+    erase = privacy.add_parser("erase", help="erase a phone number everywhere (database, Twilio, chat)")
+    erase.add_argument("number")
+    erase.add_argument("--dry-run", action="store_true", help="only say what would be erased")
+    erase.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    erase.set_defaults(run=_privacy_erase)
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -236,7 +261,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings()
     slack_auth = asyncio.run(preflight(settings))
-    app = create_app(settings, tune_gc=True, slack_auth=slack_auth, address=f"http://{args.host}:{args.port}")
+    address = f"http://{args.host}:{args.port}"
+    app = create_app(settings, tune_gc=True, slack_auth=slack_auth, address=address, reload_on_hangup=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", proxy_headers=True)
     return 0
 
@@ -245,7 +271,8 @@ def _worker(_: argparse.Namespace) -> int:
     from bot.app import create_app, preflight
 
     settings = Settings()
-    app = create_app(settings, api=False, tune_gc=True, slack_auth=asyncio.run(preflight(settings)))
+    slack_auth = asyncio.run(preflight(settings))
+    app = create_app(settings, api=False, tune_gc=True, slack_auth=slack_auth, reload_on_hangup=True)
 
     async def run() -> None:
         async with app.router.lifespan_context(app):
@@ -255,19 +282,46 @@ def _worker(_: argparse.Namespace) -> int:
     return 0
 
 
+def _privacy_export(args: argparse.Namespace) -> int:
+    from bot.cli_privacy import export
+
+    return export(args.number, args.out)
+
+
+def _privacy_erase(args: argparse.Namespace) -> int:
+    from bot.cli_privacy import erase
+
+    return erase(args.number, dry_run=args.dry_run, yes=args.yes)
+
+
 def _config_check(args: argparse.Namespace) -> int:
+    """One organisation file, or a directory of them (each checked, then the set: no shared id,
+    number or Slack workspace)."""
     path = args.file or Settings().config_path
-    config = load_config(path)
-    warnings = check_references(config)
-    for warning in warnings:
-        print(f"warning: {warning}")
-    counts = f"{len(config.staff)} staff, {len(config.teams)} teams, {len(config.triage)} rules"
-    if args.strict and warnings:
-        print(
-            f"{path}: {len(warnings)} warnings, which --strict counts as errors ({counts})", file=sys.stderr
-        )
-        return 1
-    print(f"{path}: OK ({counts})")
+    failed = False
+    for found in load_org_files(path):
+        config = found.config
+        where = "" if found.path == Path(path) else f"{found.path.name}: "
+        warnings = check_references(config)
+        for warning in warnings:
+            print(f"warning: {where}{warning}")
+        counts = f"{len(config.staff)} staff, {len(config.teams)} teams, {len(config.triage)} rules"
+        if args.strict and warnings:
+            problem = f"{len(warnings)} warnings, which --strict counts as errors ({counts})"
+            print(f"{found.path}: {problem}", file=sys.stderr)
+            failed = True
+        else:
+            print(f"{found.path}: OK ({counts})")
+    return 1 if failed else 0
+
+
+def _org_list(_: argparse.Namespace) -> int:
+    """The organisations this deployment serves (CENTRALITA_CONFIG), one line each."""
+    for found in load_org_files(Settings().config_path):
+        org = found.config.organization
+        numbers = ", ".join(org.phone_numbers) or "-"
+        workspace = org.slack_team_id or "shared"
+        print(f"{org.id}\t{org.name}\tnumbers: {numbers}\tslack: {workspace}\t{found.path.name}")
     return 0
 
 
@@ -283,7 +337,7 @@ def _db_upgrade(_: argparse.Namespace) -> int:
 
 
 def _triage_test(args: argparse.Namespace) -> int:
-    config = load_config(args.config or Settings().config_path)
+    config = load_configs(args.config or Settings().config_path)[0]
     at = local_time(args.at, config.organization.timezone) if args.at else datetime.now(UTC)
     calendar = BusinessCalendar.from_config(config.organization)
     decision = triage(config, calendar, caller_number=args.caller, text=args.text, at=at)
@@ -353,7 +407,7 @@ def _simulate_call(args: argparse.Namespace) -> int:
     from bot.commands import simulate
 
     settings = Settings()
-    config = load_config(settings.config_path)
+    config = load_configs(settings.config_path)[0]
     to = args.to or (config.organization.phone_numbers or ["+34910000000"])[0]
     if args.at:
         at = local_time(args.at, config.organization.timezone)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.domain.org import OrgConfig
 from cards.model import CardView, DirectView, Text
@@ -265,3 +265,44 @@ class NoMessaging:
 
     async def send_message(self, message: OutboundMessage) -> str:
         raise MessagingError("Twilio REST is not configured (TWILIO_ACCOUNT_SID)", code="not_configured")
+
+
+# Data protection (issue 14) ---------------------------------------------------------------------
+@runtime_checkable
+class MessageEditor(Protocol):
+    """A channel that can replace a message it sent (a card, a thread line, a direct message) with
+    a plain text: an erasure leaves "datos eliminados" where the data was. A channel without it
+    (WhatsApp, SMS) cannot take back what it sent."""
+
+    async def replace_message(self, ref: MessageRef, text: Text) -> None:
+        """Raises: DeliveryError, as every publisher method."""
+        ...
+
+
+class RecordsError(Exception):
+    """Twilio did not delete what it was asked to (it could not be reached, or refused)."""
+
+
+class TwilioRecords(Protocol):
+    """What Twilio keeps about callers, deleted through its REST API. Deleting what is gone already
+    (Twilio answers 404) is no error.
+
+    Raises (every method): RecordsError."""
+
+    async def delete_recording(self, recording_sid: str) -> None: ...
+
+    async def delete_call(self, call_sid: str) -> None:
+        """The call's log (caller number, times); Twilio deletes only calls that have ended."""
+        ...
+
+
+class NoTwilioRecords:
+    """Twilio REST is not configured (no TWILIO_ACCOUNT_SID): nothing can be deleted there."""
+
+    reason = "Twilio REST is not configured (TWILIO_ACCOUNT_SID)"
+
+    async def delete_recording(self, recording_sid: str) -> None:
+        raise RecordsError(self.reason)
+
+    async def delete_call(self, call_sid: str) -> None:
+        raise RecordsError(self.reason)

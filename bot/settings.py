@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
     slack_api_url: str = Field(default="https://slack.com/api/", validation_alias="SLACK_API_URL")
+    slack_client_id: str | None = Field(default=None, validation_alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_CLIENT_SECRET")
+    """Both set: the app can be installed in each organisation's workspace (``/slack/install``)."""
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
     """An app-level token (``xapp-…``): Slack's events come over Socket Mode instead of HTTP."""
     slack_check: Literal["strict", "warn"] = Field(
@@ -141,6 +144,7 @@ class Settings(BaseSettings):
         "slack_signing_secret",
         "twilio_auth_token",
         "slack_app_token",
+        "slack_client_secret",
         "link_secret",
         mode="before",
     )
@@ -202,6 +206,10 @@ class Settings(BaseSettings):
                 " postgresql://user:password@host/dbname"
             )
         return value
+
+    @property
+    def slack_install_enabled(self) -> bool:
+        return self.slack_client_id is not None and self.slack_client_secret is not None
 
     @property
     def slack_enabled(self) -> bool:

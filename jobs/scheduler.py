@@ -14,10 +14,12 @@ from bot.services.callbacks import CallbackReminders
 from bot.services.digest_sending import DigestSending
 from bot.services.escalation import Escalation
 from bot.services.kept import OverdueCallbacks
+from bot.services.retention import Retention
 from bot.services.transfer import TransferHolds
 from jobs.callbacks import run_callback_reminders
 from jobs.digest import run_digests
 from jobs.escalation import run_escalations
+from jobs.retention import RETENTION_SECONDS, run_retention
 from jobs.transfer import run_hold_sweep, run_overdue_sweep
 
 # A step due sooner than the next beat gets a one-off sweep at its due time, but never sooner than
@@ -52,6 +54,8 @@ class Heartbeat:
         holds: TransferHolds | None = None,
         overdue: OverdueCallbacks | None = None,
         digests: DigestSending | None = None,
+        *,
+        retention: Retention | None = None,
     ) -> None:
         self.seconds = seconds
         self.escalation = escalation
@@ -73,6 +77,13 @@ class Heartbeat:
             self.scheduler.add_job(self._sweep, id="holds", args=[run_hold_sweep, holds], **common)
         if overdue is not None:
             self.scheduler.add_job(self._sweep, id="overdue", args=[run_overdue_sweep, overdue], **common)
+        if retention is not None:  # each organisation's purge of the day, once (see bot.services.retention)
+            self.scheduler.add_job(
+                self._sweep,
+                id="retention",
+                args=[run_retention, retention],
+                **{**common, "seconds": RETENTION_SECONDS},
+            )
         if digests is not None:  # due digests are looked up every beat; sent ones are remembered
             self.scheduler.add_job(self._sweep, id="digests", args=[run_digests, digests], **common)
 

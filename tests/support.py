@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.app import Services, create_app
 from bot.config import load_config
+from bot.config_set import load_configs
 from bot.services.sync import sync_config
 from bot.settings import Settings
 from bot.store.db import create_engine, session_factory
@@ -159,7 +160,7 @@ class Centralita:
         """Where the response URLs of this server's slash commands point (the Slack stand-in)."""
         self.app: FastAPI = create_app(
             self.settings,
-            configs=[load_config(FIXTURES / config)],
+            configs=load_configs(FIXTURES / config),
             clock=clock,
             connect_args=db.connect_args,
             publishers=publishers,

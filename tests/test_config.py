@@ -258,3 +258,17 @@ def test_teams_channels_and_users_are_optional_and_checked_loosely(tmp_path: Pat
     with pytest.raises(ConfigError) as error:
         load_config(write(tmp_path, MINIMAL.replace("slack_user: U0ANA}", "teams_user: 'two words'}")))
     assert "staff[0].teams_user" in str(error.value)
+
+
+def test_retention_has_defaults_and_each_wrong_duration_is_named(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    config = load_config(write(tmp_path, MINIMAL))
+    assert config.retention.transcripts == timedelta(days=90)
+    assert config.retention.closed_cards == timedelta(days=730)
+    broken = MINIMAL + "retention: {transcripts: 2y, recordings: 3 meses, notes: 1h, closed: 1y}\n"
+    issues = issues_of(write(tmp_path, broken))
+    assert "not a duration" in issues["retention.recordings"]
+    assert "at least one day" in issues["retention.notes"]
+    assert "unknown field" in issues["retention.closed"]
+    assert "retention.transcripts" not in issues

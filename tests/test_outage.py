@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -18,16 +15,13 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pytest
 from sqlmodel import select
-from twilio.request_validator import RequestValidator
 
 from bot.store.models import Card
-from tests.fakes.server import free_port
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.tcp_proxy import TcpProxy
+from tests.processes import CentralitaProcess, psycopg_url
 from tests.support import (
     CLINIC_NUMBER,
-    FIXTURES,
-    TWILIO_TOKEN,
     Centralita,
     Database,
     FakeClock,
@@ -247,60 +241,9 @@ def _spool_files(spool: Path) -> list[Path]:
     return list(spool.glob("*.jsonl"))
 
 
-class ServeProcess:
-    """A real ``centralita serve`` in its own process, on PostgreSQL through the proxy (psycopg,
-    whose URL can carry the test schema as ``options``)."""
-
-    def __init__(self, db: Database, proxy: TcpProxy, spool: Path, workdir: Path) -> None:
-        schema = db.connect_args["server_settings"]["search_path"]
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": f"postgresql+psycopg://root@127.0.0.1:{proxy.port}/test?options=-csearch_path%3D{schema}",
-            "CENTRALITA_CONFIG": str(FIXTURES / "clinic.yaml"),
-            "CENTRALITA_PUBLIC_URL": self.url,
-            "CENTRALITA_SPOOL_DIR": str(spool),
-            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-        }
-        for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
-            self.env.pop(name, None)
-        self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def _spawn(self) -> None:
-        command = [str(Path(sys.executable).parent / "centralita"), "serve", "--port", str(self.port)]
-        with (self.workdir / f"serve-{self.port}.log").open("wb") as log:
-            self.process = subprocess.Popen(command, cwd=self.workdir, env=self.env, stdout=log, stderr=log)
-
-    async def start(self, http: httpx.AsyncClient) -> None:
-        self._spawn()
-
-        async def ready() -> bool:
-            assert self.process is not None and self.process.poll() is None, "centralita serve exited"
-            try:
-                return (await http.get(f"{self.url}/healthz")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await eventually(ready, timeout=60, interval=0.2)
-
-    async def post(self, http: httpx.AsyncClient, path: str, params: dict[str, str]) -> httpx.Response:
-        signature = RequestValidator(TWILIO_TOKEN).compute_signature(self.url + path, params)
-        return await http.post(self.url + path, data=params, headers={"X-Twilio-Signature": signature})
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+def serve_through(db: Database, proxy: TcpProxy, spool: Path, workdir: Path) -> CentralitaProcess:
+    """A real ``centralita serve`` in its own process, on PostgreSQL through the proxy."""
+    return CentralitaProcess(psycopg_url(db, proxy.port), workdir, spool=spool)
 
 
 async def test_a_process_killed_during_an_outage_leaves_its_spool_to_the_next_start(
@@ -308,9 +251,9 @@ async def test_a_process_killed_during_an_outage_leaves_its_spool_to_the_next_st
 ) -> None:
     spool = tmp_path / "spool"
     async with TcpProxy(postgres_port(postgres)) as proxy, httpx.AsyncClient(timeout=15) as http:
-        first, second = (ServeProcess(postgres, proxy, spool, tmp_path) for _ in range(2))
+        first, second = (serve_through(postgres, proxy, spool, tmp_path) for _ in range(2))
         try:
-            await first.start(http)
+            await first.start(http, until="healthy")
             proxy.cut()
             calls = [
                 {"CallSid": new_call_sid(), "From": f"+3461234567{i}", "To": CLINIC_NUMBER} for i in range(3)
@@ -328,7 +271,7 @@ async def test_a_process_killed_during_an_outage_leaves_its_spool_to_the_next_st
             proxy.restore()
             assert await postgres.count("card") == 0 and len(spooled_lines(spool)) == 9
 
-            await second.start(http)
+            await second.start(http, until="healthy")
 
             async def replayed() -> bool:
                 return not spooled_lines(spool) and await postgres.count("card") == 3

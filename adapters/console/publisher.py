@@ -34,6 +34,9 @@ class ConsolePublisher:
         log.info("note to %s in %s: %s", to.user, to.where, text.plain())
         return None
 
+    async def replace_message(self, ref: MessageRef, text: Text) -> None:
+        log.info("message %s replaced: %s", ref, text.plain())
+
     async def send_report(self, target: str, report: Report) -> MessageRef | None:
         chart = f" (chart: {len(report.chart_png)} bytes)" if report.chart_png else ""
         log.info("report to %s: %s%s\n%s", target, report.subject, chart, report.plain)

@@ -67,6 +67,7 @@ class Click:
     trigger_id: str | None
     outcome: Outcome | None = None
     selected_user: str | None = None
+    workspace: str | None = None
 
 
 def parse_click(body: dict[str, Any], action: Any) -> Click:
@@ -96,6 +97,7 @@ def parse_click(body: dict[str, Any], action: Any) -> Click:
         trigger if isinstance(trigger, str) else None,
         outcome,
         selected,
+        slack_workspace(body),
     )
 
 
@@ -104,6 +106,15 @@ def slack_user(body: dict[str, Any]) -> str:
 
     Raises: MalformedSlackRequest when it has none."""
     return slack_id(_object(body.get("user"), "the user").get("id"), "user id")
+
+
+def slack_workspace(body: dict[str, Any]) -> str | None:
+    """The workspace (team id) an interaction payload or slash command came from, if it says."""
+    team = body.get("team")
+    found = team.get("id") if isinstance(team, dict) else body.get("team_id")
+    if found is None and isinstance(body.get("user"), dict):
+        found = body["user"].get("team_id")
+    return slack_id(found, "team id") if found else None
 
 
 def click_channel(body: dict[str, Any]) -> str | None:
@@ -212,6 +223,7 @@ class Command:
     text: str
     trigger_id: str | None
     reply_url: str | None
+    workspace: str | None = None
 
 
 def parse_command(command: dict[str, Any]) -> Command:
@@ -229,6 +241,7 @@ def parse_command(command: dict[str, Any]) -> Command:
         _text(command.get("text") or "", "text").strip(),
         trigger if isinstance(trigger, str) else None,
         reply_url if isinstance(reply_url, str) and reply_url else None,
+        slack_workspace(command),
     )
 
 

@@ -105,6 +105,11 @@ class SlackPublisher:
         answer = await self._call("chat_postEphemeral", channel=to.where, user=to.user, text=mrkdwn_of(text))
         return f"{to.where}:{answer.get('message_ts', '')}"
 
+    async def replace_message(self, ref: MessageRef, text: Text) -> None:
+        """The message becomes ``text`` alone (its blocks, buttons included, removed)."""
+        channel, ts = _split(PostRef(channel_of(ref), ref))
+        await self._call("chat_update", channel=channel, ts=ts, text=mrkdwn_of(text), blocks=[])
+
     async def _respond(self, url: str, text: str) -> bool:
         """Post to a response URL; False when Slack no longer takes it (expired, used up)."""
         hook = AsyncWebhookClient(url, session=self.client.session, timeout=self.client.timeout)
@@ -170,6 +175,10 @@ def _delivery_error(error: SlackApiError) -> DeliveryError:
 def _ref(response: Any) -> MessageRef:
     """A message Slack posted, as ``channel:ts``."""
     return f"{response['channel']}:{response['ts']}"
+
+
+def channel_of(ref: MessageRef) -> str:
+    return ref.partition(":")[0]
 
 
 def _split(post: PostRef) -> tuple[str, str]:

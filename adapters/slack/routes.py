@@ -45,6 +45,7 @@ from adapters.slack.parse import (
     parse_command,
     read_modal_context,
     slack_user,
+    slack_workspace,
     state_value,
 )
 from bot.domain.phones import normalize_phone, org_region
@@ -190,7 +191,7 @@ def _warn_malformed(error: MalformedSlackRequest) -> None:
 
 
 def _requester(click: Click) -> Requester:
-    return Requester("slack", click.user, click.channel)
+    return Requester("slack", click.user, click.channel, workspace=click.workspace)
 
 
 def _register_actions(bolt: AsyncApp, deps: SlackDeps) -> None:
@@ -228,7 +229,7 @@ async def _dispatch_click(click: Click, deps: SlackDeps, client: AsyncWebClient)
         request = ActionRequest(action, click.card_id, staff=click.selected_user)
         await deps.handling.perform(request, _requester(click))
         return
-    org = _org_of(deps, click.user)
+    org = _org_of(deps, click.user, click.workspace)
     form = action_form(
         action, org.locale, org.staff_choices, outcome=click.outcome, when=next_hour(deps.clock.now())
     )
@@ -248,13 +249,13 @@ def _register_modals(bolt: AsyncApp, deps: SlackDeps) -> None:
     @bolt.view(modals.RECADO)
     async def on_recado(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         user, (_, channel), reply_url = slack_user(body), read_modal_context(view), modal_reply_url(view)
-        org = _org_of(deps, user)
+        org = _org_of(deps, user, slack_workspace(body))
         draft, errors = _draft_from_modal(view, org.locale, org_region(org.config.organization))
         if errors or draft is None:
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        who = Requester("slack", user, channel or user, reply_url)
+        who = Requester("slack", user, channel or user, reply_url, slack_workspace(body))
         work = deps.recados.post(who, draft)
         deps.after_ack.run(work, "recado", _failure_notice(client, deps, user, channel))
 
@@ -265,7 +266,7 @@ def _form_submission(deps: SlackDeps, action: ActionId) -> Callable[..., Awaitab
 
     async def on_submit(ack: Any, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         user, (card_id, channel) = slack_user(body), read_modal_context(view)
-        locale = _org_of(deps, user).locale
+        locale = _org_of(deps, user, slack_workspace(body)).locale
         form = action_form(action, locale)
         assert form is not None
         values = form_values(view, form)
@@ -274,7 +275,7 @@ def _form_submission(deps: SlackDeps, action: ActionId) -> Callable[..., Awaitab
             await ack(response_action="errors", errors=errors)
             return
         await ack()
-        who = Requester("slack", user, channel)
+        who = Requester("slack", user, channel, workspace=slack_workspace(body))
         if card_id is None:
             work = deps.handling.no_such_card(who)
         else:
@@ -315,9 +316,10 @@ def _failure_notice(client: AsyncWebClient, deps: SlackDeps, user: str, channel:
     return tell
 
 
-def _org_of(deps: SlackDeps, user: str) -> Org:
-    """The organisation of the staff member behind a Slack user, else the default one."""
-    found = deps.directory.by_staff("slack", user)
+def _org_of(deps: SlackDeps, user: str, workspace: str | None = None) -> Org:
+    """The organisation of the staff member behind a Slack user (of that workspace), else the
+    default one."""
+    found = deps.directory.by_staff("slack", user, workspace)
     return found[0] if found else deps.directory.default
 
 
@@ -352,7 +354,7 @@ def _register_recado(bolt: AsyncApp, deps: SlackDeps, command: str) -> None:
         answered through the command's response URL (which works where the app is no member)."""
         typed = parse_command(command)
         user, channel, reply_url = typed.user, typed.channel, typed.reply_url
-        author = deps.recados.author(Requester("slack", user, None))
+        author = deps.recados.author(Requester("slack", user, None, workspace=typed.workspace))
         if isinstance(author, RecadoResult):
             await ack(author.message)
             return
@@ -371,7 +373,7 @@ def _register_recado(bolt: AsyncApp, deps: SlackDeps, command: str) -> None:
             await ack(refused.message)
             return
         await ack()
-        who = Requester("slack", user, channel, reply_url)
+        who = Requester("slack", user, channel, reply_url, typed.workspace)
         deps.after_ack.run(
             deps.recados.post(who, draft), "recado", _failure_notice(client, deps, user, channel)
         )

@@ -1,16 +1,17 @@
-"""Durations written the way people write them in the config: ``90s``, ``2m``, ``1h30m``."""
+"""Durations written the way people write them in the config: ``90s``, ``2m``, ``1h30m``, ``90d``, ``2y``
+(a year is 365 days)."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])", re.IGNORECASE)
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdy])", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "y": 365 * 86400}
 
 
 def parse_duration(value: object) -> timedelta:
-    """Turn ``"90s"``, ``"2m"``, ``"1h30m"``, ``"1d"`` or a number of seconds into a timedelta.
+    """Turn ``"90s"``, ``"2m"``, ``"1h30m"``, ``"1d"``, ``"2y"`` or a number of seconds into a timedelta.
 
     Raises:
         ValueError: with a message a person understands when the value is not a duration.
@@ -36,4 +37,4 @@ def _non_negative(value: timedelta) -> timedelta:
     return value
 
 
-_HINT = "write a number followed by s, m or h, for example 90s, 2m, 1h or 1h30m"
+_HINT = "write a number followed by s, m, h, d or y, for example 90s, 2m, 1h30m, 90d or 2y"

@@ -183,9 +183,13 @@ class OrganizationConfig(_Strict):
     holidays: HolidaysConfig | None = None
     business_hours: dict[str, list[str]] = Field(default_factory=dict)
     fallback_team: str | None = None
+    slack_team_id: str | None = None
+    """The organisation's own Slack workspace (``T…``), installed through Slack's OAuth flow; unset:
+    the one workspace of ``SLACK_BOT_TOKEN``, shared by every organisation that leaves it unset."""
     messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
 
     _id = field_validator("id")(_check_id)
+    _team = field_validator("slack_team_id")(_check_platform_ref)
 
     @field_validator("timezone")
     @classmethod
@@ -465,6 +469,36 @@ class CallbacksConfig(_Strict):
     """A callback not done this long after its time escalates (owner, team, managers)."""
 
 
+# Data protection (issue 14) --------------------------------------------------------------------
+MIN_RETENTION = timedelta(days=1)
+
+
+class RetentionConfig(_Strict):
+    """How long what callers leave is kept (RGPD art. 5.1.e); the daily retention job redacts or
+    deletes what is older. Each is counted from when it was written (a closed card: from its
+    closing)."""
+
+    transcripts: Duration = timedelta(days=90)
+    """What callers said (the card's text, the speech in its history)."""
+    recordings: Duration = timedelta(days=30)
+    """Voicemail recordings: deleted in Twilio, the link removed from the card."""
+    notes: Duration = timedelta(days=365)
+    """Staff notes (notes, resolution notes, callback notes)."""
+    audit_details: Duration = timedelta(days=730)
+    """The details of the audit log (who did what and when stays)."""
+    delivered_outbox: Duration = timedelta(days=30)
+    """Deliveries already sent or given up (their message references are kept with the card)."""
+    closed_cards: Duration = timedelta(days=730)
+    """Closed cards, with everything about them; their chat messages are edited to say so."""
+
+    @field_validator("*")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta) -> timedelta:
+        if value < MIN_RETENTION:
+            raise ValueError("keep it at least one day (1d); the retention job runs once a day")
+        return value
+
+
 WebhookEvent = Literal["card.opened", "card.claimed", "card.resolved", "lead.qualified", "callback.done"]
 WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = (
     "card.opened",
@@ -518,6 +552,7 @@ class OrgConfig(_Strict):
     messaging: MessagingConfig = Field(default_factory=MessagingConfig)
     calls: CallsConfig = Field(default_factory=CallsConfig)
     callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     webhooks: list[WebhookConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -361,4 +361,6 @@ MESSAGES: dict[str, str] = {
     "phone.unknown": "I did not understand the answer. Reply 1 to claim the card, 2 to be called.",
     "phone.unsupported": "That cannot be done from the phone yet; use the card.",
     "customer.message_taken": "{organization}: we have received your message and will answer as soon as we can.",
+    # data protection (issue 14)
+    "privacy.erased": "Data erased.",
 }

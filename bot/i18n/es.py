@@ -369,4 +369,6 @@ MESSAGES: dict[str, str] = {
     "phone.unknown": "No he entendido la respuesta. Responda 1 para reclamar la tarjeta, 2 para que le llamemos.",
     "phone.unsupported": "Esa acción todavía no se puede hacer desde el teléfono; use la tarjeta.",
     "customer.message_taken": "{organization}: hemos recibido su mensaje y le responderemos lo antes posible.",
+    # data protection (issue 14)
+    "privacy.erased": "Datos eliminados.",
 }

@@ -54,6 +54,9 @@ _REPEAT_CARD = (
     .limit(1)
     .with_for_update()
 )
+# The card a call was put on already: a webhook of that call reported again at the same moment
+# (Twilio retries) waits on the repeat card's lock, then finds its call counted there.
+_CARD_OF_CALL = select(Call.card_id).where(col(Call.call_sid) == bindparam("sid"))
 TERMINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
 Saved = Literal["stored", "spooled", "lost"]
 
@@ -224,7 +227,7 @@ class CallIntake:
         now = self.rt.clock.now()
         hold_until = self._hold_until(org, decision, source, now) if may_hold and self.can_transfer else None
         if hold_until is None:
-            merged = await self._merge_repeat(session, org, decision, speech, recording_url, now)
+            merged = await self._merge_repeat(session, org, call, decision, speech, recording_url, now)
             if merged is not None:
                 return {"card_id": merged}, False
         new = NewCard(
@@ -250,6 +253,7 @@ class CallIntake:
         self,
         session: AsyncSession,
         org: Org,
+        call: CallInfo,
         decision: TriageDecision,
         speech: str,
         recording_url: str | None,
@@ -264,6 +268,8 @@ class CallIntake:
         card = (await session.exec(_REPEAT_CARD, params=params)).first()
         if card is None:
             return None
+        if card.call_sid == call.call_sid or await self._counted_already(session, call.call_sid):
+            return card.id
         card.call_count = (card.call_count or 1) + 1
         card.last_call_at = now
         if recording_url:
@@ -277,6 +283,10 @@ class CallIntake:
         data = {"count": card.call_count, "text": speech}
         await self._left_by_caller(session, org, card, card.source, "repeat_call", data, line)
         return card.id
+
+    @staticmethod
+    async def _counted_already(session: AsyncSession, call_sid: str) -> bool:
+        return (await session.exec(_CARD_OF_CALL, params={"sid": call_sid})).first() is not None
 
     async def _attach_recording(self, session: AsyncSession, org: Org, card: Card, url: str) -> None:
         card.recording_url = url

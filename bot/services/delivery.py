@@ -22,7 +22,7 @@ from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.ports import ChannelPublisher, DeliveryError, EventPublisher, PostRef
+from bot.ports import ChannelPublisher, DeliveryError, EventPublisher, MessageEditor, PostRef
 from bot.services import messages
 from bot.services.digest_message import DigestMessage
 from bot.services.directory import Org
@@ -32,6 +32,7 @@ from bot.services.outbox import (
     CARD,
     DIRECT,
     EPHEMERAL,
+    ERASE,
     LEASE,
     PRIVATE,
     REPORT,
@@ -283,12 +284,21 @@ class Delivery:
             link = self._first_post_ref(batch, row.card_id, row.channel)
             view = messages.direct_view(org, row.channel, row.payload, facts, now)
             row.external_ref = await publisher.send_direct(row.target, view, link)
+        elif row.kind == ERASE:
+            await self._replace(publisher, org, row)
         elif row.kind in (PRIVATE, EPHEMERAL):
             text = messages.text_of(org, row.channel, row.payload, facts, now)
             to = messages.private_to(row.target, row.payload)
             row.external_ref = await publisher.tell_privately(to, text)
         else:
             raise DeliveryError(f"unknown delivery kind {row.kind}", permanent=True)
+
+    async def _replace(self, publisher: ChannelPublisher, org: Org, row: Sending) -> None:
+        """A message sent before, replaced with the row's notice (the card it was about may be gone)."""
+        if not isinstance(publisher, MessageEditor):
+            raise DeliveryError(f"{row.channel} cannot edit the messages it sent", permanent=True)
+        text = messages.text_of(org, row.channel, row.payload, None, self.rt.clock.now())
+        await publisher.replace_message(str(row.payload["ref"]), text)
 
     async def _card_message(self, batch: _Batch, row: Sending, publisher: ChannelPublisher) -> str | None:
         """Post, update or write under a card; the reference of a new message (None: an update)."""

@@ -41,6 +41,13 @@ class Org:
         console, a staff id): found by any of their identities."""
         return self._by_identity.get((channel, user_ref))
 
+    def admits(self, workspace: str | None) -> bool:
+        """Whether a request from ``workspace`` may see or act on this organisation's cards: an
+        organisation with its own Slack workspace admits only that one; one without, any (a single
+        shared workspace). Requests that name no workspace (the console) are admitted."""
+        own = self.config.organization.slack_team_id
+        return own is None or workspace is None or workspace == own
+
     def name_of(self, staff_id: str | None) -> str | None:
         member = self.config.staff_member(staff_id)
         return member.name if member else staff_id
@@ -48,6 +55,11 @@ class Org:
 
 class Directory:
     def __init__(self, configs: list[OrgConfig]) -> None:
+        self.replace(configs)
+
+    def replace(self, configs: list[OrgConfig]) -> None:
+        """Serve ``configs`` from now on (a configuration reload). Cards already made keep the
+        escalation policy copied onto them at intake; only new calls and clicks see the change."""
         if not configs:
             raise ValueError("at least one organisation is needed")
         self._orgs = {c.org_id: Org(c, BusinessCalendar.from_config(c.organization)) for c in configs}
@@ -76,8 +88,14 @@ class Directory:
             return self._default
         return org
 
-    def by_staff(self, channel: str, user_ref: str) -> tuple[Org, StaffMember] | None:
+    def by_staff(
+        self, channel: str, user_ref: str, workspace: str | None = None
+    ) -> tuple[Org, StaffMember] | None:
+        """The organisation and staff member a user is; ``workspace`` (the chat platform's team the
+        request came from) narrows it to the organisations of that workspace."""
         for org in self._orgs.values():
+            if not org.admits(workspace):
+                continue
             member = org.staff_on(channel, user_ref)
             if member is not None:
                 return org, member

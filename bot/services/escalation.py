@@ -64,8 +64,6 @@ class Escalation:
             col(Card.org_id),
             "%d open card(s) of organisation %r, no longer configured, will not escalate",
         )
-        self._due_sql = self._due_statement()
-        self._next_due_sql = select(func.min(Card.escalate_at)).where(*_PENDING, self._served.filter)
 
     async def sweep(self, now: datetime | None = None) -> int:
         """Fire every due step; returns how many due cards were looked at."""
@@ -82,7 +80,8 @@ class Escalation:
         """How long until the earliest open card's next step falls due (None: no step is pending).
         The heartbeat wakes up then instead of waiting for its next beat."""
         async with self.rt.sessions() as session:
-            due = (await session.exec(self._next_due_sql)).first()
+            next_due = select(func.min(Card.escalate_at)).where(*_PENDING, self._served.filter)
+            due = (await session.exec(next_due)).first()
         if due is None:
             return None
         return max(0.0, (due - self.rt.clock.now()).total_seconds())
@@ -105,7 +104,7 @@ class Escalation:
         return len(cards)
 
     async def _due(self, session: AsyncSession, now: datetime) -> list[Card]:
-        return list((await session.exec(self._due_sql, params={"now": now})).all())
+        return list((await session.exec(self._due_statement(), params={"now": now})).all())
 
     def _due_statement(self) -> Any:
         query = (

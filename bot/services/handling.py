@@ -42,6 +42,9 @@ class Requester:
     user_ref: str
     reply_to: str | None = None
     reply_url: str | None = None
+    workspace: str | None = None
+    """The chat workspace the request came from (Slack's team id), when the channel says: an
+    organisation with its own workspace is reached only from it (``Org.admits``)."""
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,7 @@ class CardHandling:
     def _org_for(self, scope: _Scope | None, who: Requester) -> Org:
         if scope is not None:
             return scope.org
-        found = self.rt.directory.by_staff(who.channel, who.user_ref)
+        found = self.rt.directory.by_staff(who.channel, who.user_ref, who.workspace)
         return found[0] if found else self.rt.directory.default
 
     async def _scope(self, session: AsyncSession, card_id: int, who: Requester) -> _Scope:
@@ -206,6 +209,8 @@ class CardHandling:
         if card is None:
             raise _Refused("ephemeral.card_missing")
         org = self.rt.directory.get(card.org_id)
+        if not org.admits(who.workspace):  # another organisation's card: as if it did not exist
+            raise _Refused("ephemeral.card_missing")
         staff = org.staff_on(who.channel, who.user_ref)
         if staff is None:
             raise _Refused("ephemeral.not_staff", org=org.config.organization.name)

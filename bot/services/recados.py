@@ -33,7 +33,7 @@ class Recados:
 
     def author(self, who: Requester) -> tuple[Org, StaffMember] | RecadoResult:
         """The staff member posting, or the reason they may not."""
-        found = self.rt.directory.by_staff(who.channel, who.user_ref)
+        found = self.rt.directory.by_staff(who.channel, who.user_ref, who.workspace)
         if found is None:
             org = self.rt.directory.default
             return RecadoResult(False, t(org.locale, "ephemeral.not_staff", org=org.config.organization.name))

@@ -23,13 +23,17 @@ class Served:
 
     def __init__(self, rt: Runtime, org_column: Any, message: str) -> None:
         self.rt = rt
-        self.filter = org_column.in_(rt.directory.ids)
         self._org_column = org_column
         self._message = message
         self._warned = False
 
+    @property
+    def filter(self) -> Any:
+        """Built on each use: a configuration reload may change the organisations served."""
+        return self._org_column.in_(self.rt.directory.ids)
+
     async def warn_once(self, *pending: Any) -> None:
-        """Once per process: the organisations served do not change while it runs."""
+        """Once per process (an organisation removed by a reload is not warned about again)."""
         if self._warned:
             return
         self._warned = True

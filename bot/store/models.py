@@ -72,7 +72,11 @@ class Contact(SQLModel, table=True):
 class Call(SQLModel, table=True):
     """One inbound phone call; ``call_sid`` makes every Twilio webhook idempotent."""
 
-    __table_args__ = (Index("ix_call_org_started", "org_id", "started_at"),)  # the digest's day
+    __table_args__ = (
+        Index("ix_call_from_number", "from_number"),  # privacy export and erase
+        Index("ix_call_org_started", "org_id", "started_at"),  # the digest's day
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     org_id: str = Field(max_length=64, index=True)
     call_sid: str = Field(max_length=64, unique=True)
@@ -91,6 +95,7 @@ class Card(SQLModel, table=True):
         Index("ix_card_org_status", "org_id", "status"),
         Index("ix_card_transfer_due", "transfer_until"),
         Index("ix_card_caller", "org_id", "caller_number"),
+        Index("ix_card_caller_number", "caller_number"),  # privacy export and erase look them up
         Index("ix_card_org_created", "org_id", "created_at"),  # the digest's and review's day
     )
     id: int | None = Field(default=None, primary_key=True)
@@ -257,6 +262,30 @@ class OutboxMessage(SQLModel, table=True):
     external_ref: str | None = Field(default=None, sa_type=Text)
     """The platform's reference of the message this delivery sent (``bot.ports.MessageRef``), so
     it can be edited or deleted later; None until sent, and for sends that leave none."""
+
+
+# Data protection (issue 14) --------------------------------------------------------------------
+class SentMessage(SQLModel, table=True):
+    """The platform reference of a message sent about a card (a thread line, a direct message),
+    kept when its delivered outbox row is purged: an erasure can still edit the message."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64)
+    card_id: int = Field(index=True)
+    channel: str = Field(max_length=16)
+    external_ref: str = Field(sa_type=Text)
+    sent_at: datetime | None = _utc()
+
+
+class RetentionRun(SQLModel, table=True):
+    """One organisation's retention purge of one day (its own date): the unique row that makes the
+    daily job run once, whatever the number of processes. Holds counts, never the data."""
+
+    __table_args__ = (UniqueConstraint("org_id", "day"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64)
+    day: str = Field(max_length=10)
+    at: datetime = _utc(nullable=False)
 
 
 class ReportRun(SQLModel, table=True):

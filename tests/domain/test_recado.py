@@ -46,7 +46,11 @@ def test_staff_by_full_name_id_and_mention(clinic: OrgConfig) -> None:
 
 def test_a_neutral_mention_names_a_staff_member_or_a_team_by_id(clinic: OrgConfig) -> None:
     draft = parse_recado("Pepe 600111222 @recepcion: cambiar la cita", clinic)
-    assert (draft.addressee_kind, draft.addressee_id, draft.reason) == ("team", "recepcion", "cambiar la cita")
+    assert (draft.addressee_kind, draft.addressee_id, draft.reason) == (
+        "team",
+        "recepcion",
+        "cambiar la cita",
+    )
 
 
 def test_no_phone(clinic: OrgConfig) -> None:

@@ -244,6 +244,19 @@ class FakeSlack:
                 "ts": ts,
                 "message": {"text": args.get("text")},
             }
+        if method == "oauth.v2.access":  # an install in the Gestoría's workspace (tests/fixtures/orgs)
+            return {
+                "ok": True,
+                "access_token": "xoxb-gestoria",
+                "token_type": "bot",
+                "scope": "chat:write,commands,im:write",
+                "bot_user_id": "U0BOTG",
+                "app_id": "A0APP",
+                "team": {"id": "T0GESTORIA", "name": "Gestoría Martínez"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+                "authed_user": {"id": "U0PEPE"},
+            }
         if method == "chat.getPermalink":
             ts = str(args.get("message_ts", "")).replace(".", "")
             return {
