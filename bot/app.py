@@ -33,25 +33,29 @@ from adapters.teams.gateway import TeamsGateway
 from adapters.teams.publisher import TeamsPublisher
 from adapters.teams.routes import teams_router
 from adapters.twilio.callback_routes import callback_router
+from adapters.twilio.messaging import TwilioMessaging
+from adapters.twilio.messaging_routes import messaging_router
+from adapters.twilio.phone import PhonePublisher, senders
 from adapters.twilio.records import TwilioRecordsClient
 from adapters.twilio.rest import TwilioCallControl
 from adapters.twilio.routes import voice_router
 from adapters.twilio.signature import TwilioVerifier
-from adapters.twilio.sms import SmsPublisher, senders
 from adapters.twilio.transfer_routes import transfer_router
 from adapters.webhook.publisher import Secrets, WebhookPublisher
 from bot.body_limit import BodyLimit
 from bot.config import ConfigError
 from bot.config_set import load_configs
 from bot.domain.links import LinkSigner
-from bot.domain.org import OrgConfig
+from bot.domain.org import PHONE_CHANNELS, OrgConfig
 from bot.errors import UserError
 from bot.metrics_http import metrics_route, time_requests
 from bot.ports import (
     CallControl,
     ChannelPublisher,
     Clock,
+    Messaging,
     NoCallControl,
+    NoMessaging,
     NoTwilioRecords,
     SystemClock,
     TwilioRecords,
@@ -70,14 +74,17 @@ from bot.services.escalation import Escalation
 from bot.services.handling import CardHandling
 from bot.services.health import HealthLimits, database_health, delivery_problems, spool_health
 from bot.services.home import HomeViews
+from bot.services.inbound import MessageIntake
 from bot.services.kept import KeptCallbacks, OverdueCallbacks
 from bot.services.metrics import MetricsReader
 from bot.services.privacy import Privacy
 from bot.services.recados import Recados
 from bot.services.replay import Replay
+from bot.services.replies import ReplySending, ReplyStatuses
 from bot.services.retention import Retention
 from bot.services.runtime import Runtime
 from bot.services.spooled import DatabaseState, SpooledIntake, within
+from bot.services.staff_phone import StaffPhone
 from bot.services.sync import sync_config
 from bot.services.transfer import LiveTransfer, TransferHolds
 from bot.services.weekly import WeeklyReader
@@ -118,6 +125,8 @@ class Services:
     webhooks: SpooledIntake
     """The voice use cases as the webhooks call them: into the spool while the database is down."""
     replay: Replay
+    messages: MessageIntake
+    reply_statuses: ReplyStatuses
     conversations: Conversations
     transfer: LiveTransfer
     holds: TransferHolds
@@ -174,7 +183,8 @@ def create_app(
     teams = TeamsGateway(_teams_auth(settings))
     if slack_client is not None and slack_auth is None:
         slack_auth = SlackAuth(str(slack_client.token))
-    channels = _publishers(slack_client, settings) | (publishers or {})
+    messaging = _messaging(settings)
+    channels = _publishers(slack_client, settings) | _phones(messaging, configs) | (publishers or {})
     runtime = Runtime(
         sessions=session_factory(engine),
         directory=Directory(configs),
@@ -189,12 +199,10 @@ def create_app(
         channels.setdefault("teams", TeamsPublisher(teams, conversations, runtime.directory.default.timezone))
     spool = Spool(settings.spool_dir)
     call_control = _call_control(settings)
-    sms = SmsPublisher(call_control, senders(configs))
     if any(org.config.webhooks for org in runtime.directory):
         channels["webhook"] = WebhookPublisher(_webhook_secrets(runtime.directory))
-    services = _services(
-        runtime, channels | {"sms": sms}, spool, conversations, call_control, _records(settings)
-    )
+    replies = ReplySending(runtime, messaging, settings.public_url)
+    services = _services(runtime, channels, spool, conversations, call_control, replies, _records(settings))
     reports = create_report_engine(settings.async_database_url, connect_args=connect_args)
     reader = DigestReader(session_factory(reports), runtime.directory, runtime.clock)
     weekly = WeeklyReader(session_factory(reports), runtime.directory)
@@ -240,6 +248,8 @@ def create_app(
             await _check_slack(slack_auth, slack_client, settings)
         if isinstance(call_control, TwilioCallControl):
             await call_control.open()
+        if isinstance(messaging, TwilioMessaging):
+            await messaging.open()
         await services.open_records()
         heartbeat.start()
         worker.start()
@@ -269,6 +279,8 @@ def create_app(
             await close_session(slack_client)
         if isinstance(call_control, TwilioCallControl):
             await call_control.close()
+        if isinstance(messaging, TwilioMessaging):
+            await messaging.close()
         webhooks = channels.get("webhook")
         if isinstance(webhooks, WebhookPublisher):
             await webhooks.close()
@@ -440,6 +452,24 @@ def _publishers(slack_client: AsyncWebClient | None, settings: Settings) -> dict
     return publishers
 
 
+def _messaging(settings: Settings) -> Messaging:
+    """Twilio Messaging when the account sid and auth token are set; else every send fails and the
+    card says why."""
+    token = settings.twilio_auth_token
+    if not settings.twilio_account_sid or token is None:
+        return NoMessaging()
+    return TwilioMessaging(
+        settings.twilio_account_sid, token.get_secret_value(), settings.twilio_api_base_url
+    )
+
+
+def _phones(messaging: Messaging, configs: list[OrgConfig]) -> dict[str, ChannelPublisher]:
+    """WhatsApp and SMS to staff phones, when Twilio REST is configured."""
+    if isinstance(messaging, NoMessaging):
+        return {}
+    return {name: PhonePublisher(name, messaging, senders(configs, name)) for name in PHONE_CHANNELS}
+
+
 def _records(settings: Settings) -> TwilioRecords:
     if settings.twilio_account_sid is None or settings.twilio_auth_token is None:
         return NoTwilioRecords()
@@ -471,6 +501,7 @@ def _services(
     spool: Spool,
     conversations: Conversations,
     calls: CallControl,
+    replies: ReplySending,
     records: TwilioRecords,
 ) -> Services:
     intake = CallIntake(runtime, can_transfer=not isinstance(calls, NoCallControl))
@@ -494,7 +525,9 @@ def _services(
         recados=Recados(runtime),
         escalation=Escalation(runtime),
         reminders=CallbackReminders(runtime),
-        delivery=Delivery(runtime, publishers),
+        delivery=Delivery(runtime, publishers, replies=replies),
+        messages=MessageIntake(runtime, StaffPhone(runtime, handling)),
+        reply_statuses=replies.statuses,
         conversations=conversations,
     )
 
@@ -514,6 +547,7 @@ def _channel_routes(
     app.include_router(transfer_router(services.transfer, verifier, settings.public_url))
     app.include_router(callback_router(services.kept, verifier, settings.public_url))
     app.include_router(voice_router(services.webhooks, verifier, settings.public_url, services.transfer))
+    app.include_router(messaging_router(services.messages, services.reply_statuses, verifier))
     signer = services.runtime.links
     if signer is not None:
         app.include_router(link_router(CardLinks(services.runtime, services.handling, signer)))

@@ -17,7 +17,7 @@ from holidays import list_supported_countries
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from bot.domain.org import EscalationStep, OrgConfig, PathError
+from bot.domain.org import PHONE_CHANNELS, EscalationStep, OrgConfig, PathError
 
 ROUTE_OWNER = "owner"
 NOTIFY_TARGETS = frozenset({"team", "oncall", "managers", "owner"})
@@ -166,9 +166,12 @@ def _step(config: OrgConfig, path: str, step: EscalationStep) -> Iterator[Config
     if step.notify == "managers" and not config.managers():
         yield ConfigIssue(f"{path}.notify", "nobody has the manager role, so this step notifies nobody")
     for channel in sorted(set(step.via or ()) - {"slack", "teams"}):
-        later = "the step's other channels (or the console) are used"
-        reason = f"{channel} notifications are not available yet; {later}"
-        yield ConfigIssue(f"{path}.via", reason)
+        if channel not in PHONE_CHANNELS:
+            later = "the step's other channels (or the console) are used"
+            yield ConfigIssue(f"{path}.via", f"{channel} notifications are not available yet; {later}")
+        elif not any(channel in member.identities() for member in config.staff):
+            reason = f"nobody on staff has a number for {channel}, so this step sends no {channel} message"
+            yield ConfigIssue(f"{path}.via", reason)
 
 
 def _digest(config: OrgConfig) -> Iterator[ConfigIssue]:

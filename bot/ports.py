@@ -213,6 +213,60 @@ class NoCallControl:
         raise CallControlError(_NOT_CONFIGURED)
 
 
+# WhatsApp and SMS (issue 13) --------------------------------------------------------------------
+@dataclass(frozen=True)
+class OutboundMessage:
+    """A message to a customer or a staff member's phone. ``to`` and ``from_number`` carry the
+    channel's prefix (``whatsapp:+34…``) where it has one; ``messaging_service_sid``, when set, is
+    used instead of ``from_number``. Either ``body`` (free text) or ``content_sid`` (an approved
+    template, with ``content_variables`` as JSON) is sent. ``status_callback`` is where Twilio
+    reports its delivery status."""
+
+    to: str
+    body: str = ""
+    from_number: str | None = None
+    messaging_service_sid: str | None = None
+    content_sid: str | None = None
+    content_variables: str | None = None
+    status_callback: str | None = None
+
+
+class MessagingError(Exception):
+    """A message Twilio did not accept. ``code`` is Twilio's error code (``21610``: unsubscribed),
+    ``status`` the HTTP status; ``sent_maybe`` means the request may have reached Twilio (a timeout):
+    it is not sent again, so a customer never gets it twice."""
+
+    def __init__(
+        self, reason: str, *, code: str | None = None, status: int | None = None, sent_maybe: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.code, self.status, self.sent_maybe = code, status, sent_maybe
+
+    @property
+    def retryable(self) -> bool:
+        """Twilio was unreachable or answered 429/5xx, and surely sent nothing."""
+        if self.sent_maybe:
+            return False
+        if self.status is None:
+            return self.code is None  # no connection (a code without a status: not configured)
+        return self.status == 429 or self.status >= 500
+
+
+class Messaging(Protocol):
+    async def send_message(self, message: OutboundMessage) -> str:
+        """Send one SMS or WhatsApp message; its MessageSid.
+
+        Raises: MessagingError."""
+        ...
+
+
+class NoMessaging:
+    """Twilio REST is not configured (TWILIO_ACCOUNT_SID): nothing can be sent, and the card says so."""
+
+    async def send_message(self, message: OutboundMessage) -> str:
+        raise MessagingError("Twilio REST is not configured (TWILIO_ACCOUNT_SID)", code="not_configured")
+
+
 # Data protection (issue 14) ---------------------------------------------------------------------
 @runtime_checkable
 class MessageEditor(Protocol):

@@ -20,6 +20,7 @@ class ActionId(StrEnum):
     CALL_NOW = "call_now"
     RESCHEDULE_CALLBACK = "reschedule_callback"
     CALLBACK_DONE = "callback_done"
+    REPLY_CUSTOMER = "reply_customer"
 
 
 class Outcome(StrEnum):

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.phones import format_phone
 from bot.i18n import t, t_or
 from cards.actions import ActionId, CardStatus, Outcome
+from cards.customer import customer_fields, is_customer_card
 from cards.model import (
     ActionView,
     CardFacts,
@@ -100,6 +101,8 @@ def format_when(moment: datetime, timezone: str, locale: str, now: datetime) -> 
 def _source_summary(facts: CardFacts) -> str:
     if facts.source in ("missed", "voicemail"):
         return t(facts.locale, f"card.summary.{facts.source}")
+    if is_customer_card(facts) and facts.media:
+        return t(facts.locale, "card.summary.media")
     return ""
 
 
@@ -123,6 +126,8 @@ def _fields(facts: CardFacts, now: datetime) -> tuple[FieldView, ...]:
         ("card.field.transfer_wait", _hold_left(facts, now)),
         ("card.field.calls", _calls(facts)),
     ]
+    closes = facts.reply_window_closes
+    rows += customer_fields(facts, when(closes) if closes else "", now)
     return tuple(FieldView(t(loc, key), value) for key, value in rows if value)
 
 
@@ -198,6 +203,8 @@ def _actions(facts: CardFacts) -> tuple[ActionView, ...]:
     if _offers_transfer(facts):
         ids.insert(0, ActionId.ACCEPT_TRANSFER)
     if facts.status is not CardStatus.RESOLVED:
+        if is_customer_card(facts) and not facts.opted_out:
+            ids.insert(1, ActionId.REPLY_CUSTOMER)
         ids.append(ActionId.RESOLVE)
     return tuple(action_view(a, facts.card_id, facts.locale, facts.staff) for a in ids)
 
@@ -246,6 +253,8 @@ def action_form(
         )
     if action is ActionId.ADD_NOTE:
         return _form(locale, "note", "modal.submit", _note(locale, "modal.note.text", True))
+    if action is ActionId.REPLY_CUSTOMER:
+        return _form(locale, "reply", "modal.reply.submit", _note(locale, "modal.reply.text", True))
     if action is ActionId.REASSIGN:
         label = t(locale, "card.action.reassign")
         return _form(locale, "reassign", "modal.submit", InputView("assignee", "staff", label, choices=staff))

@@ -45,6 +45,13 @@ class CardFacts:
     locale: str
     staff: tuple[OptionView, ...] = ()
     """The organisation's staff (label the name, value the staff id): whom a card can go to."""
+    # WhatsApp and SMS (issue 13): a card opened by a customer's message (``source`` its channel).
+    reply_window_closes: datetime | None = None
+    """When WhatsApp's 24-hour window to answer the customer in free text closes."""
+    opted_out: bool = False
+    reply_status: str | None = None
+    reply_error: str | None = None
+    media: tuple[str, ...] = ()
     transfer: TransferFacts | None = None
     call_count: int = 1
     last_call_at: datetime | None = None
@@ -168,6 +175,8 @@ class DirectView:
     actions: tuple[ActionView, ...] = ()
     link_label: str = ""
     """The label of a link to the card's post, where the channel can link to it."""
+    answer_label: str = ""
+    """What introduces the codes a phone message's reader answers with (``cards.customer.phone_text``)."""
 
 
 @dataclass(frozen=True)

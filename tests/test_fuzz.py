@@ -119,6 +119,7 @@ def _twilio_bodies(rng: random.Random) -> list[Hostile]:
     use cases (calls, cards) and not only the parser."""
     bodies: list[Hostile] = []
     sids = [_call_sid(rng) for _ in range(6)]
+    message_sids = ["SM" + sid[2:] for sid in sids]
     for index, value in enumerate([*NASTY_TEXT, *CALLERS]):
         params = [
             ("CallSid", rng.choice(sids)),
@@ -129,6 +130,13 @@ def _twilio_bodies(rng: random.Random) -> list[Hostile]:
             ("SpeechResult", value),
             ("RecordingUrl", rng.choice(["https://api.twilio.com/r/RE1", value])),
             ("Digits", value[:3]),
+            ("MessageSid", rng.choice(message_sids)),
+            ("Body", value),
+            ("ProfileName", rng.choice(["María", value])),
+            ("NumMedia", rng.choice(["1", "0", "x", "99"])),
+            ("MediaUrl0", rng.choice(["https://api.twilio.com/m/ME1", value])),
+            ("MessageStatus", rng.choice(["delivered", "failed", value])),
+            ("ErrorCode", rng.choice(["", "63016", value])),
         ]
         bodies.append(Hostile(f"twilio form {index}", urlencode(params).encode()))
     odd_sids = ["", "CA", "CA" + "g" * 32, "ca" + "0" * 32, "CA" + "0" * 500, "CA٠١٢٣", "CA\x00" + "0" * 31]
@@ -353,6 +361,8 @@ ENDPOINTS = [
     Endpoint("POST", "/twilio/voice/voicemail", TWILIO),
     Endpoint("POST", "/twilio/voice/recording", TWILIO),
     Endpoint("POST", "/twilio/voice/status", TWILIO),
+    Endpoint("POST", "/twilio/messaging", TWILIO),
+    Endpoint("POST", "/twilio/messaging/status?message=1", TWILIO),
     # Live transfer and click-to-call (issue 10): the card or callback and attempt are in the URL.
     Endpoint("POST", "/twilio/voice/transfer/wait?org=default", TWILIO),
     Endpoint("POST", "/twilio/voice/transfer/whisper?card=1&attempt=1", TWILIO),

@@ -29,6 +29,10 @@ Locale = Literal["es", "en"]
 Role = Literal["staff", "manager", "receptionist"]
 NotifyVia = Literal["slack", "teams", "whatsapp", "sms"]
 ChatChannel = Literal["slack", "teams"]
+PhoneChannel = Literal["whatsapp", "sms"]
+PHONE_CHANNELS: tuple[PhoneChannel, ...] = ("whatsapp", "sms")
+"""Channels that reach a person's phone through Twilio Messaging (issue 13): only where a step's
+``via`` (or ``messaging.reminder_via``) names them."""
 CHAT_CHANNELS: tuple[ChatChannel, ...] = ("slack", "teams")
 """The chat channels a team can be posted to and a person reached on, in the order they are tried.
 The console is no chat channel: it is where cards go when a team has none (a staff member's
@@ -237,9 +241,11 @@ class StaffMember(_Strict):
 
     def identities(self) -> dict[str, str]:
         """How this person is known on each channel: their user id on every chat channel they have
-        one on (``slack``, ``teams``), and their staff id on the console."""
+        one on (``slack``, ``teams``), their staff id on the console, and their numbers on the phone
+        channels (``whatsapp``: their WhatsApp number, else their phone; ``sms``: their phone)."""
         chat = {"slack": self.slack_user, "teams": self.teams_user}
-        return {"console": self.id} | {channel: ref for channel, ref in chat.items() if ref}
+        phones = {"whatsapp": self.whatsapp or self.phone, "sms": self.phone}
+        return {"console": self.id} | {c: ref for c, ref in (chat | phones).items() if ref}
 
     @field_validator("phone", "whatsapp")
     @classmethod
@@ -392,6 +398,67 @@ class ReceptionConfig(_Strict):
         return value
 
 
+# WhatsApp and SMS (issue 13) ----------------------------------------------------------------------
+STOP_WORDS = ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT")
+"""The words Twilio itself treats as an opt-out on SMS; always honoured."""
+START_WORDS = ("START", "UNSTOP", "ALTA")
+"""Words that opt a customer back in (Twilio's for SMS, and ``ALTA``)."""
+
+
+class TemplateConfig(_Strict):
+    """An approved WhatsApp template (Content API) sent when the 24-hour window is closed.
+    ``variables`` are the template's numbered variables; each value may use ``{text}`` (what the
+    staff member wrote), ``{organization}`` and ``{caller}``."""
+
+    content_sid: str = Field(pattern=r"^HX[0-9a-fA-F]{32}$")
+    variables: dict[str, str] = Field(default_factory=lambda: {"1": "{text}"})
+
+    @field_validator("variables")
+    @classmethod
+    def _known_values(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, template in value.items():
+            try:
+                template.format(text="", organization="", caller="")
+            except (KeyError, IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"variable {name!r}: only {{text}}, {{organization}} and {{caller}} can be used"
+                ) from exc
+        return value
+
+
+class MessagingConfig(_Strict):
+    whatsapp_number: str | None = None
+    """The WhatsApp sender, when it is not the number the customer wrote to."""
+    opt_out_words: list[str] = Field(default_factory=list)
+    """Words that, as a whole message, unsubscribe a customer (besides STOP and Twilio's own)."""
+    reply_template: TemplateConfig | None = None
+    """Sent instead of a free-text reply when WhatsApp's 24-hour window is closed; none: refused."""
+    staff_template: TemplateConfig | None = None
+    """A ``twilio/quick-reply`` template for notifications to staff on WhatsApp, with buttons whose
+    ids are ``claim`` (Reclamar) and ``call_now`` (Llámame); without it, the text and its codes."""
+    reminder_via: list[PhoneChannel] = Field(default_factory=list)
+    """Callback reminders go to these phone channels too (besides the chat channels)."""
+    confirm: bool = False
+    """A customer whose message opens a card is told it was received (unless they opted out)."""
+
+    @field_validator("whatsapp_number")
+    @classmethod
+    def _number(cls, value: str | None) -> str | None:
+        return None if value is None else _check_e164(value)
+
+    def is_opt_out(self, text: str) -> bool:
+        word = _word(text)
+        return bool(word) and (word in STOP_WORDS or word in {w.strip().upper() for w in self.opt_out_words})
+
+    @staticmethod
+    def is_opt_in(text: str) -> bool:
+        return _word(text) in START_WORDS
+
+
+def _word(text: str) -> str:
+    return text.strip().strip(".!¡").upper()
+
+
 class CallsConfig(_Strict):
     merge_window: Duration = timedelta(hours=2)
     """A call from a number whose card is still open within this long is merged into it; 0: never."""
@@ -482,6 +549,7 @@ class OrgConfig(_Strict):
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
     digest: DigestConfig | None = None
     reception: ReceptionConfig = Field(default_factory=ReceptionConfig)
+    messaging: MessagingConfig = Field(default_factory=MessagingConfig)
     calls: CallsConfig = Field(default_factory=CallsConfig)
     callbacks: CallbacksConfig = Field(default_factory=CallbacksConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)

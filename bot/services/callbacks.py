@@ -108,6 +108,7 @@ class CallbackReminders:
             now,
             actions=REMINDER_ACTIONS,
             dedupe=f"callback:{callback.id}",
+            phones=org.config.messaging.reminder_via,
         )
 
 

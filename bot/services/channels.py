@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.domain.org import CHAT_CHANNELS, StaffMember, TeamConfig
+from bot.domain.org import CHAT_CHANNELS, PHONE_CHANNELS, StaffMember, TeamConfig
 
 CONSOLE = "console"
 RECEPTION = "reception"
@@ -32,11 +32,15 @@ class Channels:
     order."""
 
     enabled: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    """The phone channels (``whatsapp``, ``sms``) this deployment can send to (Twilio REST is set)."""
 
     @classmethod
     def of(cls, names: Iterable[str]) -> Channels:
         wanted = set(names)
-        return cls(tuple(c for c in CHAT_CHANNELS if c in wanted))
+        return cls(
+            tuple(c for c in CHAT_CHANNELS if c in wanted), tuple(c for c in PHONE_CHANNELS if c in wanted)
+        )
 
     def describe(self) -> str:
         """For logs and /healthz: ``slack+teams``, ``slack``, ``console``."""
@@ -61,3 +65,12 @@ class Channels:
             Destination(c, known[c]) for c in self.enabled if c in known and (allowed is None or c in allowed)
         ]
         return found or [Destination(CONSOLE, staff_id)]
+
+    def phone_reach(
+        self, org_id: str, member: StaffMember | None, wanted: Iterable[str]
+    ) -> list[Destination]:
+        """The person's phone on each of the ``wanted`` phone channels this deployment sends to and
+        they have a number for. The target is ``<org id>:<number>``: the sender is the organisation's."""
+        known = member.identities() if member is not None else {}
+        asked = set(wanted)
+        return [Destination(c, f"{org_id}:{known[c]}") for c in self.phones if c in asked and c in known]

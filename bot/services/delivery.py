@@ -41,6 +41,7 @@ from bot.services.outbox import (
     Sending,
     wall_now,
 )
+from bot.services.replies import CUSTOMER, ReplySending
 from bot.services.retry import retry_wait
 from bot.services.runtime import Runtime
 from bot.services.webhooks import WEBHOOK
@@ -124,9 +125,12 @@ class Delivery:
         *,
         batch: int = 100,
         lease: timedelta = LEASE,
+        replies: ReplySending | None = None,
     ) -> None:
         self.rt = rt
         self.publishers = publishers
+        self.replies = replies
+        """Sends messages to customers (kind ``customer``), when Twilio Messaging is wired."""
         self.batch = batch
         self.lease = lease
         # A row is sent only while a third of its lease is left (20 s of 60): one Slack call can take
@@ -256,6 +260,11 @@ class Delivery:
         log.warning("delivery %s retried in %.1fs: %s", row.id, wait, reason)
 
     async def _dispatch(self, batch: _Batch, row: Sending) -> None:
+        if row.kind == CUSTOMER:
+            if self.replies is None:
+                raise DeliveryError("no messaging to customers in this process", permanent=True)
+            row.external_ref = await self.replies.send(row.payload)
+            return
         publisher = self.publishers.get(row.channel)
         if publisher is None:
             raise DeliveryError(f"no publisher for channel {row.channel}", permanent=True)

@@ -19,7 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.escalation import EscalationPolicy
-from bot.domain.org import StaffMember
+from bot.domain.org import PHONE_CHANNELS, StaffMember
 from bot.services.directory import Org
 from bot.services.outbox import enqueue_rows, pending_renders, posts_by_card, render_rows, thread_rows
 from bot.services.runtime import Runtime
@@ -208,7 +208,16 @@ class Escalation:
         for person in step.people:
             dedupe = f"{key}:{person.id}"
             rows += direct_rows(
-                self.rt, org, person.id, notice, card.id, now, actions=claim, dedupe=dedupe, via=step.via
+                self.rt,
+                org,
+                person.id,
+                notice,
+                card.id,
+                now,
+                actions=claim,
+                dedupe=dedupe,
+                via=step.via,
+                phones=[v for v in step.via or () if v in PHONE_CHANNELS],
             )
         return rows
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from bot.services.directory import Org
+from bot.services.replies import WHATSAPP, WINDOW
 from bot.store.models import Card
 from cards.actions import CardStatus, Outcome
 from cards.model import CardFacts, TransferFacts
@@ -50,6 +52,11 @@ def _facts(card: Callable[[str], Any], org: Org) -> CardFacts:
         timezone=org.timezone,
         locale=org.locale,
         staff=org.staff_choices,
+        reply_window_closes=_window(card),
+        opted_out=bool(card("opted_out")),
+        reply_status=card("reply_status"),
+        reply_error=card("reply_error"),
+        media=tuple(card("media") or ()),
         transfer=_transfer(card, org),
         call_count=card("call_count") or 1,
         last_call_at=card("last_call_at"),
@@ -67,3 +74,8 @@ def _transfer(card: Callable[[str], Any], org: Org) -> TransferFacts | None:
         connected_at=card("transfer_connected_at"),
         notice=card("transfer_notice"),
     )
+
+
+def _window(card: Callable[[str], Any]) -> datetime | None:
+    last = card("last_inbound_at")
+    return last + WINDOW if card("source") == WHATSAPP and last is not None else None

@@ -22,6 +22,7 @@ from bot.domain.transfer import TransferState
 from bot.services.directory import Org
 from bot.services.kept import callback_sms_row
 from bot.services.outbox import add_row, announce_change
+from bot.services.replies import CHANNEL_LABELS, ReplyRefused, conversation_of, plan_reply, write_reply
 from bot.services.runtime import Runtime
 from bot.services.telling import direct_rows, private_row
 from bot.services.webhooks import add_events
@@ -115,6 +116,8 @@ class CardHandling:
             )
         if action is ActionId.RESCHEDULE_CALLBACK and request.when is not None:
             return await self.schedule_callback(card, who, request.when, request.staff, request.note)
+        if action is ActionId.REPLY_CUSTOMER and request.note:
+            return await self.reply_customer(card, who, request.note)
         if action is ActionId.CALL_NOW and self.calling is not None:
             return await self._call_now(card, who, self.calling)
         if action is ActionId.ACCEPT_TRANSFER:
@@ -169,6 +172,10 @@ class CardHandling:
         """Tell ``who`` privately why something they asked for cannot be done (``key``)."""
         async with self.rt.unit_of_work() as session:
             self._tell(session, self._org_for(None, who), who, Notice(key))
+
+    async def reply_customer(self, card_id: int, who: Requester, text: str) -> ActionResult:
+        """Send ``text`` to the customer of a card opened by their SMS or WhatsApp message."""
+        return await self._act(card_id, who, lambda s: self._reply(s, text.strip()))
 
     async def no_such_card(self, who: Requester) -> ActionResult:
         """A click or modal naming an id no card can have: told as for a card that does not exist."""
@@ -346,6 +353,30 @@ class CardHandling:
         line = _by(s, "thread.callback", names=names, times={"when": due_at.isoformat()})
         data = {"due_at": due_at.isoformat(), "assignee": assignee.id, "note": note}
         await self._record(s, "callback_scheduled", data, line)
+
+    async def _reply(self, s: _Scope, text: str) -> None:
+        """The reply, its message row and its outbox row, with the card's change: sent once committed."""
+        if not text:
+            return
+        self._allow(s, Change.NOTE)
+        conversation = await conversation_of(s.session, s.card)
+        try:
+            reply = plan_reply(s.org, s.card, conversation, text, s.now)
+        except ReplyRefused as refused:
+            raise _Refused(refused.key) from None
+        assert conversation is not None
+        await self._must_swap(s, {"reply_status": "pending", "reply_error": None})
+        # The message goes first among the card's rows: the customer is not kept waiting on the
+        # card's re-render and thread line.
+        add_row(s.session, await write_reply(s.session, s.card, conversation, reply, s.staff.id, s.now))
+        key = "thread.replied_template" if reply.template else "thread.replied"
+        data = {"text": text, "channel": conversation.channel, "template": reply.template}
+        await self._record(
+            s,
+            "replied",
+            data,
+            _by(s, key, text={"text": text, "channel": CHANNEL_LABELS[conversation.channel]}),
+        )
 
     def _staff(self, s: _Scope, user_ref: str) -> StaffMember | None:
         """A staff member named by a platform user (a Slack user picked in a select) or by staff id."""

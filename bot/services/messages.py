@@ -44,7 +44,7 @@ def direct_view(
         return DirectView(text)
     wanted = [ActionId(a) for a in payload.get("actions", ())]
     actions = direct_actions(replace(facts, locale=locale), wanted)
-    return DirectView(text, facts.card_id, actions, t(locale, "dm.link"))
+    return DirectView(text, facts.card_id, actions, t(locale, "dm.link"), t(locale, "dm.answer"))
 
 
 def private_to(target: str, payload: Mapping[str, Any]) -> PrivateTo:

@@ -31,6 +31,10 @@ class NewCard:
     call_sid: str | None = None
     recording_url: str | None = None
     created_by: str | None = None
+    last_inbound_at: datetime | None = None
+    """When the customer wrote, for a card opened by an SMS or WhatsApp message."""
+    media: tuple[str, ...] = ()
+    opted_out: bool = False
     transfer_until: datetime | None = None
     """Set when the caller waits on hold for a live transfer, until then."""
 
@@ -56,6 +60,9 @@ async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, 
         company=contact.company if contact else None,
         summary=new.summary,
         recording_url=new.recording_url,
+        last_inbound_at=new.last_inbound_at,
+        media=list(new.media),
+        opted_out=new.opted_out,
         transfer_allowed=decision.transfer_allowed,
         matched_rule=decision.rule_index,
         created_by=new.created_by,

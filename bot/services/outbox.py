@@ -165,13 +165,15 @@ def hand_over(
     session.info.setdefault(HANDED, []).append(HandedOver(sending, facts, post))
 
 
-async def announce_change(session: AsyncSession, card: Card, line: Notice, now: datetime) -> None:
+async def announce_change(session: AsyncSession, card: Card, line: Notice | None, now: datetime) -> None:
     """A changed card: re-rendered on every channel it was posted to (a pending render is reused),
-    then ``line`` in its thread there. The escalation sweep does the same for many cards at once."""
+    then ``line`` in its thread there (None: no line). The escalation sweep does the same for many
+    cards at once."""
     assert card.id is not None
     posts = (await posts_by_card(session, [card.id])).get(card.id, [])
     waiting = await pending_renders(session, [card.id])
-    for row in render_rows(card, posts, waiting, now) + thread_rows(card, posts, line, now):
+    lines = thread_rows(card, posts, line, now) if line is not None else []
+    for row in render_rows(card, posts, waiting, now) + lines:
         add_row(session, row)
 
 

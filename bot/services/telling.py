@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.domain.org import StaffMember
+from bot.services.channels import CONSOLE, Destination
 from bot.services.directory import Org
 from bot.services.outbox import DIRECT, PRIVATE, outbox_row
 from cards.actions import ActionId
@@ -30,10 +32,13 @@ def direct_rows(
     actions: Iterable[ActionId] = (),
     dedupe: str | None = None,
     via: Iterable[str] | None = None,
+    phones: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
     """A DM to a staff member on every channel they can be reached on (``Channels.reach``; the
     console when none), with the card's ``actions`` they may take from it: its outbox values, for
-    ``add_row`` or ``enqueue_rows``. Each copy has its own dedupe key (``dedupe`` + its channel)."""
+    ``add_row`` or ``enqueue_rows``. Each copy has its own dedupe key (``dedupe`` + its channel).
+    ``phones``: the phone channels (``whatsapp``, ``sms``) they are reached on too, where they have a
+    number (``Channels.phone_reach``)."""
     member = org.config.staff_member(staff_id)
     payload = {"notice": notice.to_payload(), "staff": staff_id, "actions": [a.value for a in actions]}
     return [
@@ -47,8 +52,24 @@ def direct_rows(
             payload=payload,
             dedupe_key=f"{dedupe}:{place.channel}" if dedupe else None,
         )
-        for place in rt.channels.reach(member, staff_id, via)
+        for place in _places(rt, org, member, staff_id, via, phones)
     ]
+
+
+def _places(
+    rt: Runtime,
+    org: Org,
+    member: StaffMember | None,
+    staff_id: str,
+    via: Iterable[str] | None,
+    phones: Iterable[str],
+) -> list[Destination]:
+    """Their chat channels (``Channels.reach``) and phones; the console only when neither has them."""
+    places = rt.channels.reach(member, staff_id, via)
+    on_phone = rt.channels.phone_reach(org.id, member, phones)
+    if on_phone:
+        places = [p for p in places if p.channel != CONSOLE]
+    return [*places, *on_phone]
 
 
 def private_row(org: Org, who: Requester, notice: Notice, now: datetime) -> dict[str, Any]:

@@ -129,6 +129,16 @@ class Card(SQLModel, table=True):
     escalated_to: list[str] = _json_list()
     callback_at: datetime | None = _utc()
     version: int = 1
+    # WhatsApp and SMS (issue 13): the customer's side of a card opened by a message.
+    last_inbound_at: datetime | None = _utc()
+    """When the customer last wrote (WhatsApp's 24-hour window opens again with each message)."""
+    opted_out: bool = False
+    reply_status: str | None = Field(default=None, max_length=16)
+    """The delivery status of the last reply to the customer, as Twilio reports it."""
+    reply_error: str | None = Field(default=None, max_length=16)
+    """Twilio's error code for the last reply, when it failed."""
+    media: list[str] = _json_list()
+    """Links to what the customer sent (images, audio), kept as links: nothing is fetched."""
     # Live transfer (issue 10): the caller waiting on hold in a conference named after their CallSid.
     transfer_state: str | None = Field(default=None, max_length=16)
     transfer_until: datetime | None = _utc()
@@ -191,6 +201,43 @@ class Callback(SQLModel, table=True):
     call_attempt: int = 0
     calling_staff_id: str | None = Field(default=None, max_length=64)
     last_result_attempt: int = 0
+
+
+class Conversation(SQLModel, table=True):
+    """A customer who writes by SMS or WhatsApp to an organisation: the card their messages join
+    while it is open, the channel and number they last used, and whether they opted out."""
+
+    __table_args__ = (UniqueConstraint("org_id", "customer"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64)
+    customer: str = Field(max_length=32)
+    """Their number, E.164 without the ``whatsapp:`` prefix."""
+    channel: str = Field(max_length=16)
+    our_number: str | None = Field(default=None, max_length=32)
+    card_id: int | None = None
+    last_inbound_at: datetime | None = _utc()
+    opted_out_at: datetime | None = _utc()
+
+
+class Message(SQLModel, table=True):
+    """One SMS or WhatsApp message, either way. ``sid`` (Twilio's MessageSid) makes every inbound
+    webhook idempotent; an outbound one has it once Twilio accepted it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: str = Field(max_length=64)
+    card_id: int | None = Field(default=None, index=True)
+    direction: str = Field(max_length=8)
+    channel: str = Field(max_length=16)
+    sid: str | None = Field(default=None, max_length=64, unique=True)
+    customer: str = Field(max_length=32)
+    body: str = ""
+    media: list[str] = _json_list()
+    template: bool = False
+    status: str = Field(max_length=16)
+    error_code: str | None = Field(default=None, max_length=16)
+    sent_by: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _utc(nullable=False)
+    updated_at: datetime | None = _utc()
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -3,8 +3,9 @@
 It answers the Calls create, Call update and Messages create endpoints as Twilio does (JSON with a
 ``sid``), checks the account's basic auth, records every request in ``requests``, and can be told to
 fail: ``fail(kind, status, times)`` answers Twilio's error JSON with ``status`` (4xx, 5xx) to the
-next ``times`` requests of that kind (``call``, ``update`` or ``sms``); ``slow(kind, seconds)``
-delays them (past the client's timeout, a request times out).
+next ``times`` requests of that kind (``call``, ``update`` or ``sms``: any Messages create, SMS or
+WhatsApp), with Twilio's error ``code`` when given; ``slow(kind, seconds)`` delays them (past the
+client's timeout, a request times out).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class FakeTwilio:
     def __init__(self) -> None:
         self.requests: list[TwilioRequest] = []
         self.url = ""
-        self._failures: dict[str, list[int]] = {}
+        self._failures: dict[str, list[tuple[int, int | None]]] = {}
         self._delays: dict[str, float] = {}
         self._sids = itertools.count(1)
         self.changed = asyncio.Event()
@@ -55,8 +56,8 @@ class FakeTwilio:
             ]
         )
 
-    def fail(self, kind: str, status: int, times: int = 1) -> None:
-        self._failures[kind] = [status] * times
+    def fail(self, kind: str, status: int, times: int = 1, code: int | None = None) -> None:
+        self._failures[kind] = [(status, code)] * times
 
     def slow(self, kind: str, seconds: float) -> None:
         self._delays[kind] = seconds
@@ -98,10 +99,11 @@ class FakeTwilio:
             await asyncio.sleep(delay)
         failures = self._failures.get(kind)
         if failures:
-            status = failures.pop(0)
+            status, code = failures.pop(0)
             self.requests.append(TwilioRequest(f"{kind}-refused", form, call_sid))
             self.changed.set()
-            return _error(status, 21211 if status < 500 else 20500, "refused by the stand-in")
+            code = code or (21211 if status < 500 else 20500)
+            return _error(status, code, "refused by the stand-in")
         sid = f"{prefix}{next(self._sids):032x}" if prefix else call_sid
         self.requests.append(TwilioRequest(kind, form, call_sid, sid))
         self.changed.set()

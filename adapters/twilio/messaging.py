@@ -1,0 +1,68 @@
+"""Twilio Messaging through the official REST client: the ``Messaging`` port (SMS and WhatsApp)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client
+
+from bot.ports import MessagingError, OutboundMessage
+
+TIMEOUT_SECONDS = 10.0
+
+
+class TwilioMessaging:
+    """One client for the process, opened inside the running loop (its aiohttp session binds to
+    it). The client never retries by itself: a message that may have reached Twilio is not sent
+    again (``MessagingError.sent_maybe``)."""
+
+    def __init__(self, account_sid: str, auth_token: str, base_url: str | None = None) -> None:
+        self.account_sid, self.auth_token, self.base_url = account_sid, auth_token, base_url
+        self._client: Client | None = None
+
+    async def open(self) -> None:
+        client = Client(
+            self.account_sid, self.auth_token, http_client=AsyncTwilioHttpClient(timeout=TIMEOUT_SECONDS)
+        )
+        if self.base_url:
+            client.api.base_url = self.base_url.rstrip("/")
+        self._client = client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.http_client.close()
+            self._client = None
+
+    async def send_message(self, message: OutboundMessage) -> str:
+        if self._client is None:
+            raise MessagingError("the Twilio client is not open")
+        try:
+            sent = await self._client.api.account.messages.create_async(**_params(message))
+        except TwilioRestException as error:
+            raise MessagingError(
+                f"Twilio {error.status}: {error.msg}", code=str(error.code or ""), status=error.status
+            ) from error
+        except aiohttp.ClientConnectorError as error:  # no connection: nothing reached Twilio
+            raise MessagingError(f"Twilio unreachable: {type(error).__name__}") from error
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise MessagingError(f"Twilio did not answer: {type(error).__name__}", sent_maybe=True) from error
+        return str(sent.sid)
+
+
+def _params(message: OutboundMessage) -> dict[str, Any]:
+    params: dict[str, Any] = {"to": message.to}
+    if message.messaging_service_sid:
+        params["messaging_service_sid"] = message.messaging_service_sid
+    else:
+        params["from_"] = message.from_number
+    if message.content_sid:
+        params["content_sid"] = message.content_sid
+        params["content_variables"] = message.content_variables
+    else:
+        params["body"] = message.body
+    if message.status_callback:
+        params["status_callback"] = message.status_callback
+    return params
