@@ -93,6 +93,8 @@ async def review_of(db: Database) -> WeekFigures:
 
 async def test_the_weekly_review_compares_the_week_with_the_one_before(db: Database) -> None:
     figures = await review_of(db)
+    cards = await db.query_text("SELECT id, created_at, source FROM card WHERE id < 10 OR id > 291")
+    assert await db.count("card") == 29 * 2 + 5, cards  # the background month and this test's five
 
     # Background: two general calls a day claimed after 5 minutes, 14 a week.
     assert figures.totals == {"calls": (17, 15), "messages": (1, 0)}

@@ -3,16 +3,43 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST = 10000
+_RANDOM = random.SystemRandom()  # never the seeded global generator: workers would pick alike
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nobody listens on, below the kernel's ephemeral range: a port the kernel picked (as
+    ``bind(("", 0))`` does) may be taken, between this call and the server's bind, as the local port
+    of some outgoing connection, which is how two tests once met on one port."""
+    first_ephemeral = _first_ephemeral_port()
+    if first_ephemeral - _LOWEST < 1000:  # no room below the range: let the kernel choose
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+    while True:
+        port = _RANDOM.randrange(_LOWEST, first_ephemeral)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+
+
+def _first_ephemeral_port() -> int:
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 class LoopbackServer:
