@@ -9,7 +9,7 @@ import signal
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -27,10 +27,8 @@ from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.slack.socket import SocketMode
 from adapters.teams.actions import TeamsActions
-from adapters.teams.auth import TeamsAuth
-from adapters.teams.bot import CentralitaBot
-from adapters.teams.gateway import TeamsGateway
-from adapters.teams.publisher import TeamsPublisher
+from adapters.teams.identity import TeamsAuth
+from adapters.teams.lazy import TeamsStack
 from adapters.teams.routes import teams_router
 from adapters.twilio.callback_routes import callback_router
 from adapters.twilio.messaging import TwilioMessaging
@@ -96,6 +94,9 @@ from bot.store.spool import Spool
 from jobs.delivery import DeliveryWorker, WakeUp
 from jobs.replay import SpoolReplayer
 from jobs.scheduler import Heartbeat
+
+if TYPE_CHECKING:
+    from adapters.teams.bot import CentralitaBot
 
 log = logging.getLogger("centralita")
 # Python's defaults are (700, 10, 10); with them the collector ran every few hundred allocations
@@ -180,7 +181,7 @@ def create_app(
     engine = create_engine(settings.async_database_url, connect_args=connect_args)
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
-    teams = TeamsGateway(_teams_auth(settings))
+    teams = TeamsStack(_teams_auth(settings))
     if slack_client is not None and slack_auth is None:
         slack_auth = SlackAuth(str(slack_client.token))
     messaging = _messaging(settings)
@@ -196,7 +197,8 @@ def create_app(
     )
     conversations = Conversations(runtime)
     if teams.auth.enabled:  # the Teams publisher reads the stored conversations, so it comes after
-        channels.setdefault("teams", TeamsPublisher(teams, conversations, runtime.directory.default.timezone))
+        timezone = runtime.directory.default.timezone
+        channels.setdefault("teams", _teams_publisher(teams, conversations, timezone))
     spool = Spool(settings.spool_dir)
     call_control = _call_control(settings)
     if any(org.config.webhooks for org in runtime.directory):
@@ -295,14 +297,24 @@ def create_app(
     metrics_route(app, MetricsReader(session_factory(reports), runtime.directory.ids, runtime.clock))
     if api:
         sockets += _channel_routes(app, settings, services, slack_client, slack_auth, configs, after_ack)
-        app.include_router(teams_router(teams, _teams_bot(services, configs)))
+        app.include_router(teams_router(teams, lambda: _teams_bot(services, configs)))
     if install is not None:
         app.include_router(install_router(install))
     time_requests(app)
     return app
 
 
+def _teams_publisher(teams: TeamsStack, conversations: Conversations, timezone: str) -> ChannelPublisher:
+    """Only a server with Teams credentials imports the SDK at start (``adapters.teams.lazy``)."""
+    from adapters.teams.publisher import TeamsPublisher
+
+    return TeamsPublisher(teams.gateway, conversations, timezone)
+
+
 def _teams_bot(services: Services, configs: list[OrgConfig]) -> CentralitaBot:
+    """Built at the first Teams activity (``adapters.teams.lazy``)."""
+    from adapters.teams.bot import CentralitaBot
+
     runtime = services.runtime
     actions = TeamsActions(services.handling, CardViews(runtime), services.recados, runtime.directory)
     return CentralitaBot(services.conversations, actions, configs[0].reception.command.lstrip("/"))
@@ -320,7 +332,7 @@ def _teams_auth(settings: Settings) -> TeamsAuth:
     )
 
 
-def _log_teams_auth(teams: TeamsGateway) -> None:
+def _log_teams_auth(teams: TeamsStack) -> None:
     if teams.auth.enabled:
         log.info("Teams: requests to /api/messages are authenticated (app id %s)", teams.auth.app_id)
     else:

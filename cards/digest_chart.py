@@ -2,16 +2,14 @@
 
 matplotlib's object API on the Agg canvas (no pyplot, no global state, no display), so it may run
 in a worker thread; it is CPU work of tens of milliseconds, and callers run it off the event loop
-(``asyncio.to_thread``).
+(``bot.services.digest_message`` runs it in a process of its own). matplotlib and numpy are imported
+when a chart is drawn, not with this module: they take about 55 MB, which a server process that
+sends no digest (or draws its charts elsewhere) must not hold.
 """
 
 from __future__ import annotations
 
 import io
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
 from bot.domain.digest import ANSWERS
 
@@ -23,6 +21,10 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def render_chart(hourly: dict[int, dict[str, int]], title: str, labels: dict[str, str]) -> bytes:
     """A PNG: one bar per hour (0-23), its segments the ``live``, ``message`` and ``missed`` calls."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
     figure = Figure(figsize=SIZE_INCHES, dpi=DPI)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()

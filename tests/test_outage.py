@@ -8,6 +8,8 @@ import asyncio
 import logging
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from subprocess import PIPE
 from urllib.parse import urlsplit, urlunsplit
@@ -158,6 +160,95 @@ async def test_an_outage_costs_no_call_and_no_card_is_made_twice(
     assert all(r.exc_info is None for r in failures), "an outage is one line per job, not a traceback"
     per_job = [r.getMessage().split(" failed:")[0] for r in failures]
     assert len(per_job) == len(set(per_job)), per_job
+
+
+async def test_a_repeat_caller_during_an_outage_is_merged_as_they_called_not_as_replayed(
+    postgres: Database, slack: FakeSlack, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A number with an open card calls again while the database is down and leaves a voicemail
+    (what an outage offers): after the recovery that call is on their card, at the time it came,
+    with its recording; it is not lost behind "called again without leaving a message"."""
+    spool = tmp_path / "spool"
+    async with (
+        TcpProxy(postgres_port(postgres)) as proxy,
+        Centralita(through(postgres, proxy), clock, slack.url, CENTRALITA_SPOOL_DIR=str(spool)) as app,
+    ):
+
+        async def cut() -> None:
+            proxy.cut()
+
+        async def restore() -> None:
+            proxy.restore()
+
+        await repeat_call_during_outage(app, postgres, slack, clock, spool, cut, restore)
+
+
+async def test_a_repeat_caller_during_a_sqlite_lock_is_merged_as_they_called(
+    slack: FakeSlack, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The same on SQLite, the database file locked by another process."""
+    db, spool = Database(f"sqlite+aiosqlite:///{tmp_path}/centralita.db"), tmp_path / "spool"
+    async with Centralita(db, clock, slack.url, CENTRALITA_SPOOL_DIR=str(spool)) as app:
+        holders: list[asyncio.subprocess.Process] = []
+
+        async def cut() -> None:
+            holders.append(await hold_lock(tmp_path / "centralita.db"))
+
+        async def restore() -> None:
+            holders[0].kill()
+            await holders[0].wait()
+
+        try:
+            await repeat_call_during_outage(app, db, slack, clock, spool, cut, restore, wait=40)
+        finally:
+            if holders and holders[0].returncode is None:
+                await restore()
+
+
+async def repeat_call_during_outage(
+    app: Centralita,
+    db: Database,
+    slack: FakeSlack,
+    clock: FakeClock,
+    spool: Path,
+    cut: Callable[[], Awaitable[None]],
+    restore: Callable[[], Awaitable[None]],
+    wait: float = 15,
+) -> None:
+    await app.call("+34600111222", "Hola, soy Pedro Gómez, quería pedir cita")
+    await eventually(lambda: _posted(slack, 1), timeout=10)
+    await cut()
+    clock.advance(timedelta(minutes=10))
+    called = clock.now()
+    again = {"CallSid": new_call_sid(), "From": "+34600111222", "To": CLINIC_NUMBER}
+    assert [v for v, _ in verbs((await app.twilio_post("/twilio/voice", again)).text)][-1] == "Record"
+    left = {**again, "RecordingUrl": RECORDING + "9"}
+    assert (await app.twilio_post("/twilio/voice/voicemail", left)).status_code == 200
+    assert (await app.twilio_post("/twilio/voice/recording", left)).status_code == 204
+    ended = await app.twilio_post("/twilio/voice/status", {**again, "CallStatus": "completed"})
+    assert ended.status_code == 204 and len(spooled_lines(spool)) == 4
+    clock.advance(timedelta(minutes=30))  # the database is back half an hour later
+    await restore()
+
+    async def merged() -> list[str]:
+        lines = [c.args["text"] for c in slack.of("chat.postMessage") if "thread_ts" in c.args]
+        return [line for line in lines if RECORDING + "9" in line]
+
+    [line] = await eventually(merged, timeout=wait)
+    assert "2.ª vez, 10:10" in line and "mensaje de voz" in line
+    [card] = await db.cards()
+    assert card.call_count == 2 and card.last_call_at == called
+    assert [event.at for event in await db.audit("repeat_call")] == [card.last_call_at]
+    assert len(_card_posts(slack)) == 1 and not spooled_lines(spool)
+
+
+async def hold_lock(path: Path) -> asyncio.subprocess.Process:
+    """Another process holding the SQLite file's write lock, until it is killed."""
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLD_LOCK, str(path), stdin=PIPE, stdout=PIPE
+    )
+    assert holder.stdout is not None and await holder.stdout.readline() == b"locked\n"
+    return holder
 
 
 async def test_a_server_started_while_the_database_is_unreachable_answers_and_catches_up(

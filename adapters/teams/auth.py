@@ -17,7 +17,6 @@ import logging
 import os
 import ssl
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -31,6 +30,8 @@ from botframework.connector.auth import (
 from jwt.algorithms import RSAAlgorithm
 from msal import ConfidentialClientApplication
 
+from adapters.teams.identity import TeamsAuth, Unauthorized
+
 log = logging.getLogger("centralita.teams")
 BOT_FRAMEWORK = "https://api.botframework.com"
 """The issuer of the tokens the Bot Connector sends us, and the scope of the tokens we send it."""
@@ -38,32 +39,6 @@ KEY_LIFETIME = 24 * 3600.0
 UNKNOWN_KEY_REFRESH = 300.0
 FETCH_TIMEOUT = 5.0
 CLOCK_SKEW = 300
-
-
-class Unauthorized(Exception):
-    """A request whose token is missing or does not check out (answered 401)."""
-
-
-@dataclass(frozen=True)
-class TeamsAuth:
-    """What authentication needs from the environment. No ``app_id``: authentication is off."""
-
-    app_id: str | None
-    password: str | None
-    tenant_id: str | None
-    app_type: str
-    openid_metadata_url: str
-    login_url: str
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.app_id)
-
-    @property
-    def authority(self) -> str:
-        """The login authority: the host, then the tenant (``botframework.com`` for multi-tenant)."""
-        tenant = self.tenant_id if self.app_type == "SingleTenant" else "botframework.com"
-        return f"{self.login_url.rstrip('/')}/{tenant}"
 
 
 def ca_bundle() -> str | bool:

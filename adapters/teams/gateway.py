@@ -11,7 +11,8 @@ from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFramewo
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult, ClaimsIdentity
 
-from adapters.teams.auth import BOT_FRAMEWORK, CredentialFactory, TeamsAuth, TokenVerifier, Unauthorized
+from adapters.teams.auth import BOT_FRAMEWORK, CredentialFactory, TokenVerifier
+from adapters.teams.identity import TeamsAuth, Unauthorized
 
 log = logging.getLogger("centralita.teams")
 Turn = Callable[[TurnContext], Awaitable[Any]]

@@ -1,16 +1,20 @@
-"""Pure decoding of Bot Framework activities: what arrived, and where the bot was let in."""
+"""Pure decoding of Bot Framework activities: what arrived, and where the bot was let in.
+
+The SDK is imported where an activity is decoded, not with the module: the route imports this at
+start, and a server nobody sends Teams activities to never loads botbuilder (``adapters.teams.lazy``).
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any
-
-from botbuilder.core import TurnContext
-from botbuilder.schema import Activity
+from typing import TYPE_CHECKING, Any
 
 from bot.services.conversations import ConversationSeen
 from cards.adaptive import CARD_KEY
+
+if TYPE_CHECKING:
+    from botbuilder.schema import Activity
 
 CHANNEL = "teams"
 _THREAD_SUFFIX = re.compile(r";messageid=\d+$")
@@ -25,6 +29,8 @@ def activity_from(body: object) -> Activity:
     """Raises: BadActivity when the body is not an activity with a type, a serviceUrl and a conversation."""
     if not isinstance(body, dict):
         raise BadActivity("the body must be a JSON object (a Bot Framework activity)")
+    from botbuilder.schema import Activity
+
     try:
         activity = Activity().deserialize(body)
     except Exception as error:  # msrest raises its own DeserializationError and plain TypeErrors
@@ -72,6 +78,8 @@ def seen_conversations(activity: Activity, channels: list[tuple[str, str | None]
 
 
 def _own(activity: Activity, data: dict[str, Any], team: dict[str, Any]) -> ConversationSeen:
+    from botbuilder.core import TurnContext
+
     conversation = activity.conversation
     kind = str(conversation.conversation_type or ("channel" if team else "personal"))
     channel = _dict(data.get("channel"))

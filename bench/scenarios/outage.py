@@ -33,6 +33,9 @@ from tests.fakes.tcp_proxy import TcpProxy
 from tests.support import new_call_sid
 
 CARDS_TIMEOUT = 60.0
+FIRST_NUMBERS = {"up": 300_000, "down": 310_000}
+"""Each phase's callers have numbers of their own: a number calling again while its card is open is a
+repeat caller, merged into that card (``calls.merge_window``), and the figure counts new cards."""
 VERBS = {"Say", "Gather", "Record", "Hangup", "Reject", "Redirect", "Pause", "Play", "Dial", "Enqueue"}
 RECORDINGS = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE-"
 
@@ -153,7 +156,8 @@ async def _phase(
 async def _call(
     client: aiohttp.ClientSession, signer: TwilioSigner, token: str, index: int, phase: Phase
 ) -> None:
-    base = voice_params(new_call_sid(), caller_number(300_000 + index))
+    caller = caller_number(FIRST_NUMBERS[token.partition("-")[0]] + index)
+    base = voice_params(new_call_sid(), caller)
     verbs = await _twiml(client, signer.prepare("/twilio/voice", base), phase)
     phase.sent[token] = time.perf_counter()
     if "Gather" in verbs:

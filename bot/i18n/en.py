@@ -254,6 +254,7 @@ MESSAGES: dict[str, str] = {
     "thread.transfer_abandoned": "The caller hung up while waiting for the transfer. Call them back.",
     "thread.repeat_call": "Called again (call {count}, {time}): “{text}”",
     "thread.repeat_call_silent": "Called again (call {count}, {time}) without leaving a message.",
+    "thread.repeat_call_voicemail": "Called again (call {count}, {time}) and left a voicemail: {url}",
     "ephemeral.transfer_gone": "This caller is no longer on hold: the call cannot be transferred.",
     "ephemeral.transfer_no_phone": "You have no phone in the configuration (staff[].phone in centralita.yaml), so you cannot accept transfers.",
     "voice.transfer_connecting": "We are putting you through to someone on the team. Please hold.",

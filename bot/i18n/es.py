@@ -262,6 +262,7 @@ MESSAGES: dict[str, str] = {
     "thread.transfer_abandoned": "Colgó mientras esperaba la transferencia. Hay que devolverle la llamada.",
     "thread.repeat_call": "Ha vuelto a llamar ({count}.ª vez, {time}): “{text}”",
     "thread.repeat_call_silent": "Ha vuelto a llamar ({count}.ª vez, {time}) sin dejar mensaje.",
+    "thread.repeat_call_voicemail": "Ha vuelto a llamar ({count}.ª vez, {time}) y ha dejado un mensaje de voz: {url}",
     "ephemeral.transfer_gone": "Esta llamada ya no está en espera: no se puede transferir.",
     "ephemeral.transfer_no_phone": "No tienes un teléfono configurado (staff[].phone en centralita.yaml), así que no puedes aceptar transferencias.",
     "voice.transfer_connecting": "Le pasamos con una persona del equipo. Por favor, espere.",

@@ -156,7 +156,7 @@ class CallIntake:
             rejected = row.status == "rejected"
             changes: dict[str, Any] = {"ended_at": now, "status": "rejected" if rejected else status}
             if not rejected and row.card_id is None:
-                opened, _ = await self._open(session, org, call, row.started_at, "", "missed", None)
+                opened, _ = await self._open(session, org, call, row.started_at, now, "", "missed", None)
                 changes |= opened
             await execute(session, _UPDATE_CALL, {"call_id": row.id, **changes})
 
@@ -179,16 +179,17 @@ class CallIntake:
 
         async def work(session: AsyncSession) -> None:
             nonlocal holding
-            row = await self._call_row(session, org, call, at or self.rt.clock.now())
+            now = at or self.rt.clock.now()
+            row = await self._call_row(session, org, call, now)
             if row.card_id is None:  # the call's card is written in the same transaction as its card_id
                 changes, holding = await self._open(
-                    session, org, call, row.started_at, speech, source, recording_url, may_hold
+                    session, org, call, row.started_at, now, speech, source, recording_url, may_hold
                 )
                 await execute(session, _UPDATE_CALL, {"call_id": row.id, **changes})
                 return
             card = await session.get(Card, row.card_id, with_for_update=bool(recording_url or speech))
             holding = card is not None and card.call_sid == call.call_sid and card.transfer_state == "waiting"
-            if card is not None and recording_url and card.recording_url != recording_url:
+            if card is not None and recording_url and not await _has_recording(session, card, recording_url):
                 await self._attach_recording(session, org, card, recording_url)
             elif card is not None and speech and not card.summary:
                 await self._attach_speech(session, org, card, speech)
@@ -214,17 +215,19 @@ class CallIntake:
         org: Org,
         call: CallInfo,
         started_at: datetime,
+        now: datetime,
         speech: str,
         source: str,
         recording_url: str | None,
         may_hold: bool = False,
     ) -> tuple[dict[str, Any], bool]:
         """The card for what the caller said; the call row's new values (its card, or rejected), and
-        whether the caller waits on hold for a transfer. A repeat caller's call goes on their open card."""
+        whether the caller waits on hold for a transfer. A repeat caller's call goes on their open card.
+        ``now``: when the webhook came (a replayed one came before the database was back), so a
+        replayed call is merged, timed and shown as it would have been live."""
         decision = self._triage(org, call, speech, started_at)
         if decision.action == "reject":
             return {"status": "rejected"}, False
-        now = self.rt.clock.now()
         hold_until = self._hold_until(org, decision, source, now) if may_hold and self.can_transfer else None
         if hold_until is None:
             merged = await self._merge_repeat(session, org, call, decision, speech, recording_url, now)
@@ -271,17 +274,13 @@ class CallIntake:
         if card.call_sid == call.call_sid or await self._counted_already(session, call.call_sid):
             return card.id
         card.call_count = (card.call_count or 1) + 1
-        card.last_call_at = now
-        if recording_url:
-            card.recording_url = recording_url
+        card.last_call_at = max(now, card.last_call_at or now)
+        card.recording_url = card.recording_url or recording_url  # a later one is in the thread line
         if speech and not card.summary:
             card.summary = speech
             card.caller_name = card.caller_name or name_from_speech(speech)
-        time = now.astimezone(ZoneInfo(org.timezone)).strftime("%H:%M")
-        key = "thread.repeat_call" if speech else "thread.repeat_call_silent"
-        line = Notice(key, text={"count": str(card.call_count), "time": time, "text": speech})
-        data = {"count": card.call_count, "text": speech}
-        await self._left_by_caller(session, org, card, card.source, "repeat_call", data, line)
+        line, data = _repeat_line(org, card.call_count, now, speech, recording_url)
+        await self._left_by_caller(session, org, card, card.source, "repeat_call", data, line, at=now)
         return card.id
 
     @staticmethod
@@ -311,10 +310,12 @@ class CallIntake:
         kind: str,
         data: dict[str, Any],
         line: Notice,
+        at: datetime | None = None,
     ) -> None:
         """Something the caller left that reached us after their card was opened (already set on
-        ``card``): a new version of the card, an audit event and a line in its thread."""
-        now = self.rt.clock.now()
+        ``card``), at ``at`` (else now): a new version of the card, an audit event and a line in its
+        thread."""
+        now = at or self.rt.clock.now()
         card.version += 1
         if card.source == "missed":
             card.source = source
@@ -356,3 +357,31 @@ class CallIntake:
 
     async def _find_call(self, session: AsyncSession, call_sid: str) -> Any:
         return (await execute(session, _CALL_STATE, {"sid": call_sid})).first()
+
+
+def _repeat_line(
+    org: Org, count: int, at: datetime, speech: str, recording_url: str | None
+) -> tuple[Notice, dict[str, Any]]:
+    """A repeat call's thread line and audit data: what was said, or the voicemail left (its URL: the
+    card keeps the recording it had), or that nothing was left."""
+    time = at.astimezone(ZoneInfo(org.timezone)).strftime("%H:%M")
+    fields = {"count": str(count), "time": time, "text": speech, "url": recording_url or ""}
+    data: dict[str, Any] = {"count": count, "text": speech}
+    if speech:
+        return Notice("thread.repeat_call", text=fields), data
+    if recording_url:
+        return Notice("thread.repeat_call_voicemail", text=fields), data | {"url": recording_url}
+    return Notice("thread.repeat_call_silent", text=fields), data
+
+
+async def _has_recording(session: AsyncSession, card: Card, url: str) -> bool:
+    """The recording is on the card already, or in its thread: a repeat call's voicemail (the same
+    recording comes twice, from the ``<Record>`` action and from its status callback)."""
+    if card.recording_url == url:
+        return True
+    found = await session.exec(
+        select(AuditEvent.data).where(
+            col(AuditEvent.card_id) == card.id, col(AuditEvent.kind).in_(("repeat_call", "recording"))
+        )
+    )
+    return any((data or {}).get("url") == url for data in found)
