@@ -184,7 +184,6 @@ class CallControl(Protocol):
         ...
 
 
-
 _NOT_CONFIGURED = "Twilio REST is not configured (TWILIO_ACCOUNT_SID)"
 
 
@@ -199,7 +198,6 @@ class NoCallControl:
 
     async def to_voicemail(self, call_sid: str, org: OrgConfig) -> None:
         raise CallControlError(_NOT_CONFIGURED)
-
 
 
 # WhatsApp and SMS (issue 13) --------------------------------------------------------------------

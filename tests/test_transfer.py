@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.twilio_api import ACCOUNT_SID, FakeTwilio
+from tests.fakes.twilio_api import ACCOUNT_SID, FakeTwilio, TwilioRequest
 from tests.support import CLINIC_NUMBER, Centralita, Database, FakeClock, button, eventually, new_call_sid
 
 JUAN = "+34911222333"
@@ -212,6 +212,72 @@ async def test_a_twilio_error_is_shown_on_the_card_and_not_retried(
         assert [r.kind for r in twilio_rest.requests] == ["call-refused"]
         [card] = await db.cards()
         assert (card.status, card.transfer_state) == ("open", "waiting")
+
+
+async def _posted(slack: FakeSlack, needle: str) -> bool:
+    return any(needle in (c.args.get("text") or "") for c in slack.of("chat.postMessage"))
+
+
+async def _timed_out_accept(app: Centralita, slack: FakeSlack, twilio_rest: FakeTwilio) -> TwilioRequest:
+    """Ana accepts, and the Calls create reaches Twilio but is answered after the client's timeout."""
+    twilio_rest.slow("call", 1.5)
+    await Caller(app).says(URGENT)
+    await _offered(slack)
+    [card] = await app.db.cards()
+    await app.click(button("accept_transfer", card.id), "U0ANA")
+    [ring] = await twilio_rest.wait_for("call")
+    text = await _latest_card(slack, "Twilio no confirmó la llamada a Ana García")
+    assert "Llamando a Ana García" in text and '"accept_transfer"' not in text
+    [card] = await app.db.cards()
+    assert (card.status, card.claimed_by, card.transfer_state) == ("claimed", "ana", "ringing")
+    # The claim is kept: nobody else can accept while Ana's phone may ring, so no second call.
+    await app.click(button("accept_transfer", card.id), "U0LUIS")
+    [refused] = await slack.wait_for("chat.postEphemeral", user="U0LUIS")
+    assert "Ana García" in refused.args["text"]
+    await asyncio.sleep(1.3)  # the stand-in answers meanwhile, to nobody
+    assert len(twilio_rest.of("call")) == 1 and len(await app.db.audit("transfer_unconfirmed")) == 1
+    return ring
+
+
+async def test_a_timed_out_call_request_is_kept_and_its_late_reports_connect_it(
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
+) -> None:
+    async with Centralita(db, clock, slack.url, TWILIO_TIMEOUT_SECONDS=0.5, **twilio_env(twilio_rest)) as app:
+        ring = await _timed_out_accept(app, slack, twilio_rest)
+        # Twilio did place it: its reports arrive with its sid, and Ana takes the call.
+        await _staff_leg(app, ring.form["StatusCallback"], ring.sid or "", CallStatus="initiated")
+        await eventually(lambda: _posted(slack, "Twilio confirmó la llamada a Ana García"))
+        assert "no confirmó" not in _text(slack.of("chat.update")[-1].args["blocks"])
+        whisper = ET.fromstring(await _staff_leg(app, ring.form["Url"], ring.sid or ""))
+        action = whisper.find("Gather").get("action")  # type: ignore[union-attr]
+        joined = ET.fromstring(await _staff_leg(app, action or "", ring.sid or "", Digits="1"))
+        assert joined.find("Dial/Conference") is not None
+        await _latest_card(slack, "conectada")
+        [card] = await db.cards()
+        assert (card.claimed_by, card.transfer_state, card.transfer_leg_sid) == (
+            "ana",
+            "connected",
+            ring.sid or "",
+        )
+        assert len(twilio_rest.of("call")) == 1
+
+
+async def test_a_timed_out_call_request_that_never_rang_ends_with_the_hold(
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
+) -> None:
+    async with Centralita(db, clock, slack.url, TWILIO_TIMEOUT_SECONDS=0.5, **twilio_env(twilio_rest)) as app:
+        ring = await _timed_out_accept(app, slack, twilio_rest)
+        # No report ever comes: the hold runs out as for any attempt, and the caller gets voicemail.
+        clock.advance(timedelta(seconds=46))
+        await twilio_rest.wait_for("update")
+        await _latest_card(slack, "Devolución pendiente")
+        [card] = await db.cards()
+        assert (card.status, card.claimed_by, card.transfer_state) == ("open", None, "voicemail")
+        # A report that comes after all changes nothing, and no call was placed twice.
+        await _staff_leg(app, ring.form["StatusCallback"], ring.sid or "", CallStatus="no-answer")
+        [card] = await db.cards()
+        assert card.transfer_state == "voicemail" and len(await db.audit("transfer_failed")) == 0
+        assert len(twilio_rest.of("call")) == 1 and len(twilio_rest.of("update")) == 1
 
 
 async def test_nobody_within_the_hold_time_sends_the_caller_to_voicemail_once(

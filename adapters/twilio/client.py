@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -29,11 +30,31 @@ class TwilioRestSetup:
     def client(self) -> Client:
         """A client on a new aiohttp session: make it inside the running loop (the session binds to
         it) and close it with ``close_client``."""
-        http = AsyncTwilioHttpClient(timeout=self.timeout)
+        http = _TimedHttpClient(timeout=self.timeout)
         client = Client(self.account_sid, self.auth_token, http_client=http)
         if self.base_url:
             client.api.base_url = self.base_url.rstrip("/")
         return client
+
+
+class _TimedHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
+    """The SDK's aiohttp client with its timeout applied: twilio 9's ``AsyncTwilioHttpClient`` keeps
+    the ``timeout`` it is given but passes aiohttp only each request's own, which the REST client
+    never sets, so a Twilio that does not answer would hold a request (and a call's fate) forever."""
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 (the SDK's own signature)
+        allow_redirects: bool = False,
+    ) -> Response:
+        timeout = self.timeout if timeout is None else timeout
+        return await super().request(method, url, params, data, headers, auth, timeout, allow_redirects)
 
 
 async def close_client(client: Client) -> None:

@@ -80,7 +80,8 @@ def transfer_router(transfer: LiveTransfer, verifier: TwilioVerifier, public_url
     async def leg_status(request: Request) -> Response:
         form, leg = await leg_of(request)
         status = (form.get("CallStatus") or "").strip().lower()
-        if not await transfer.leg_status(leg.subject, leg.attempt, status):
+        call_sid = (form.get("CallSid") or "").strip()[:64]
+        if not await transfer.leg_status(leg.subject, leg.attempt, status, call_sid):
             log.warning("status %r of a transfer call for card %s, which we do not know", status, leg.subject)
         return Response(status_code=204)
 

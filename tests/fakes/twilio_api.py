@@ -4,8 +4,9 @@ It answers the Calls create, Call update and Messages create endpoints as Twilio
 ``sid``), checks the account's basic auth, records every request in ``requests``, and can be told to
 fail: ``fail(kind, status, times)`` answers Twilio's error JSON with ``status`` (4xx, 5xx) to the
 next ``times`` requests of that kind (``call``, ``update`` or ``sms``: any Messages create, SMS or
-WhatsApp), with Twilio's error ``code`` when given; ``slow(kind, seconds)`` delays them (past the
-client's timeout, a request times out).
+WhatsApp), with Twilio's error ``code`` when given; ``slow(kind, seconds)`` delays the answers (past
+the client's timeout, a request times out, and what it asked for is done all the same, as Twilio
+would: it is in ``requests`` from its arrival).
 """
 
 from __future__ import annotations
@@ -94,19 +95,18 @@ class FakeTwilio:
         if not _authorised(request):
             return _error(401, 20003, "Authenticate")
         form = dict(parse_qsl((await request.body()).decode(), keep_blank_values=True))
+        failures = self._failures.get(kind)
+        failure = failures.pop(0) if failures else None
+        sid = None if failure else f"{prefix}{next(self._sids):032x}" if prefix else call_sid
+        # Recorded on arrival: a request answered too late for the client was done at Twilio all the same.
+        self.requests.append(TwilioRequest(f"{kind}-refused" if failure else kind, form, call_sid, sid))
+        self.changed.set()
         delay = self._delays.get(kind)
         if delay:
             await asyncio.sleep(delay)
-        failures = self._failures.get(kind)
-        if failures:
-            status, code = failures.pop(0)
-            self.requests.append(TwilioRequest(f"{kind}-refused", form, call_sid))
-            self.changed.set()
-            code = code or (21211 if status < 500 else 20500)
-            return _error(status, code, "refused by the stand-in")
-        sid = f"{prefix}{next(self._sids):032x}" if prefix else call_sid
-        self.requests.append(TwilioRequest(kind, form, call_sid, sid))
-        self.changed.set()
+        if failure is not None:
+            status, code = failure
+            return _error(status, code or (21211 if status < 500 else 20500), "refused by the stand-in")
         body: dict[str, Any] = {"sid": sid, "account_sid": ACCOUNT_SID, "status": "queued"}
         body |= {"to": form.get("To"), "from": form.get("From")}
         return JSONResponse(body, status_code=201 if prefix else 200)
