@@ -293,6 +293,7 @@ MESSAGES: dict[str, str] = {
     "thread.callback_call.busy": "{name} called back: the line was busy. Reschedule?",
     "thread.callback_call.failed": "{name} called back: the call could not be made.",
     "thread.callback_call.error": "{name} could not be called for the callback: {error}",
+    "thread.callback_call.unconfirmed": "Twilio did not confirm the call to {name} for the callback ({error}), and it is not placed again: if their phone rings, they can take it; if not, press Call now again.",
     "dm.callback_overdue": "Callback overdue: {caller} ({owner}'s).",
     "thread.callback_overdue": "Callback not made in time: escalated (level {level}) to {names}.",
     # Microsoft Teams (issue 9 part 2): answers to card actions and messages to the bot

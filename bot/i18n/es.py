@@ -301,6 +301,7 @@ MESSAGES: dict[str, str] = {
     "thread.callback_call.busy": "{name} devolvió la llamada: comunicaba. ¿Reprogramar?",
     "thread.callback_call.failed": "{name} devolvió la llamada: no se pudo llamar.",
     "thread.callback_call.error": "No se pudo llamar a {name} para devolver la llamada: {error}",
+    "thread.callback_call.unconfirmed": "Twilio no confirmó la llamada a {name} para devolver la llamada ({error}) y no se vuelve a hacer: si su teléfono suena, puede atenderla; si no, pulse Llamar ahora otra vez.",
     "dm.callback_overdue": "Devolución pendiente y fuera de plazo: {caller} (de {owner}).",
     "thread.callback_overdue": "Devolución sin hacer a tiempo: escalada (nivel {level}) a {names}.",
     # Microsoft Teams (issue 9 part 2): answers to card actions and messages to the bot
