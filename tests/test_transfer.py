@@ -89,6 +89,8 @@ async def test_the_whole_transfer_from_hold_to_connected(
         assert conference is not None and conference.text == caller.sid
         assert conference.get("startConferenceOnEnter") == "false"
         wait_url = conference.get("waitUrl") or ""
+        events = (conference.get("statusCallback"), conference.get("statusCallbackEvent"))
+        assert events == (f"{app.url}/twilio/voice/transfer/conference", "leave")
         assert wait_url.startswith(f"{app.url}/twilio/voice/transfer/wait")
 
         waiting = ET.fromstring((await app.twilio_post(wait_url.removeprefix(app.url), caller.base)).text)
@@ -306,8 +308,11 @@ async def test_nobody_within_the_hold_time_sends_the_caller_to_voicemail_once(
         [card] = await db.cards()
         assert (card.status, card.transfer_state, card.escalate_at is not None) == ("open", "voicemail", True)
 
+        # Taken out to voicemail, the caller leaves the conference: that is not hanging up on hold.
+        assert (await _left_conference(app, caller.sid, caller.sid)).status_code == 204
         await asyncio.sleep(0.4)  # more sweeps: the caller is redirected once
         assert len(twilio_rest.of("update")) == 1 and len(await db.audit("transfer_timeout")) == 1
+        assert await db.audit("transfer_abandoned") == []
 
 
 async def test_a_caller_who_hangs_up_while_waiting_is_to_be_called_back(
@@ -328,6 +333,42 @@ async def test_a_caller_who_hangs_up_while_waiting_is_to_be_called_back(
         assert "Hangup" in whisper
         [card] = await db.cards()
         assert (card.status, card.claimed_by, card.transfer_state) == ("open", None, "abandoned")
+
+
+async def _left_conference(app: Centralita, conference: str, call_sid: str, **form: str) -> Any:
+    """Twilio reporting that ``call_sid`` left the conference named ``conference``."""
+    event = {"ConferenceSid": "CF" + "0" * 32, "FriendlyName": conference, "CallSid": call_sid}
+    event |= {"AccountSid": ACCOUNT_SID, "StatusCallbackEvent": "participant-leave", **form}
+    return await app.twilio_post("/twilio/voice/transfer/conference", event)
+
+
+async def test_a_caller_who_leaves_the_conference_on_hold_is_to_be_called_back(
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
+) -> None:
+    async with Centralita(db, clock, slack.url, **twilio_env(twilio_rest)) as app:
+        caller = Caller(app)
+        await caller.says(URGENT)
+        await _offered(slack)
+        # Signed like every Twilio webhook; a staff leg leaving, or a conference we do not know, changes nothing.
+        path = "/twilio/voice/transfer/conference"
+        form = {"FriendlyName": caller.sid, "CallSid": caller.sid, "StatusCallbackEvent": "participant-leave"}
+        assert (await app.twilio_post(path, form, sign=False)).status_code == 403
+        assert (await app.twilio_post(path, {"CallSid": caller.sid})).status_code == 400
+        assert (await _left_conference(app, caller.sid, new_call_sid())).status_code == 204
+        assert (await _left_conference(app, new_call_sid(), new_call_sid())).status_code == 204
+        joined = await _left_conference(app, caller.sid, caller.sid, StatusCallbackEvent="participant-join")
+        assert joined.status_code == 204
+        [card] = await db.cards()
+        assert card.transfer_state == "waiting"
+
+        # The caller hangs up while waiting: their conference says so (whatever the number's own
+        # status callback does), once.
+        assert (await _left_conference(app, caller.sid, caller.sid)).status_code == 204
+        text = await _latest_card(slack, "Colgó mientras esperaba")
+        assert '"accept_transfer"' not in text
+        await caller.hangs_up()
+        [card] = await db.cards()
+        assert card.transfer_state == "abandoned" and len(await db.audit("transfer_abandoned")) == 1
 
 
 async def test_staff_without_a_phone_are_told_why_they_cannot_accept(

@@ -195,18 +195,23 @@ class LiveTransfer:
             await _changed(session, card, org, now, "transfer_failed", data, line)
             return org
 
-    async def caller_left(self, call_sid: str) -> None:
-        """The caller's call ended: if they were still on hold, the card says to call them back."""
+    async def caller_left(self, call_sid: str) -> bool:
+        """The caller's call ended, or they left their conference: if they were still on hold, the
+        card says to call them back (once, whichever report comes first). False: no card has
+        that call."""
         async with self.rt.unit_of_work() as session:
             query = select(Card).where(col(Card.call_sid) == call_sid).with_for_update()
             card = (await session.exec(query)).first()
-            if card is None or card.transfer_state not in ON_HOLD:
-                return
+            if card is None:
+                return False
+            if card.transfer_state not in ON_HOLD:
+                return True
             org = self.rt.directory.get(card.org_id)
             _unclaim(card, org)
             card.transfer_state, card.transfer_until = TransferState.ABANDONED.value, None
             line = Notice("thread.transfer_abandoned")
             await _changed(session, card, org, self.rt.clock.now(), "transfer_abandoned", {}, line)
+            return True
 
     async def org_of_card(self, card_id: int) -> Org | None:
         _, org = await self._read(card_id)
