@@ -252,7 +252,7 @@ MESSAGES: dict[str, str] = {
     "thread.transfer_connected": "Transferred to {name}: connected {time}.",
     "thread.transfer_failed": "Transfer not completed ({notice}); the card offers it again.",
     "thread.transfer_unconfirmed": "Twilio did not confirm the call to {name} ({error}), and it is not placed again: if their phone rings, they can take it; if not, the caller is offered voicemail when the hold runs out.",
-    "thread.transfer_confirmed": "Twilio confirmed the call to {name}: their phone is ringing.",
+    "thread.transfer_confirmed": "Twilio confirmed the call to {name}.",
     "thread.transfer_voicemail": "Nobody took the call within {seconds} s: the caller was offered voicemail. Call them back.",
     "thread.transfer_abandoned": "The caller hung up while waiting for the transfer. Call them back.",
     "thread.repeat_call": "Called again (call {count}, {time}): “{text}”",

@@ -260,7 +260,7 @@ MESSAGES: dict[str, str] = {
     "thread.transfer_connected": "Transferida a {name}: conectada {time}.",
     "thread.transfer_failed": "Transferencia no completada ({notice}); la tarjeta vuelve a ofrecerla.",
     "thread.transfer_unconfirmed": "Twilio no confirmó la llamada a {name} ({error}) y no se vuelve a llamar: si su teléfono suena, puede atenderla; si no, al acabar la espera se ofrecerá el buzón de voz a quien llama.",
-    "thread.transfer_confirmed": "Twilio confirmó la llamada a {name}: su teléfono está sonando.",
+    "thread.transfer_confirmed": "Twilio confirmó la llamada a {name}.",
     "thread.transfer_voicemail": "Nadie atendió la llamada en {seconds} s: se le ofreció dejar un mensaje de voz. Hay que devolverle la llamada.",
     "thread.transfer_abandoned": "Colgó mientras esperaba la transferencia. Hay que devolverle la llamada.",
     "thread.repeat_call": "Ha vuelto a llamar ({count}.ª vez, {time}): “{text}”",
