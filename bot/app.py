@@ -31,6 +31,7 @@ from adapters.teams.identity import TeamsAuth
 from adapters.teams.lazy import TeamsStack
 from adapters.teams.routes import teams_router
 from adapters.twilio.callback_routes import callback_router
+from adapters.twilio.client import TwilioRestSetup
 from adapters.twilio.messaging import TwilioMessaging
 from adapters.twilio.messaging_routes import messaging_router
 from adapters.twilio.phone import PhonePublisher, senders
@@ -437,18 +438,25 @@ def _slack_client(settings: Settings) -> AsyncWebClient:
     return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
 
 
+def twilio_rest(settings: Settings) -> TwilioRestSetup | None:
+    """The Twilio REST client setup every Twilio adapter shares; None without the account sid and
+    auth token."""
+    token = settings.twilio_auth_token
+    if not settings.twilio_account_sid or token is None:
+        return None
+    return TwilioRestSetup(
+        settings.twilio_account_sid,
+        token.get_secret_value(),
+        settings.twilio_api_base_url,
+        settings.twilio_timeout_seconds,
+    )
+
+
 def _call_control(settings: Settings) -> CallControl:
     """Twilio REST when the account sid and auth token are set; otherwise every request fails and the
     card says so."""
-    token = settings.twilio_auth_token
-    if not settings.twilio_account_sid or token is None:
-        return NoCallControl()
-    return TwilioCallControl(
-        settings.twilio_account_sid,
-        token.get_secret_value(),
-        settings.public_url,
-        settings.twilio_api_base_url,
-    )
+    setup = twilio_rest(settings)
+    return NoCallControl() if setup is None else TwilioCallControl(setup, settings.public_url)
 
 
 def _publishers(slack_client: AsyncWebClient | None, settings: Settings) -> dict[str, ChannelPublisher]:
@@ -467,12 +475,8 @@ def _publishers(slack_client: AsyncWebClient | None, settings: Settings) -> dict
 def _messaging(settings: Settings) -> Messaging:
     """Twilio Messaging when the account sid and auth token are set; else every send fails and the
     card says why."""
-    token = settings.twilio_auth_token
-    if not settings.twilio_account_sid or token is None:
-        return NoMessaging()
-    return TwilioMessaging(
-        settings.twilio_account_sid, token.get_secret_value(), settings.twilio_api_base_url
-    )
+    setup = twilio_rest(settings)
+    return NoMessaging() if setup is None else TwilioMessaging(setup)
 
 
 def _phones(messaging: Messaging, configs: list[OrgConfig]) -> dict[str, ChannelPublisher]:
@@ -483,10 +487,8 @@ def _phones(messaging: Messaging, configs: list[OrgConfig]) -> dict[str, Channel
 
 
 def _records(settings: Settings) -> TwilioRecords:
-    if settings.twilio_account_sid is None or settings.twilio_auth_token is None:
-        return NoTwilioRecords()
-    token = settings.twilio_auth_token.get_secret_value()
-    return TwilioRecordsClient(settings.twilio_account_sid, token, settings.twilio_api_base_url)
+    setup = twilio_rest(settings)
+    return NoTwilioRecords() if setup is None else TwilioRecordsClient(setup)
 
 
 def _link_signer(settings: Settings) -> LinkSigner | None:

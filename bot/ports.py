@@ -154,20 +154,14 @@ class EventPublisher(Protocol):
 # Live transfer and callbacks (issue 10) ---------------------------------------------------------
 class CallControlError(Exception):
     """A Twilio REST request that did not go through. ``status`` is the HTTP status Twilio answered
-    (a 4xx for a bad number, a 5xx), None for a timeout or a connection error. A call request that
-    failed is never sent again: with a timeout, the phone may be ringing already."""
+    (a 4xx for a bad number, a 5xx), None for a timeout or a connection error. ``placed_maybe``: the
+    request may have reached Twilio (a timeout, a connection lost once it was sent), so the call may
+    exist and ring. A call request that failed is never sent again."""
 
-    def __init__(self, reason: str, *, status: int | None = None) -> None:
+    def __init__(self, reason: str, *, status: int | None = None, placed_maybe: bool = False) -> None:
         super().__init__(reason)
         self.status = status
-
-
-@dataclass(frozen=True)
-class Sms:
-    to: str
-    body: str
-    from_number: str | None = None
-    messaging_service_sid: str | None = None
+        self.placed_maybe = placed_maybe
 
 
 class CallControl(Protocol):
@@ -189,10 +183,6 @@ class CallControl(Protocol):
         """Take a caller off hold and offer them voicemail (the organisation's texts)."""
         ...
 
-    async def send_sms(self, sms: Sms) -> str:
-        """Send a text message; its sid."""
-        ...
-
 
 _NOT_CONFIGURED = "Twilio REST is not configured (TWILIO_ACCOUNT_SID)"
 
@@ -207,9 +197,6 @@ class NoCallControl:
         raise CallControlError(_NOT_CONFIGURED)
 
     async def to_voicemail(self, call_sid: str, org: OrgConfig) -> None:
-        raise CallControlError(_NOT_CONFIGURED)
-
-    async def send_sms(self, sms: Sms) -> str:
         raise CallControlError(_NOT_CONFIGURED)
 
 

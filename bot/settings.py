@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     twilio_account_sid: str | None = Field(default=None, validation_alias="TWILIO_ACCOUNT_SID")
     twilio_auth_token: SecretStr | None = Field(default=None, validation_alias="TWILIO_AUTH_TOKEN")
     twilio_api_base_url: str | None = Field(default=None, validation_alias="TWILIO_API_BASE_URL")
+    twilio_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, validation_alias="TWILIO_TIMEOUT_SECONDS"
+    )
+    """How long a Twilio REST request may take; past it, a call placed may exist (never placed again)."""
 
     smtp_url: SecretStr | None = Field(default=None, validation_alias="CENTRALITA_SMTP_URL")
     smtp_from: str | None = Field(default=None, validation_alias="CENTRALITA_SMTP_FROM")

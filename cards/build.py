@@ -183,7 +183,8 @@ def _transfer_line(facts: CardFacts, transfer: TransferFacts) -> str | None:
         time = _local_time(transfer.connected_at, facts.timezone)
         return t(loc, "card.status.transfer_connected", name=name, time=time)
     if transfer.state == "ringing" and facts.status is CardStatus.CLAIMED:
-        return t(loc, "card.status.transfer_ringing", name=name)
+        line = t(loc, "card.status.transfer_ringing", name=name)
+        return f"{line} · {transfer.notice}" if transfer.notice else line
     if facts.status is not CardStatus.OPEN:
         return None
     line = t(loc, f"card.status.transfer_{transfer.state}")

@@ -3,12 +3,14 @@ bridged from the organisation's number, and a callback nobody made escalating on
 
 from __future__ import annotations
 
+import asyncio
 import json
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from sqlmodel import select
 
 from bot.store.models import Callback
@@ -145,6 +147,53 @@ async def test_no_answer_is_recorded_and_offers_rescheduling(
         assert _buttons(offer) == ["reschedule_callback", "callback_done"]
         [callback] = await _callbacks(db)
         assert callback.status == "reminded" and "no contestó" in (callback.last_result or "")
+
+
+@pytest.mark.parametrize("status", [400, 503])
+async def test_a_twilio_error_on_call_now_is_recorded_and_not_retried(
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio, status: int
+) -> None:
+    async with Centralita(db, clock, slack.url, **twilio_env(twilio_rest)) as app:
+        card_id, _ = await _scheduled(app, slack, db, tell=False)
+        clock.advance(timedelta(hours=1))
+        await _reminder(slack)
+        twilio_rest.fail("call", status)
+        await app.click(button("call_now", card_id), "U0ANA", channel="D0ANA")
+        line = await _thread_line(slack, "No se pudo llamar a Ana García")
+        assert f"Twilio {status}" in line
+        await asyncio.sleep(0.3)
+        assert [r.kind for r in twilio_rest.requests] == ["call-refused"]
+        [callback] = await _callbacks(db)
+        assert (callback.status, callback.last_result_attempt) == ("reminded", 1)
+
+
+async def test_a_call_now_that_times_out_is_not_placed_again_and_its_late_result_counts(
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
+) -> None:
+    async with Centralita(db, clock, slack.url, TWILIO_TIMEOUT_SECONDS=0.5, **twilio_env(twilio_rest)) as app:
+        card_id, _ = await _scheduled(app, slack, db, tell=False)
+        clock.advance(timedelta(hours=1))
+        await _reminder(slack)
+        twilio_rest.slow("call", 1.5)
+        await app.click(button("call_now", card_id), "U0ANA", channel="D0ANA")
+        [ring] = await twilio_rest.wait_for("call")
+        assert "si su teléfono suena" in await _thread_line(
+            slack, "Twilio no confirmó la llamada a Ana García"
+        )
+        await asyncio.sleep(1.3)  # the stand-in answers meanwhile, to nobody: no second request
+        assert len(twilio_rest.requests) == 1
+        [callback] = await _callbacks(db)
+        assert (callback.status, callback.call_attempt, callback.last_result_attempt) == ("reminded", 1, 0)
+
+        # Twilio had placed it: Ana answers, presses 1, Juan is dialled and answers; that result counts.
+        gather = ET.fromstring(await _twilio(app, ring.form["Url"])).find("Gather")
+        dial = ET.fromstring(await _twilio(app, gather.get("action") or "", Digits="1")).find("Dial")  # type: ignore[union-attr]
+        assert dial is not None and dial.findtext("Number") == JUAN
+        await _twilio(app, dial.get("action") or "", DialCallStatus="completed", DialCallDuration="65")
+        assert "contestó (1 min)" in await _thread_line(slack, "devolvió la llamada")
+        [callback] = await _callbacks(db)
+        assert (callback.status, callback.last_result_attempt) == ("done", 1)
+        assert len(twilio_rest.of("call")) == 1
 
 
 async def test_an_overdue_callback_escalates_owner_team_managers_once_each(

@@ -11,21 +11,21 @@ import pytest
 
 from tests.fakes.server import LoopbackServer
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.twilio_account import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioAccount
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.support import FIXTURES, Centralita, Database, FakeClock
 from tests.test_cli_errors import ROOT, clean_env
 
 
 @pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilioAccount]:
-    fake = FakeTwilioAccount()
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    fake = FakeTwilio()
     async with LoopbackServer(fake.app) as url:
         fake.url = url
         yield fake
 
 
 async def doctor(
-    app: Centralita, slack: FakeSlack, twilio: FakeTwilioAccount, *args: str, **overrides: str
+    app: Centralita, slack: FakeSlack, twilio: FakeTwilio, *args: str, **overrides: str
 ) -> tuple[int, str]:
     env = clean_env(
         DATABASE_URL=app.db.url, CENTRALITA_CONFIG=str(FIXTURES / "clinic.yaml"), CENTRALITA_PUBLIC_URL=app.url,
@@ -47,7 +47,7 @@ def _sqlite(tmp_path: Path) -> Database:
 
 
 async def test_doctor_passes_when_everything_is_set_up(
-    tmp_path: Path, slack: FakeSlack, twilio: FakeTwilioAccount, clock: FakeClock
+    tmp_path: Path, slack: FakeSlack, twilio: FakeTwilio, clock: FakeClock
 ) -> None:
     async with Centralita(_sqlite(tmp_path), clock, slack.url) as app:
         twilio.numbers["+34910000000"] = f"{app.url}/twilio/voice"
@@ -63,7 +63,7 @@ async def test_doctor_passes_when_everything_is_set_up(
 
 
 async def test_doctor_says_each_broken_thing_once_with_its_fix(
-    tmp_path: Path, slack: FakeSlack, twilio: FakeTwilioAccount, clock: FakeClock
+    tmp_path: Path, slack: FakeSlack, twilio: FakeTwilio, clock: FakeClock
 ) -> None:
     slack.outside.add("C0VENTAS")
     slack.refuse("users.info", "user_not_found", user="U0LUIS")
@@ -82,12 +82,12 @@ async def test_doctor_says_each_broken_thing_once_with_its_fix(
 
 
 async def test_doctor_with_a_refused_token_and_wrong_twilio_credentials(
-    tmp_path: Path, slack: FakeSlack, twilio: FakeTwilioAccount, clock: FakeClock
+    tmp_path: Path, slack: FakeSlack, twilio: FakeTwilio, clock: FakeClock
 ) -> None:
     slack.refuse("auth.test", "invalid_auth")
     async with Centralita(_sqlite(tmp_path), clock, None) as app:
         twilio.numbers["+34910000000"] = f"{app.url}/twilio/voice"
-        env_twilio = FakeTwilioAccount()  # other credentials than the stand-in's
+        env_twilio = FakeTwilio()  # other credentials than the stand-in's
         env_twilio.url = twilio.url
         code, out = await doctor(app, slack, twilio)
 

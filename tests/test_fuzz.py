@@ -368,6 +368,7 @@ ENDPOINTS = [
     Endpoint("POST", "/twilio/voice/transfer/whisper?card=1&attempt=1", TWILIO),
     Endpoint("POST", "/twilio/voice/transfer/press?card=1&attempt=1", TWILIO),
     Endpoint("POST", "/twilio/voice/transfer/leg?card=1&attempt=1", TWILIO),
+    Endpoint("POST", "/twilio/voice/transfer/conference", TWILIO),
     Endpoint("POST", "/twilio/voice/callback/whisper?callback=1&attempt=1", TWILIO),
     Endpoint("POST", "/twilio/voice/callback/press?callback=1&attempt=1", TWILIO),
     Endpoint("POST", "/twilio/voice/callback/dialled?callback=1&attempt=1", TWILIO),

@@ -17,7 +17,7 @@ from bot.app import Services
 from bot.store.models import AuditEvent, Callback, Card, Contact, RetentionRun
 from tests.fakes.server import LoopbackServer
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.twilio_records import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioRecords
+from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.support import Centralita, Database, FakeClock, outbox_settled
 
 CALLER = "+34600111222"
@@ -27,14 +27,14 @@ RECORDING = "RE" + "a" * 32
 
 
 @pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilioRecords]:
-    fake = FakeTwilioRecords()
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    fake = FakeTwilio()
     async with LoopbackServer(fake.app) as url:
         fake.url = url
         yield fake
 
 
-def _app(db: Database, clock: FakeClock, slack: FakeSlack, twilio: FakeTwilioRecords) -> Centralita:
+def _app(db: Database, clock: FakeClock, slack: FakeSlack, twilio: FakeTwilio) -> Centralita:
     return Centralita(
         db,
         clock,
@@ -62,14 +62,14 @@ async def _card_with_recording(app: Centralita, db: Database) -> Card:
 
 # Retention -----------------------------------------------------------------------------------
 async def test_retention_purges_what_expired_once_and_rerenders_the_posted_card(
-    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilioRecords
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilio
 ) -> None:
     async with _app(db, clock, slack, twilio) as app:
         await _card_with_recording(app, db)
         retention = _services(app).retention
         await retention.sweep()  # today's purge: nothing expired yet
         [started] = await db.audit("retention")
-        assert started.data["transcripts"] == 0 and twilio.deleted == []
+        assert started.data["transcripts"] == 0 and twilio.requests == []
         assert SAID in (await db.cards())[0].summary
 
         clock.advance(timedelta(days=91))  # past the clinic's 90 days of transcripts and 30 of recordings
@@ -80,7 +80,7 @@ async def test_retention_purges_what_expired_once_and_rerenders_the_posted_card(
 
         [card] = await db.cards()
         assert card.summary == "" and card.recording_url is None
-        assert twilio.of("recording") == [RECORDING]
+        assert twilio.sids("delete-recording") == [RECORDING]
         runs = await db.query(select(RetentionRun).order_by(RetentionRun.id))
         assert [r.day for r in runs] == ["2026-11-24", "2027-02-23"]
         purges = await db.audit("retention")
@@ -97,24 +97,24 @@ async def test_retention_purges_what_expired_once_and_rerenders_the_posted_card(
 
 
 async def test_retention_a_recording_twilio_refuses_stays_for_the_next_day(
-    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilioRecords
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilio
 ) -> None:
     async with _app(db, clock, slack, twilio) as app:
         await _card_with_recording(app, db)
         await _services(app).retention.sweep()  # today's: nothing expired yet
         clock.advance(timedelta(days=31))
-        twilio.fail(503)
+        twilio.fail("delete-recording", 503)
         await _services(app).retention.sweep()
         assert (await db.cards())[0].recording_url is not None
         [failed] = await db.audit("retention_recordings")
         assert failed.data == {"deleted": 0, "failed": 1}
         clock.advance(timedelta(days=1))
         await _services(app).retention.sweep()
-        assert (await db.cards())[0].recording_url is None and twilio.of("recording") == [RECORDING]
+        assert (await db.cards())[0].recording_url is None and twilio.sids("delete-recording") == [RECORDING]
 
 
 async def test_retention_deletes_old_closed_cards_and_old_deliveries(
-    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilioRecords
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilio
 ) -> None:
     async with _app(db, clock, slack, twilio) as app:
         await app.call(CALLER, SAID)
@@ -126,7 +126,7 @@ async def test_retention_deletes_old_closed_cards_and_old_deliveries(
         clock.advance(timedelta(days=731))
         await _services(app).retention.sweep()
         assert await db.count("card") == 0 and await db.count("cardpost") == 0
-        assert len(twilio.of("call")) == 1  # the call's log in Twilio goes with it
+        assert len(twilio.of("delete-call")) == 1  # the call's log in Twilio goes with it
         erased = await slack.wait_for("chat.update", count=1, text="Datos eliminados.")
         assert all(call.args["blocks"] in ([], "[]") for call in erased)
         await outbox_settled(db)
@@ -158,7 +158,7 @@ async def _planted(app: Centralita, db: Database, clock: FakeClock) -> dict[str,
 
 
 async def test_export_holds_every_row_about_the_number(
-    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilioRecords
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilio
 ) -> None:
     async with _app(db, clock, slack, twilio) as app:
         planted = await _planted(app, db, clock)
@@ -177,22 +177,20 @@ async def test_export_holds_every_row_about_the_number(
     assert await _services_export_none(db, clock, slack, twilio)
 
 
-async def _services_export_none(
-    db: Database, clock: FakeClock, slack: FakeSlack, twilio: FakeTwilioRecords
-) -> bool:
+async def _services_export_none(db: Database, clock: FakeClock, slack: FakeSlack, twilio: FakeTwilio) -> bool:
     async with _app(db, clock, slack, twilio) as app:
         return await _services(app).privacy.export("+34699000000") is None
 
 
 async def test_erase_leaves_no_trace_and_edits_twilio_and_slack(
-    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilioRecords
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilio
 ) -> None:
     async with _app(db, clock, slack, twilio) as app:
         await _planted(app, db, clock)
         privacy = _services(app).privacy
         planned = await privacy.erase(CALLER, "cli", dry_run=True)
         assert planned.counts() == {"cards": 1, "calls": 1, "contacts": 1, "recordings": 1, "messages": 0}
-        assert await _traces(db) != [] and twilio.deleted == []  # a dry run changes nothing
+        assert await _traces(db) != [] and twilio.requests == []  # a dry run changes nothing
 
         shown = await _message_refs(db)
         assert len(shown) >= 2  # the card, "claimed" in its thread, and any direct message about it
@@ -202,7 +200,7 @@ async def test_erase_leaves_no_trace_and_edits_twilio_and_slack(
         assert shown <= {f"{c.args['channel']}:{c.args['ts']}" for c in edited}
         await outbox_settled(db)
 
-    assert twilio.of("recording") == [RECORDING] and len(twilio.of("call")) == 1
+    assert twilio.sids("delete-recording") == [RECORDING] and len(twilio.of("delete-call")) == 1
     assert await _traces(db) == []
     [erasure] = await db.audit("privacy_erase")
     assert erasure.card_id is None and erasure.data["cards"] == 1
@@ -219,13 +217,13 @@ async def _message_refs(db: Database) -> set[str]:
 
 
 async def test_erase_stops_before_the_database_when_twilio_refuses(
-    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilioRecords
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilio
 ) -> None:
     from bot.services.privacy import PrivacyError
 
     async with _app(db, clock, slack, twilio) as app:
         await _card_with_recording(app, db)
-        twilio.fail(500)
+        twilio.fail("delete-recording", 500)
         with pytest.raises(PrivacyError, match="nothing was changed"):
             await _services(app).privacy.erase(CALLER, "cli")
         assert len(await db.cards()) == 1
@@ -234,7 +232,7 @@ async def test_erase_stops_before_the_database_when_twilio_refuses(
 
 
 async def test_erase_of_a_number_that_matches_nothing_changes_nothing(
-    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilioRecords
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilio
 ) -> None:
     async with _app(db, clock, slack, twilio) as app:
         await app.call(CALLER, SAID)

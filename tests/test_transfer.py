@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.fakes.slack_api import FakeSlack
-from tests.fakes.twilio_api import ACCOUNT_SID, FakeTwilio
+from tests.fakes.twilio_api import ACCOUNT_SID, FakeTwilio, TwilioRequest
 from tests.support import CLINIC_NUMBER, Centralita, Database, FakeClock, button, eventually, new_call_sid
 
 JUAN = "+34911222333"
@@ -89,6 +89,8 @@ async def test_the_whole_transfer_from_hold_to_connected(
         assert conference is not None and conference.text == caller.sid
         assert conference.get("startConferenceOnEnter") == "false"
         wait_url = conference.get("waitUrl") or ""
+        events = (conference.get("statusCallback"), conference.get("statusCallbackEvent"))
+        assert events == (f"{app.url}/twilio/voice/transfer/conference", "leave")
         assert wait_url.startswith(f"{app.url}/twilio/voice/transfer/wait")
 
         waiting = ET.fromstring((await app.twilio_post(wait_url.removeprefix(app.url), caller.base)).text)
@@ -214,6 +216,72 @@ async def test_a_twilio_error_is_shown_on_the_card_and_not_retried(
         assert (card.status, card.transfer_state) == ("open", "waiting")
 
 
+async def _posted(slack: FakeSlack, needle: str) -> bool:
+    return any(needle in (c.args.get("text") or "") for c in slack.of("chat.postMessage"))
+
+
+async def _timed_out_accept(app: Centralita, slack: FakeSlack, twilio_rest: FakeTwilio) -> TwilioRequest:
+    """Ana accepts, and the Calls create reaches Twilio but is answered after the client's timeout."""
+    twilio_rest.slow("call", 1.5)
+    await Caller(app).says(URGENT)
+    await _offered(slack)
+    [card] = await app.db.cards()
+    await app.click(button("accept_transfer", card.id), "U0ANA")
+    [ring] = await twilio_rest.wait_for("call")
+    text = await _latest_card(slack, "Twilio no confirmó la llamada a Ana García")
+    assert "Llamando a Ana García" in text and '"accept_transfer"' not in text
+    [card] = await app.db.cards()
+    assert (card.status, card.claimed_by, card.transfer_state) == ("claimed", "ana", "ringing")
+    # The claim is kept: nobody else can accept while Ana's phone may ring, so no second call.
+    await app.click(button("accept_transfer", card.id), "U0LUIS")
+    [refused] = await slack.wait_for("chat.postEphemeral", user="U0LUIS")
+    assert "Ana García" in refused.args["text"]
+    await asyncio.sleep(1.3)  # the stand-in answers meanwhile, to nobody
+    assert len(twilio_rest.of("call")) == 1 and len(await app.db.audit("transfer_unconfirmed")) == 1
+    return ring
+
+
+async def test_a_timed_out_call_request_is_kept_and_its_late_reports_connect_it(
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
+) -> None:
+    async with Centralita(db, clock, slack.url, TWILIO_TIMEOUT_SECONDS=0.5, **twilio_env(twilio_rest)) as app:
+        ring = await _timed_out_accept(app, slack, twilio_rest)
+        # Twilio did place it: its reports arrive with its sid, and Ana takes the call.
+        await _staff_leg(app, ring.form["StatusCallback"], ring.sid or "", CallStatus="initiated")
+        await eventually(lambda: _posted(slack, "Twilio confirmó la llamada a Ana García"))
+        assert "no confirmó" not in _text(slack.of("chat.update")[-1].args["blocks"])
+        whisper = ET.fromstring(await _staff_leg(app, ring.form["Url"], ring.sid or ""))
+        action = whisper.find("Gather").get("action")  # type: ignore[union-attr]
+        joined = ET.fromstring(await _staff_leg(app, action or "", ring.sid or "", Digits="1"))
+        assert joined.find("Dial/Conference") is not None
+        await _latest_card(slack, "conectada")
+        [card] = await db.cards()
+        assert (card.claimed_by, card.transfer_state, card.transfer_leg_sid) == (
+            "ana",
+            "connected",
+            ring.sid or "",
+        )
+        assert len(twilio_rest.of("call")) == 1
+
+
+async def test_a_timed_out_call_request_that_never_rang_ends_with_the_hold(
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
+) -> None:
+    async with Centralita(db, clock, slack.url, TWILIO_TIMEOUT_SECONDS=0.5, **twilio_env(twilio_rest)) as app:
+        ring = await _timed_out_accept(app, slack, twilio_rest)
+        # No report ever comes: the hold runs out as for any attempt, and the caller gets voicemail.
+        clock.advance(timedelta(seconds=46))
+        await twilio_rest.wait_for("update")
+        await _latest_card(slack, "Devolución pendiente")
+        [card] = await db.cards()
+        assert (card.status, card.claimed_by, card.transfer_state) == ("open", None, "voicemail")
+        # A report that comes after all changes nothing, and no call was placed twice.
+        await _staff_leg(app, ring.form["StatusCallback"], ring.sid or "", CallStatus="no-answer")
+        [card] = await db.cards()
+        assert card.transfer_state == "voicemail" and len(await db.audit("transfer_failed")) == 0
+        assert len(twilio_rest.of("call")) == 1 and len(twilio_rest.of("update")) == 1
+
+
 async def test_nobody_within_the_hold_time_sends_the_caller_to_voicemail_once(
     db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
 ) -> None:
@@ -240,8 +308,11 @@ async def test_nobody_within_the_hold_time_sends_the_caller_to_voicemail_once(
         [card] = await db.cards()
         assert (card.status, card.transfer_state, card.escalate_at is not None) == ("open", "voicemail", True)
 
+        # Taken out to voicemail, the caller leaves the conference: that is not hanging up on hold.
+        assert (await _left_conference(app, caller.sid, caller.sid)).status_code == 204
         await asyncio.sleep(0.4)  # more sweeps: the caller is redirected once
         assert len(twilio_rest.of("update")) == 1 and len(await db.audit("transfer_timeout")) == 1
+        assert await db.audit("transfer_abandoned") == []
 
 
 async def test_a_caller_who_hangs_up_while_waiting_is_to_be_called_back(
@@ -262,6 +333,42 @@ async def test_a_caller_who_hangs_up_while_waiting_is_to_be_called_back(
         assert "Hangup" in whisper
         [card] = await db.cards()
         assert (card.status, card.claimed_by, card.transfer_state) == ("open", None, "abandoned")
+
+
+async def _left_conference(app: Centralita, conference: str, call_sid: str, **form: str) -> Any:
+    """Twilio reporting that ``call_sid`` left the conference named ``conference``."""
+    event = {"ConferenceSid": "CF" + "0" * 32, "FriendlyName": conference, "CallSid": call_sid}
+    event |= {"AccountSid": ACCOUNT_SID, "StatusCallbackEvent": "participant-leave", **form}
+    return await app.twilio_post("/twilio/voice/transfer/conference", event)
+
+
+async def test_a_caller_who_leaves_the_conference_on_hold_is_to_be_called_back(
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
+) -> None:
+    async with Centralita(db, clock, slack.url, **twilio_env(twilio_rest)) as app:
+        caller = Caller(app)
+        await caller.says(URGENT)
+        await _offered(slack)
+        # Signed like every Twilio webhook; a staff leg leaving, or a conference we do not know, changes nothing.
+        path = "/twilio/voice/transfer/conference"
+        form = {"FriendlyName": caller.sid, "CallSid": caller.sid, "StatusCallbackEvent": "participant-leave"}
+        assert (await app.twilio_post(path, form, sign=False)).status_code == 403
+        assert (await app.twilio_post(path, {"CallSid": caller.sid})).status_code == 400
+        assert (await _left_conference(app, caller.sid, new_call_sid())).status_code == 204
+        assert (await _left_conference(app, new_call_sid(), new_call_sid())).status_code == 204
+        joined = await _left_conference(app, caller.sid, caller.sid, StatusCallbackEvent="participant-join")
+        assert joined.status_code == 204
+        [card] = await db.cards()
+        assert card.transfer_state == "waiting"
+
+        # The caller hangs up while waiting: their conference says so (whatever the number's own
+        # status callback does), once.
+        assert (await _left_conference(app, caller.sid, caller.sid)).status_code == 204
+        text = await _latest_card(slack, "Colgó mientras esperaba")
+        assert '"accept_transfer"' not in text
+        await caller.hangs_up()
+        [card] = await db.cards()
+        assert card.transfer_state == "abandoned" and len(await db.audit("transfer_abandoned")) == 1
 
 
 async def test_staff_without_a_phone_are_told_why_they_cannot_accept(

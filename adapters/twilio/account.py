@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-TIMEOUT_SECONDS = 10.0
+from adapters.twilio.client import TwilioRestSetup, close_client
 
 
 class TwilioAccountError(Exception):
@@ -23,27 +22,22 @@ class NumberSetup:
     """None when the account has no such number."""
 
 
-async def number_setups(
-    account_sid: str, auth_token: str, numbers: list[str], base_url: str | None = None
-) -> list[NumberSetup]:
+async def number_setups(setup: TwilioRestSetup, numbers: list[str]) -> list[NumberSetup]:
     """The voice webhook of each of ``numbers`` in the account.
 
     Raises:
         TwilioAccountError: the credentials are refused or Twilio cannot be reached.
     """
-    http = AsyncTwilioHttpClient(timeout=TIMEOUT_SECONDS)
-    client = Client(account_sid, auth_token, http_client=http)
-    if base_url:
-        client.api.base_url = base_url.rstrip("/")
+    client = setup.client()
     try:
-        await client.api.v2010.accounts(account_sid).fetch_async()
+        await client.api.v2010.accounts(setup.account_sid).fetch_async()
         return [await _setup(client, number) for number in numbers]
     except TwilioRestException as error:
         raise TwilioAccountError(f"Twilio answered {error.status}: {error.msg}") from error
     except (TwilioException, OSError, TimeoutError) as error:
         raise TwilioAccountError(f"Twilio unreachable: {error!r}") from error
     finally:
-        await http.close()
+        await close_client(client)
 
 
 async def _setup(client: Client, number: str) -> NumberSetup:

@@ -1,5 +1,6 @@
 """Pure decoding of what Twilio sends about the calls we place: the card or callback and attempt our
-own URLs carry (signed by Twilio with the rest), and the key pressed."""
+own URLs carry (signed by Twilio with the rest), the key pressed, and the events of a caller's
+conference."""
 
 from __future__ import annotations
 
@@ -22,6 +23,30 @@ class Leg:
 def leg(query: Mapping[str, str], subject: str) -> Leg:
     """Raises: BadLegRequest when ``subject`` or ``attempt`` is missing or not a small number."""
     return Leg(_number(query, subject), _number(query, "attempt"))
+
+
+@dataclass(frozen=True)
+class ConferenceEvent:
+    """A caller's conference (named after their CallSid) reporting ``event`` about ``call_sid``."""
+
+    conference: str
+    call_sid: str
+    event: str
+
+    @property
+    def caller_left(self) -> bool:
+        """The caller themself left (hung up, or was taken out to voicemail), not the staff leg."""
+        return self.event == "participant-leave" and self.call_sid == self.conference
+
+
+def conference_event(form: Mapping[str, str]) -> ConferenceEvent:
+    """Raises: BadLegRequest when the conference's name or the event is missing."""
+    conference = (form.get("FriendlyName") or "").strip()[:64]
+    call_sid = (form.get("CallSid") or "").strip()[:64]
+    event = (form.get("StatusCallbackEvent") or "").strip().lower()[:32]
+    if not conference or not event:
+        raise BadLegRequest("not a conference event (FriendlyName, StatusCallbackEvent)")
+    return ConferenceEvent(conference, call_sid, event)
 
 
 def digits(form: Mapping[str, str]) -> str:

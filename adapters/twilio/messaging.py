@@ -6,35 +6,14 @@ from typing import Any
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.rest import Client
 
+from adapters.twilio.client import TwilioRestClient
 from bot.ports import MessagingError, OutboundMessage
 
-TIMEOUT_SECONDS = 10.0
 
-
-class TwilioMessaging:
-    """One client for the process, opened inside the running loop (its aiohttp session binds to
-    it). The client never retries by itself: a message that may have reached Twilio is not sent
-    again (``MessagingError.sent_maybe``)."""
-
-    def __init__(self, account_sid: str, auth_token: str, base_url: str | None = None) -> None:
-        self.account_sid, self.auth_token, self.base_url = account_sid, auth_token, base_url
-        self._client: Client | None = None
-
-    async def open(self) -> None:
-        client = Client(
-            self.account_sid, self.auth_token, http_client=AsyncTwilioHttpClient(timeout=TIMEOUT_SECONDS)
-        )
-        if self.base_url:
-            client.api.base_url = self.base_url.rstrip("/")
-        self._client = client
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.http_client.close()
-            self._client = None
+class TwilioMessaging(TwilioRestClient):
+    """One client for the process (``TwilioRestClient``). The client never retries by itself: a
+    message that may have reached Twilio is not sent again (``MessagingError.sent_maybe``)."""
 
     async def send_message(self, message: OutboundMessage) -> str:
         if self._client is None:

@@ -6,34 +6,16 @@ from collections.abc import Awaitable
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from adapters.twilio.client import TwilioRestClient
 from bot.ports import RecordsError
 
-TIMEOUT_SECONDS = 10.0
 _GONE = 404
 
 
-class TwilioRecordsClient:
+class TwilioRecordsClient(TwilioRestClient):
     """Open it inside the running loop (its aiohttp session binds to the loop), close it after."""
-
-    def __init__(self, account_sid: str, auth_token: str, base_url: str | None = None) -> None:
-        self.account_sid, self.auth_token, self.base_url = account_sid, auth_token, base_url
-        self._client: Client | None = None
-
-    async def open(self) -> None:
-        client = Client(
-            self.account_sid, self.auth_token, http_client=AsyncTwilioHttpClient(timeout=TIMEOUT_SECONDS)
-        )
-        if self.base_url:
-            client.api.base_url = self.base_url.rstrip("/")
-        self._client = client
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.http_client.close()
-            self._client = None
 
     async def delete_recording(self, recording_sid: str) -> None:
         await _deleted(self._api.recordings(recording_sid).delete_async())

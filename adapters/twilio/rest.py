@@ -1,4 +1,4 @@
-"""Twilio REST through the official client: the ``CallControl`` port (calls, redirects, SMS)."""
+"""Twilio REST through the official client: the ``CallControl`` port (calls and redirects)."""
 
 from __future__ import annotations
 
@@ -8,41 +8,24 @@ from urllib.parse import urlencode
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from adapters.twilio import twiml
+from adapters.twilio.client import TwilioRestClient, TwilioRestSetup
 from bot.domain.org import OrgConfig
-from bot.ports import CallControlError, Sms
+from bot.ports import CallControlError
 
 log = logging.getLogger("centralita.twilio")
-TIMEOUT_SECONDS = 10.0
 STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 
-class TwilioCallControl:
-    """One Twilio client for the process. Open it inside the running loop (the lifespan): its aiohttp
-    session binds to the loop. ``max_retries`` stays unset: the client never sends a request twice, so
+class TwilioCallControl(TwilioRestClient):
+    """One Twilio client for the process (``TwilioRestClient``), which never sends a request twice:
     a call request that timed out does not ring the same person a second time."""
 
-    def __init__(
-        self, account_sid: str, auth_token: str, public_url: str, base_url: str | None = None
-    ) -> None:
-        self.account_sid, self.auth_token, self.base_url = account_sid, auth_token, base_url
+    def __init__(self, setup: TwilioRestSetup, public_url: str) -> None:
+        super().__init__(setup)
         self.voice_url = public_url.rstrip("/") + "/twilio/voice"
-        self._client: Client | None = None
-
-    async def open(self) -> None:
-        http = AsyncTwilioHttpClient(timeout=TIMEOUT_SECONDS)
-        client = Client(self.account_sid, self.auth_token, http_client=http)
-        if self.base_url:
-            client.api.base_url = self.base_url.rstrip("/")
-        self._client = client
-
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.http_client.close()
-            self._client = None
 
     async def ring_staff(self, *, card_id: int, attempt: int, to: str, from_number: str) -> str:
         query = urlencode({"card": card_id, "attempt": attempt})
@@ -83,16 +66,6 @@ class TwilioCallControl:
             )
         return str(created.sid)
 
-    async def send_sms(self, sms: Sms) -> str:
-        async with _translated("sms"):
-            if sms.messaging_service_sid:
-                sent = await self._api.messages.create_async(
-                    to=sms.to, body=sms.body, messaging_service_sid=sms.messaging_service_sid
-                )
-            else:
-                sent = await self._api.messages.create_async(to=sms.to, body=sms.body, from_=sms.from_number)
-        return str(sent.sid)
-
     @property
     def _api(self) -> Client:
         if self._client is None:
@@ -101,7 +74,9 @@ class TwilioCallControl:
 
 
 class _translated:
-    """Twilio's and aiohttp's errors as ``CallControlError``, with the status when there is one."""
+    """Twilio's and aiohttp's errors as ``CallControlError``: with the status Twilio answered, or
+    ``placed_maybe`` when the request may have reached Twilio (a timeout, a connection lost after
+    the request went out) and so the call may exist."""
 
     def __init__(self, what: str) -> None:
         self.what = what
@@ -114,8 +89,11 @@ class _translated:
             return False
         if isinstance(error, TwilioRestException):
             raise CallControlError(f"Twilio {error.status}: {error.msg}", status=error.status) from error
-        if isinstance(error, TimeoutError | asyncio.TimeoutError):
-            raise CallControlError("Twilio did not answer in time") from error
-        if isinstance(error, aiohttp.ClientError | TwilioException | OSError):
+        if isinstance(error, aiohttp.ClientConnectorError):  # no connection: nothing reached Twilio
             raise CallControlError(f"Twilio unreachable: {type(error).__name__}") from error
+        if isinstance(error, TimeoutError | asyncio.TimeoutError):
+            raise CallControlError("Twilio did not answer in time", placed_maybe=True) from error
+        if isinstance(error, aiohttp.ClientError | TwilioException | OSError):
+            reason = f"Twilio's answer was lost: {type(error).__name__}"
+            raise CallControlError(reason, placed_maybe=True) from error
         return False

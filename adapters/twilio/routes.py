@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 
 from adapters.twilio import parse, twiml
 from adapters.twilio.signature import TwilioVerifier
-from adapters.twilio.transfer_routes import wait_url
+from adapters.twilio.transfer_routes import conference_url, wait_url
 from bot.services.calls import TERMINAL, CallStart, Saved
 from bot.services.directory import Org
 from bot.services.spooled import Reply, SpooledIntake
@@ -159,7 +159,9 @@ async def _done(reply: Reply | None) -> Reply | None:
 def _hold(org: Org, call_sid: str, voice_base: str) -> Response:
     """The caller waits on hold for a live transfer, in the conference named after their CallSid."""
     voice = twiml.Voice(org.config)
-    return _xml(twiml.hold_for_transfer(voice, call_sid, wait_url(voice_base, org)))
+    return _xml(
+        twiml.hold_for_transfer(voice, call_sid, wait_url(voice_base, org), conference_url(voice_base))
+    )
 
 
 def _xml(body: str) -> Response:

@@ -95,9 +95,10 @@ def unknown_number() -> str:
 WAIT_PAUSE_SECONDS = 20
 
 
-def hold_for_transfer(voice: Voice, conference: str, wait_url: str) -> str:
+def hold_for_transfer(voice: Voice, conference: str, wait_url: str, events_url: str) -> str:
     """The caller is told they are being put through, then waits alone in their own conference
-    (named after their CallSid) hearing ``wait_url``'s message; staff joining starts it."""
+    (named after their CallSid) hearing ``wait_url``'s message; staff joining starts it. The
+    conference reports a participant leaving to ``events_url`` (the caller hanging up on hold)."""
     response = VoiceResponse()
     voice.say(response, voice.text("transfer_connecting"))
     dial = Dial()
@@ -108,6 +109,9 @@ def hold_for_transfer(voice: Voice, conference: str, wait_url: str) -> str:
         wait_url=wait_url,
         wait_method="POST",
         beep=False,
+        status_callback=events_url,
+        status_callback_event="leave",
+        status_callback_method="POST",
     )
     response.append(dial)
     return str(response)

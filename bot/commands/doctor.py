@@ -14,6 +14,7 @@ from adapters.slack.auth import SlackAuth
 from adapters.slack.checks import channel_problem, post_test, user_problem
 from adapters.slack.client import web_client
 from adapters.twilio.account import TwilioAccountError, number_setups
+from bot.app import twilio_rest
 from bot.config import ConfigError, check_references, load_config
 from bot.domain.org import OrgConfig
 from bot.settings import Settings
@@ -118,17 +119,15 @@ async def _twilio(settings: Settings, config: OrgConfig) -> AsyncIterator[Check]
             "TWILIO_AUTH_TOKEN is not set: every /twilio request gets 503 (Account Info, console.twilio.com)",
         )
         return
-    if not settings.twilio_account_sid:
+    rest = twilio_rest(settings)
+    if rest is None:
         yield bad(
             "Twilio", "TWILIO_ACCOUNT_SID is not set, so the numbers' webhooks cannot be read (Account Info)"
         )
         return
     numbers = config.organization.phone_numbers
     try:
-        setups = await number_setups(
-            settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value(), numbers,
-            settings.twilio_api_base_url,
-        )  # fmt: skip
+        setups = await number_setups(rest, numbers)
     except TwilioAccountError as error:
         yield bad("Twilio credentials", f"{error}; check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
         return

@@ -2,8 +2,9 @@
 escalation of a callback nobody made.
 
 Click-to-call rings the person who clicked (``CallControl.ring_for_callback``, once per attempt,
-after the click's acknowledgement), whispers whom they are calling, and on 1 dials the customer with
-the organisation's number as caller ID; the Dial's result comes back to ``dialled``. A callback not
+after the click's acknowledgement, never again: after a timeout the phone may be ringing), whispers
+whom they are calling, and on 1 dials the customer with the organisation's number as caller ID; the
+Dial's result comes back to ``dialled``. Only the newest attempt can dial the customer. A callback not
 done within ``callbacks.grace`` of its time climbs owner → team → managers (``OverdueCallbacks``):
 the due time is on the row, each step is written once with its DMs (their dedupe keys carry the
 callback and the step), and a callback that was done, rescheduled or cancelled leaves the sweep.
@@ -41,6 +42,8 @@ OPEN_CALLBACK = ("scheduled", "reminded")
 LADDER = ("owner", "team", "managers")
 """Whom an overdue callback reaches, one step per ``callbacks.grace``."""
 REMINDER_ACTIONS = (ActionId.CALL_NOW, ActionId.RESCHEDULE_CALLBACK, ActionId.CALLBACK_DONE)
+UNCONFIRMED = "unconfirmed"
+"""A click-to-call whose request timed out: Twilio may have placed it."""
 
 
 def callback_sms_row(org: Org, card: Card, due_at: datetime, now: datetime) -> dict[str, Any]:
@@ -107,7 +110,8 @@ class KeptCallbacks:
                 callback_id=callback_id, attempt=attempt, to=phone, from_number=_org_number(org)
             )
         except CallControlError as error:
-            await self.record(callback_id, attempt, "error", error=str(error))
+            result = UNCONFIRMED if error.placed_maybe else "error"
+            await self.record(callback_id, attempt, result, error=str(error))
         return None
 
     async def dialling(self, callback_id: int, attempt: int) -> Dialling | None:
@@ -131,7 +135,9 @@ class KeptCallbacks:
     ) -> bool:
         """The result of a click-to-call (``answered``, ``no_answer``, ``busy``, ``failed``,
         ``error``), on the card and its thread. Answered: the callback is done. No answer: the
-        caller is offered a Reschedule. Only the first result of an attempt counts."""
+        caller is offered a Reschedule. Only the first result of an attempt counts; ``unconfirmed``
+        (the call request timed out: the phone may ring) is said but settles nothing, so the
+        attempt's own result still counts when it comes."""
         async with self.rt.unit_of_work() as session:
             callback = await session.get(Callback, callback_id, with_for_update=True)
             if (
@@ -150,7 +156,8 @@ class KeptCallbacks:
             line_key = f"thread.callback_call.{result}"
             line = Notice(line_key, text=values)
             callback.last_result = t(org.locale, line_key, **values)[:200]
-            callback.last_result_attempt = attempt
+            if result != UNCONFIRMED:
+                callback.last_result_attempt = attempt
             if result == "answered":
                 callback.status, callback.escalate_at = "done", None
             session.add(callback)

@@ -3,10 +3,12 @@ accepts from the card.
 
 The accept is a claim (``CardHandling.accept_transfer``); once it commits, the staff member's phone is
 called through ``CallControl``, in the same after-acknowledgement task as the click and never again
-for that attempt (a failed or timed-out request ends the attempt: the phone may be ringing). Every
-Twilio report about the attempt (whisper, key pressed, the staff call's status) names the card and
-the attempt number in its URL, so a late report of an old attempt changes nothing. The caller's wait
-is bounded by ``TransferHolds``, a sweep over the cards' ``transfer_until``.
+for that attempt. A request Twilio refused (a 4xx, a 5xx) or that never reached it ends the attempt;
+one whose outcome is unknown (a timeout: the call may exist and ring) keeps it, claim included, and
+says so on the card: the staff call's own reports settle it, or, if there is no such call, the hold
+runs out. Every Twilio report about the attempt (whisper, key pressed, the staff call's status)
+names the card and the attempt number in its URL, so a late report of an old attempt changes
+nothing. The caller's wait is bounded by ``TransferHolds``, a sweep over the cards' ``transfer_until``.
 """
 
 from __future__ import annotations
@@ -78,10 +80,27 @@ class LiveTransfer:
             )
         except CallControlError as error:
             log.warning("card %s: calling %s for the transfer failed: %s", card_id, member.id, error)
-            await self.attempt_ended(card_id, attempt, "error", error=str(error))
+            if error.placed_maybe:
+                await self._unconfirmed(card_id, attempt, str(error))
+            else:
+                await self.attempt_ended(card_id, attempt, "error", error=str(error))
             return result
         await self._leg_started(card_id, attempt, sid)
         return result
+
+    async def _unconfirmed(self, card_id: int, attempt: int, error: str) -> None:
+        """The call request's outcome is unknown: the phone may ring, so the attempt (and its claim)
+        is kept, and the card says so. Nothing if a report of the call has settled it already."""
+        async with self.rt.unit_of_work() as session:
+            card = await session.get(Card, card_id, with_for_update=True)
+            if card is None or not _current(card, attempt) or card.transfer_leg_sid is not None:
+                return
+            org = self.rt.directory.get(card.org_id)
+            name = org.name_of(card.transfer_staff_id) or ""
+            card.transfer_notice = t(org.locale, "transfer.notice.unconfirmed", name=name, error=error)[:200]
+            line = Notice("thread.transfer_unconfirmed", text={"name": name, "error": error})
+            data = {"attempt": attempt, "error": error}
+            await _changed(session, card, org, self.rt.clock.now(), "transfer_unconfirmed", data, line)
 
     async def whisper(self, card_id: int, attempt: int) -> Whisper | None:
         """The whisper for the staff leg of ``attempt``; None when that attempt is over."""
@@ -125,16 +144,38 @@ class LiveTransfer:
             await _changed(session, card, org, now, "transfer_connected", {"attempt": attempt}, line)
             return Connect(org, card.call_sid)
 
-    async def leg_status(self, card_id: int, attempt: int, status: str) -> bool:
+    async def leg_status(self, card_id: int, attempt: int, status: str, call_sid: str) -> bool:
         """A status report of the staff leg of ``attempt``: busy, no answer, failed, or hung up
-        before pressing 1 ends the attempt. False when the report is about no card we know."""
+        before pressing 1 ends the attempt; any other report of a call whose request timed out
+        says it exists. False when the report is about no card we know."""
         notice = leg_notice(status)
         card, _ = await self._read(card_id)
         if card is None:
             return False
         if notice is not None:
             await self.attempt_ended(card_id, attempt, notice)
+        elif _current(card, attempt) and card.transfer_leg_sid is None and call_sid:
+            await self._confirmed(card_id, attempt, call_sid)
         return True
+
+    async def _confirmed(self, card_id: int, attempt: int, call_sid: str) -> None:
+        """The first report of a staff call whose sid we did not get: it exists. Its sid is kept,
+        and a card that said the call was unconfirmed says again that the phone is ringing."""
+        async with self.rt.unit_of_work() as session:
+            card = await session.get(Card, card_id, with_for_update=True)
+            if card is None or not _current(card, attempt) or card.transfer_leg_sid is not None:
+                return
+            card.transfer_leg_sid = call_sid
+            if card.transfer_notice is None:
+                session.add(card)
+                return
+            org = self.rt.directory.get(card.org_id)
+            card.transfer_notice = None
+            line = Notice(
+                "thread.transfer_confirmed", text={"name": org.name_of(card.transfer_staff_id) or ""}
+            )
+            data = {"attempt": attempt, "call_sid": call_sid}
+            await _changed(session, card, org, self.rt.clock.now(), "transfer_confirmed", data, line)
 
     async def attempt_ended(self, card_id: int, attempt: int, key: str, *, error: str = "") -> Org | None:
         """The attempt did not connect: the claim is undone and the card offers the transfer again,
@@ -154,18 +195,23 @@ class LiveTransfer:
             await _changed(session, card, org, now, "transfer_failed", data, line)
             return org
 
-    async def caller_left(self, call_sid: str) -> None:
-        """The caller's call ended: if they were still on hold, the card says to call them back."""
+    async def caller_left(self, call_sid: str) -> bool:
+        """The caller's call ended, or they left their conference: if they were still on hold, the
+        card says to call them back (once, whichever report comes first). False: no card has
+        that call."""
         async with self.rt.unit_of_work() as session:
             query = select(Card).where(col(Card.call_sid) == call_sid).with_for_update()
             card = (await session.exec(query)).first()
-            if card is None or card.transfer_state not in ON_HOLD:
-                return
+            if card is None:
+                return False
+            if card.transfer_state not in ON_HOLD:
+                return True
             org = self.rt.directory.get(card.org_id)
             _unclaim(card, org)
             card.transfer_state, card.transfer_until = TransferState.ABANDONED.value, None
             line = Notice("thread.transfer_abandoned")
             await _changed(session, card, org, self.rt.clock.now(), "transfer_abandoned", {}, line)
+            return True
 
     async def org_of_card(self, card_id: int) -> Org | None:
         _, org = await self._read(card_id)
