@@ -80,10 +80,11 @@ from bot.services.metrics import MetricsReader
 from bot.services.privacy import Privacy
 from bot.services.recados import Recados
 from bot.services.replay import Replay
-from bot.services.replies import ReplySending, ReplyStatuses
+from bot.services.replies import ReplySending
 from bot.services.retention import Retention
 from bot.services.runtime import Runtime
-from bot.services.spooled import DatabaseState, SpooledIntake, within
+from bot.services.spooled import DatabaseState, SpooledIntake, Spooler, within
+from bot.services.spooled_messages import SpooledMessages
 from bot.services.staff_phone import StaffPhone
 from bot.services.sync import sync_config
 from bot.services.transfer import LiveTransfer, TransferHolds
@@ -125,8 +126,8 @@ class Services:
     webhooks: SpooledIntake
     """The voice use cases as the webhooks call them: into the spool while the database is down."""
     replay: Replay
-    messages: MessageIntake
-    reply_statuses: ReplyStatuses
+    messages: SpooledMessages
+    """The messaging use cases as the webhooks call them: into the spool while the database is down."""
     conversations: Conversations
     transfer: LiveTransfer
     holds: TransferHolds
@@ -506,17 +507,22 @@ def _services(
 ) -> Services:
     intake = CallIntake(runtime, can_transfer=not isinstance(calls, NoCallControl))
     database = DatabaseState()
+    spooler = Spooler(spool, database, runtime.clock)
     handling = CardHandling(runtime)
     handling.transfer = transfer = LiveTransfer(runtime, handling, calls)
     handling.calling = kept = KeptCallbacks(runtime, calls)
+    webhooks = SpooledIntake(intake, spooler)
+    messages = SpooledMessages(
+        MessageIntake(runtime, StaffPhone(runtime, handling)), replies.statuses, spooler
+    )
     return Services(
         retention=Retention(runtime, records),
         privacy=Privacy(runtime, records),
         records=records,
         runtime=runtime,
         intake=intake,
-        webhooks=SpooledIntake(intake, spool, database),
-        replay=Replay(intake, spool, database),
+        webhooks=webhooks,
+        replay=Replay(runtime, spool, database, webhooks.handlers() | messages.handlers()),
         handling=handling,
         transfer=transfer,
         holds=TransferHolds(runtime, calls),
@@ -526,8 +532,7 @@ def _services(
         escalation=Escalation(runtime),
         reminders=CallbackReminders(runtime),
         delivery=Delivery(runtime, publishers, replies=replies),
-        messages=MessageIntake(runtime, StaffPhone(runtime, handling)),
-        reply_statuses=replies.statuses,
+        messages=messages,
         conversations=conversations,
     )
 
@@ -547,7 +552,7 @@ def _channel_routes(
     app.include_router(transfer_router(services.transfer, verifier, settings.public_url))
     app.include_router(callback_router(services.kept, verifier, settings.public_url))
     app.include_router(voice_router(services.webhooks, verifier, settings.public_url, services.transfer))
-    app.include_router(messaging_router(services.messages, services.reply_statuses, verifier))
+    app.include_router(messaging_router(services.messages, verifier))
     signer = services.runtime.links
     if signer is not None:
         app.include_router(link_router(CardLinks(services.runtime, services.handling, signer)))

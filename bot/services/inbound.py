@@ -70,9 +70,9 @@ class MessageIntake:
         self.rt = rt
         self.staff_phone = staff_phone
 
-    async def received(self, message: InboundMessage) -> Org | None:
-        """A customer's message: on their open card, or a new one. None when the number it was sent
-        to belongs to no organisation."""
+    async def received(self, message: InboundMessage, *, at: datetime | None = None) -> Org | None:
+        """A customer's message (that came at ``at``, else now): on their open card, or a new one.
+        None when the number it was sent to belongs to no organisation."""
         org = self.rt.directory.by_number(message.to_number)
         if org is None:
             return None
@@ -80,19 +80,21 @@ class MessageIntake:
         customer = normalize_phone(message.from_number, region) or _bare(message.from_number)[:NUMBER_LENGTH]
         member = org.staff_on(message.channel, customer)
         if member is not None:
-            await self._from_staff(org, member, message, customer)
+            await self._from_staff(org, member, message, customer, at or self.rt.clock.now())
             return org
         async with self.rt.unit_of_work() as session:
-            now = self.rt.clock.now()
+            now = at or self.rt.clock.now()
             if not await self._stored(session, org, message, customer, now):
                 return org  # a webhook Twilio sent again: it was handled the first time
             await self._handle(_Inbound(session, org, message, customer, now))
         return org
 
-    async def _from_staff(self, org: Org, member: StaffMember, message: InboundMessage, number: str) -> None:
+    async def _from_staff(
+        self, org: Org, member: StaffMember, message: InboundMessage, number: str, at: datetime
+    ) -> None:
         """A staff member answering a notification: stored (so a replay does nothing), then acted on."""
         async with self.rt.unit_of_work() as session:
-            if not await self._stored(session, org, message, number, self.rt.clock.now(), member.id):
+            if not await self._stored(session, org, message, number, at, member.id):
                 return
         await self.staff_phone.answered(
             org, member, message.channel, number, message.body, message.button_payload

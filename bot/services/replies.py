@@ -200,13 +200,35 @@ class ReplySending:
             return bool(result.rowcount)
 
 
+@dataclass(frozen=True)
+class StatusReport:
+    """A status callback of a message we sent: our message id (from the callback's URL), Twilio's."""
+
+    message_id: int
+    sid: str | None
+    status: str
+    error_code: str | None
+
+
 class ReplyStatuses:
     """What Twilio reports of a message we sent (``POST /twilio/messaging/status``), on its card."""
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
-    async def update(self, message_id: int, sid: str | None, status: str, error_code: str | None) -> bool:
+    async def report(self, found: StatusReport, *, at: datetime | None = None) -> bool:
+        """``update`` with a status callback's report (that came at ``at``, else now)."""
+        return await self.update(found.message_id, found.sid, found.status, found.error_code, at=at)
+
+    async def update(
+        self,
+        message_id: int,
+        sid: str | None,
+        status: str,
+        error_code: str | None,
+        *,
+        at: datetime | None = None,
+    ) -> bool:
         """The message's new status, on its card and in its thread; False when there is no such
         message. A status older than the one known (Twilio's callbacks may cross) changes nothing."""
         async with self.rt.unit_of_work() as session:
@@ -217,7 +239,7 @@ class ReplyStatuses:
                 return False
             if not _advances(message.status, status):
                 return True
-            now = self.rt.clock.now()
+            now = at or self.rt.clock.now()
             message.status, message.sid = status, message.sid or sid
             message.error_code, message.updated_at = error_code or message.error_code, now
             session.add(message)
