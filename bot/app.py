@@ -89,6 +89,7 @@ from bot.services.staff_phone import StaffPhone
 from bot.services.sync import sync_config
 from bot.services.transfer import LiveTransfer, TransferHolds
 from bot.services.weekly import WeeklyReader
+from bot.services.windows import ReplyWindows
 from bot.settings import Settings
 from bot.store.db import create_engine, create_report_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
@@ -216,6 +217,7 @@ def create_app(
         services.overdue,
         services.digests,
         retention=services.retention,
+        windows=ReplyWindows(runtime),
     )
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     replayer = SpoolReplayer(services.replay)

@@ -18,10 +18,11 @@ from bot.domain.lifecycle import CardStatus
 from bot.domain.org import StaffMember
 from bot.domain.phones import normalize_phone, org_region
 from bot.domain.triage import triage
+from bot.services.confirmations import Caller, confirm, message_taken
 from bot.services.directory import Org
 from bot.services.opening import NewCard, open_card
-from bot.services.outbox import add_row, announce_change
-from bot.services.replies import confirmation, write_reply
+from bot.services.outbox import announce_change
+from bot.services.replies import window_closes
 from bot.services.runtime import Runtime
 from bot.services.staff_phone import StaffPhone
 from bot.store.db import execute
@@ -160,16 +161,11 @@ class MessageIntake:
         return await open_card(s.session, self.rt, s.org, new, s.now)
 
     async def _confirm(self, s: _Inbound, conversation: Conversation) -> None:
-        """ "We have your message", when the organisation asks for it and the customer can be written to."""
-        if conversation.card_id is None or conversation.opted_out_at is not None:
+        """ "We have your message", when the organisation asks for it (``messaging.confirm``)."""
+        if conversation.card_id is None or not s.org.config.messaging.confirm.message_taken:
             return
-        if not s.org.config.messaging.confirm:
-            return
-        reply = confirmation(s.org, conversation)
-        add_row(
-            s.session,
-            await write_reply(s.session, conversation.card_id, conversation, reply, "system", s.now),
-        )
+        caller = Caller(conversation.card_id, s.customer, s.message.channel)
+        await confirm(s.session, s.org, caller, message_taken(s.org), s.now)
 
     async def _join(self, s: _Inbound, card: Card, opting_out: bool, conversation_opted_out: bool) -> None:
         """A further message of the customer's on their open card: its window opens again, what they
@@ -177,6 +173,7 @@ class MessageIntake:
         card.version += 1
         card.last_inbound_at = s.now
         card.source = s.message.channel
+        card.window_closes_at = window_closes(card)
         card.opted_out = conversation_opted_out
         card.media = [*card.media, *s.message.media][-MAX_MEDIA:]
         if opting_out:
