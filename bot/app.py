@@ -79,14 +79,16 @@ from bot.services.metrics import MetricsReader
 from bot.services.privacy import Privacy
 from bot.services.recados import Recados
 from bot.services.replay import Replay
-from bot.services.replies import ReplySending, ReplyStatuses
+from bot.services.replies import ReplySending
 from bot.services.retention import Retention
 from bot.services.runtime import Runtime
-from bot.services.spooled import DatabaseState, SpooledIntake, within
+from bot.services.spooled import DatabaseState, SpooledIntake, Spooler, within
+from bot.services.spooled_messages import SpooledMessages
 from bot.services.staff_phone import StaffPhone
 from bot.services.sync import sync_config
 from bot.services.transfer import LiveTransfer, TransferHolds
 from bot.services.weekly import WeeklyReader
+from bot.services.windows import ReplyWindows
 from bot.settings import Settings
 from bot.store.db import create_engine, create_report_engine, is_postgres, session_factory
 from bot.store.migrate import upgrade_async
@@ -127,8 +129,8 @@ class Services:
     webhooks: SpooledIntake
     """The voice use cases as the webhooks call them: into the spool while the database is down."""
     replay: Replay
-    messages: MessageIntake
-    reply_statuses: ReplyStatuses
+    messages: SpooledMessages
+    """The messaging use cases as the webhooks call them: into the spool while the database is down."""
     conversations: Conversations
     transfer: LiveTransfer
     holds: TransferHolds
@@ -218,6 +220,7 @@ def create_app(
         services.overdue,
         services.digests,
         retention=services.retention,
+        windows=ReplyWindows(runtime),
     )
     worker = DeliveryWorker(services.delivery, wake, settings.outbox_poll_seconds)
     replayer = SpoolReplayer(services.replay)
@@ -520,17 +523,22 @@ def _services(
 ) -> Services:
     intake = CallIntake(runtime, can_transfer=not isinstance(calls, NoCallControl))
     database = DatabaseState()
+    spooler = Spooler(spool, database, runtime.clock)
     handling = CardHandling(runtime)
     handling.transfer = transfer = LiveTransfer(runtime, handling, calls)
     handling.calling = kept = KeptCallbacks(runtime, calls)
+    webhooks = SpooledIntake(intake, spooler)
+    messages = SpooledMessages(
+        MessageIntake(runtime, StaffPhone(runtime, handling)), replies.statuses, spooler
+    )
     return Services(
         retention=Retention(runtime, records),
         privacy=Privacy(runtime, records),
         records=records,
         runtime=runtime,
         intake=intake,
-        webhooks=SpooledIntake(intake, spool, database),
-        replay=Replay(intake, spool, database),
+        webhooks=webhooks,
+        replay=Replay(runtime, spool, database, webhooks.handlers() | messages.handlers()),
         handling=handling,
         transfer=transfer,
         holds=TransferHolds(runtime, calls),
@@ -540,8 +548,7 @@ def _services(
         escalation=Escalation(runtime),
         reminders=CallbackReminders(runtime),
         delivery=Delivery(runtime, publishers, replies=replies),
-        messages=MessageIntake(runtime, StaffPhone(runtime, handling)),
-        reply_statuses=replies.statuses,
+        messages=messages,
         conversations=conversations,
     )
 
@@ -561,7 +568,7 @@ def _channel_routes(
     app.include_router(transfer_router(services.transfer, verifier, settings.public_url))
     app.include_router(callback_router(services.kept, verifier, settings.public_url))
     app.include_router(voice_router(services.webhooks, verifier, settings.public_url, services.transfer))
-    app.include_router(messaging_router(services.messages, services.reply_statuses, verifier))
+    app.include_router(messaging_router(services.messages, verifier))
     signer = services.runtime.links
     if signer is not None:
         app.include_router(link_router(CardLinks(services.runtime, services.handling, signer)))

@@ -126,8 +126,7 @@ def _fields(facts: CardFacts, now: datetime) -> tuple[FieldView, ...]:
         ("card.field.transfer_wait", _hold_left(facts, now)),
         ("card.field.calls", _calls(facts)),
     ]
-    closes = facts.reply_window_closes
-    rows += customer_fields(facts, when(closes) if closes else "", now)
+    rows += customer_fields(facts, now)
     return tuple(FieldView(t(loc, key), value) for key, value in rows if value)
 
 

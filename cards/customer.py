@@ -5,6 +5,7 @@ the links of what they sent."""
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.i18n import t
 from cards.actions import ActionId
@@ -19,32 +20,32 @@ def is_customer_card(facts: CardFacts) -> bool:
     return facts.source in CHANNEL_NAMES
 
 
-def customer_fields(facts: CardFacts, when: str, now: datetime) -> list[tuple[str, str | None]]:
-    """(catalogue key of the label, value) of each line; ``when`` is the window's closing time as
-    the card writes times."""
+def customer_fields(facts: CardFacts, now: datetime) -> list[tuple[str, str | None]]:
+    """(catalogue key of the label, value) of each line."""
     if not is_customer_card(facts):
         return []
     loc = facts.locale
     return [
         ("card.field.channel", CHANNEL_NAMES[facts.source]),
-        ("card.field.window", window_line(facts, when, now)),
+        ("card.field.window", window_line(facts, now)),
         ("card.field.reply", reply_line(facts)),
         ("card.field.opted_out", t(loc, "card.opted_out") if facts.opted_out else None),
         ("card.field.media", " ".join(facts.media) if facts.media else None),
     ]
 
 
-def window_line(facts: CardFacts, when: str, now: datetime) -> str | None:
-    """ "puede responder durante 3 h más (hasta hoy 14:05)", or that it is closed."""
+def window_line(facts: CardFacts, now: datetime) -> str | None:
+    """ "puede responder hasta el 25/11 a las 14:05", or that it is closed. A date and a time, never
+    "3 h más" or "hoy": the card sits in the channel between renders, and it is rendered again when
+    the window closes (``bot.services.windows``)."""
     closes = facts.reply_window_closes
     if closes is None or facts.opted_out:
         return None
-    left = (closes - now).total_seconds()
-    if left <= 0:
+    if closes <= now:
         return t(facts.locale, "card.window.closed")
-    if left >= 3600:
-        return t(facts.locale, "card.window.hours", hours=int(left // 3600), when=when)
-    return t(facts.locale, "card.window.minutes", minutes=max(1, int(left // 60)), when=when)
+    local = closes.astimezone(ZoneInfo(facts.timezone))
+    date = local.strftime("%d/%m" if facts.locale == "es" else "%m/%d")
+    return t(facts.locale, "card.window.until", date=date, time=local.strftime("%H:%M"))
 
 
 def reply_line(facts: CardFacts) -> str | None:

@@ -16,11 +16,13 @@ from bot.services.escalation import Escalation
 from bot.services.kept import OverdueCallbacks
 from bot.services.retention import Retention
 from bot.services.transfer import TransferHolds
+from bot.services.windows import ReplyWindows
 from jobs.callbacks import run_callback_reminders
 from jobs.digest import run_digests
 from jobs.escalation import run_escalations
 from jobs.retention import RETENTION_SECONDS, run_retention
 from jobs.transfer import run_hold_sweep, run_overdue_sweep
+from jobs.windows import run_window_sweep
 
 # A step due sooner than the next beat gets a one-off sweep at its due time, but never sooner than
 # this after the last one: a due card another worker holds locked must not make a busy loop.
@@ -40,7 +42,8 @@ _STILL_RUNNING = _StillRunning()
 
 
 class Heartbeat:
-    """Sweeps due escalations, callbacks and digests every ``seconds``. Start it inside the running loop.
+    """Sweeps due escalations, callbacks, digests and closing WhatsApp windows every ``seconds``.
+    Start it inside the running loop.
 
     After each escalation sweep, the earliest pending step is looked up: when it falls due before
     the next beat, a one-off sweep is scheduled for that moment, so a step fires on time rather
@@ -56,6 +59,7 @@ class Heartbeat:
         digests: DigestSending | None = None,
         *,
         retention: Retention | None = None,
+        windows: ReplyWindows | None = None,
     ) -> None:
         self.seconds = seconds
         self.escalation = escalation
@@ -77,6 +81,8 @@ class Heartbeat:
             self.scheduler.add_job(self._sweep, id="holds", args=[run_hold_sweep, holds], **common)
         if overdue is not None:
             self.scheduler.add_job(self._sweep, id="overdue", args=[run_overdue_sweep, overdue], **common)
+        if windows is not None:
+            self.scheduler.add_job(self._sweep, id="windows", args=[run_window_sweep, windows], **common)
         if retention is not None:  # each organisation's purge of the day, once (see bot.services.retention)
             self.scheduler.add_job(
                 self._sweep,

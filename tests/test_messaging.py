@@ -97,7 +97,7 @@ async def test_a_whatsapp_message_becomes_a_card_and_a_second_one_joins_it(
         [post] = await slack.wait_for("chat.postMessage", channel="C0VENTAS")
         shown = _text(post)
         assert "WhatsApp" in shown and "presupuesto para un implante" in shown and photo in shown
-        assert "puede responder durante 24 h más" in shown and "reply_customer" in shown
+        assert "puede responder hasta el 25/11 a las 10:00" in shown and "reply_customer" in shown
         card = await _only_card(db)
         assert (card.source, card.category, card.caller_number, card.caller_name) == (
             "whatsapp",
@@ -111,7 +111,7 @@ async def test_a_whatsapp_message_becomes_a_card_and_a_second_one_joins_it(
         await slack.wait_for(
             "chat.postMessage", thread_ts=await _ts(db), text="El cliente escribe: «¿Tienen cita el jueves?»"
         )
-        await eventually(lambda: _shown(slack, "puede responder durante 24 h más"))
+        await eventually(lambda: _shown(slack, "puede responder hasta el 25/11 a las 13:00"))
         card = await _only_card(db)
         assert card.last_inbound_at == clock.now() and len(await db.query(select(Message))) == 2
 
@@ -182,7 +182,7 @@ async def test_a_whatsapp_reply_inside_the_window_is_free_text_and_outside_it_th
         [inside] = await twilio_rest.wait_for("sms")
         assert (inside.form["To"], inside.form["From"]) == (WHATSAPP_FROM, f"whatsapp:{CLINIC_NUMBER}")
         assert inside.form["Body"] == "Sí, a las 10." and "ContentSid" not in inside.form
-        await eventually(lambda: _shown(slack, "puede responder durante 3 h más"))
+        await eventually(lambda: _shown(slack, "puede responder hasta el 25/11 a las 10:00"))
 
         clock.advance(timedelta(hours=4))
         await _reply(app, card.id, "¿Le viene bien?")

@@ -1,4 +1,8 @@
-"""Twilio messaging webhooks (SMS and WhatsApp): verify, parse, call one use case, answer."""
+"""Twilio messaging webhooks (SMS and WhatsApp): verify, parse, call one use case, answer.
+
+While the database is unreachable what they bring is spooled (``SpooledMessages``) and Twilio gets
+its usual answer; only when even the spool cannot be written is it 503 (Twilio then tries the number's
+fallback URL, and its debugger shows the error)."""
 
 from __future__ import annotations
 
@@ -6,15 +10,15 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 from adapters.twilio import parse
 from adapters.twilio.signature import TwilioVerifier
-from bot.services.inbound import MessageIntake
-from bot.services.replies import ReplyStatuses
+from bot.services.spooled_messages import SpooledMessages
 
 PREFIX = "/twilio/messaging"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 """What a messaging webhook answers: nothing is sent back from the request (replies are explicit)."""
+LOST = "The database is unreachable and the spool cannot be written."
 
 
-def messaging_router(intake: MessageIntake, statuses: ReplyStatuses, verifier: TwilioVerifier) -> APIRouter:
+def messaging_router(messages: SpooledMessages, verifier: TwilioVerifier) -> APIRouter:
     router = APIRouter()
 
     async def incoming(request: Request) -> Response:
@@ -23,17 +27,21 @@ def messaging_router(intake: MessageIntake, statuses: ReplyStatuses, verifier: T
             message = parse.inbound_message(form)  # type: ignore[arg-type]
         except parse.BadTwilioRequest as error:
             raise HTTPException(400, str(error)) from error
-        await intake.received(message)
+        if await messages.received(message) == "lost":
+            raise HTTPException(503, LOST)
         return Response(content=EMPTY_TWIML, media_type="application/xml")
 
     async def status(request: Request) -> Response:
         form = await verifier.verified_form(request)
         try:
-            found = parse.message_status(form, request.query_params)  # type: ignore[arg-type]
+            report = parse.message_status(form, request.query_params)  # type: ignore[arg-type]
         except parse.BadTwilioRequest as error:
             raise HTTPException(400, str(error)) from error
-        if not await statuses.update(found.message_id, found.sid, found.status, found.error_code):
+        saved = await messages.status(report)
+        if saved is None:
             raise HTTPException(404, "No message Centralita sent has this id and MessageSid.")
+        if saved == "lost":
+            raise HTTPException(503, LOST)
         return Response(status_code=204)
 
     router.add_route(PREFIX, incoming, methods=["POST"], include_in_schema=False)

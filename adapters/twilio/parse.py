@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from bot.domain.text import clean_text
 from bot.services.calls import CallInfo
 from bot.services.inbound import InboundMessage
+from bot.services.replies import StatusReport
 
 # Twilio's call ids: "CA" and 32 hexadecimal digits (34 characters).
 _CALL_SID = re.compile(r"CA[0-9a-fA-F]{32}")
@@ -71,15 +71,7 @@ def _media(form: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(link for link in links if link.startswith(("https://", "http://")))
 
 
-@dataclass(frozen=True)
-class MessageStatus:
-    message_id: int
-    sid: str | None
-    status: str
-    error_code: str | None
-
-
-def message_status(form: Mapping[str, str], query: Mapping[str, str]) -> MessageStatus:
+def message_status(form: Mapping[str, str], query: Mapping[str, str]) -> StatusReport:
     """A status callback of a message we sent; our message id is in the callback URL's query.
 
     Raises: BadTwilioRequest when the id or the status is missing."""
@@ -91,7 +83,7 @@ def message_status(form: Mapping[str, str], query: Mapping[str, str]) -> Message
         )
     sid = _field(form, "MessageSid") or None
     code = _field(form, "ErrorCode") or None
-    return MessageStatus(int(raw_id), sid, status[:16], code[:16] if code else None)
+    return StatusReport(int(raw_id), sid, status[:16], code[:16] if code else None)
 
 
 def _field(form: Mapping[str, str], name: str) -> str:

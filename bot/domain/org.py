@@ -276,6 +276,8 @@ class ContactConfig(_Strict):
     company: str | None = None
     tags: list[str] = Field(default_factory=list)
     owner: str | None = None
+    locale: Locale | None = None
+    """The language confirmations reach them in; none: the organisation's."""
 
     _phone = field_validator("phone")(_check_e164)
 
@@ -426,6 +428,38 @@ class TemplateConfig(_Strict):
         return value
 
 
+class ConfirmConfig(_Strict):
+    """What callers and customers are told by SMS or WhatsApp, in their language (their contact's
+    ``locale``, else the organisation's), unless they opted out. ``confirm: true`` is short for
+    ``{message_taken: true}``."""
+
+    message_taken: bool = False
+    """A customer whose message, or a caller whose call or voicemail, opens a card is told it was
+    received."""
+    callback_scheduled: bool = False
+    """Every scheduled callback is told to the caller ("le llamaremos el martes 24 a las 11:00"); off:
+    only when whoever schedules it ticks "Tell the caller"."""
+    calls_via: PhoneChannel = "sms"
+    """How callers of phone calls are told; a customer who wrote is told on the channel they used."""
+    template: TemplateConfig | None = None
+    """The approved WhatsApp template a confirmation goes as when the customer's 24-hour window is
+    closed (``{text}``: the confirmation); without it such a confirmation is not sent."""
+
+    @model_validator(mode="after")
+    def _whatsapp_needs_a_template(self) -> ConfirmConfig:
+        if self.calls_via == "whatsapp" and self.template is None:
+            raise PathError(
+                ("template",),
+                "calls_via: whatsapp needs a template: WhatsApp refuses free text to a caller "
+                "who has not written in the last 24 hours",
+            )
+        return self
+
+    @property
+    def any(self) -> bool:
+        return self.message_taken or self.callback_scheduled
+
+
 class MessagingConfig(_Strict):
     whatsapp_number: str | None = None
     """The WhatsApp sender, when it is not the number the customer wrote to."""
@@ -438,8 +472,13 @@ class MessagingConfig(_Strict):
     ids are ``claim`` (Reclamar) and ``call_now`` (Llámame); without it, the text and its codes."""
     reminder_via: list[PhoneChannel] = Field(default_factory=list)
     """Callback reminders go to these phone channels too (besides the chat channels)."""
-    confirm: bool = False
-    """A customer whose message opens a card is told it was received (unless they opted out)."""
+    confirm: ConfirmConfig = Field(default_factory=ConfirmConfig)
+    """Confirmations to callers and customers (``true``: ``{message_taken: true}``)."""
+
+    @field_validator("confirm", mode="before")
+    @classmethod
+    def _confirm_shorthand(cls, value: object) -> object:
+        return {"message_taken": value} if isinstance(value, bool) else value
 
     @field_validator("whatsapp_number")
     @classmethod

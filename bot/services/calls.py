@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.speech import name_from_speech
 from bot.domain.triage import TriageDecision, triage
+from bot.services.confirmations import Caller, confirm, message_taken
 from bot.services.directory import Org
 from bot.services.opening import NewCard, open_card
 from bot.services.outbox import announce_change
@@ -242,7 +243,16 @@ class CallIntake:
             recording_url=recording_url,
             transfer_until=hold_until,
         )
-        return {"card_id": await open_card(session, self.rt, org, new, now)}, hold_until is not None
+        card_id = await open_card(session, self.rt, org, new, now)
+        if source != "missed" and hold_until is None:
+            await self._tell_taken(session, org, Caller(card_id, decision.caller_number, source), now)
+        return {"card_id": card_id}, hold_until is not None
+
+    @staticmethod
+    async def _tell_taken(session: AsyncSession, org: Org, caller: Caller, now: datetime) -> None:
+        """ "We have your message", when the organisation asks for it (``messaging.confirm``)."""
+        if org.config.messaging.confirm.message_taken:
+            await confirm(session, org, caller, message_taken(org), now)
 
     @staticmethod
     def _hold_until(org: Org, decision: TriageDecision, source: str, now: datetime) -> datetime | None:
@@ -317,8 +327,9 @@ class CallIntake:
         thread."""
         now = at or self.rt.clock.now()
         card.version += 1
-        if card.source == "missed":
+        if card.source == "missed":  # a missed call now left a message: it is taken
             card.source = source
+            await self._tell_taken(session, org, Caller.of(card), now)
         session.add(card)
         session.add(AuditEvent(org_id=org.id, card_id=card.id, at=now, actor="caller", kind=kind, data=data))
         await announce_change(session, card, line, now)

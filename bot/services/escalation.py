@@ -185,8 +185,7 @@ class Escalation:
             card_posts = posts.get(step.card.id or 0, [])
             rows += render_rows(step.card, card_posts, waiting, now)
             rows += thread_rows(step.card, card_posts, self._thread_text(step), now)
-            if step.notify != "team":
-                rows += self._direct_rows(step, now)
+            rows += self._direct_rows(step, now)
         await enqueue_rows(session, rows)
 
     @staticmethod
@@ -200,10 +199,14 @@ class Escalation:
 
     def _direct_rows(self, step: _Step, now: datetime) -> list[dict[str, Any]]:
         """A DM to each person the step reaches, at most once per card, escalation round (a release
-        starts a new one), level and person."""
+        starts a new one), level and person, and once per phone number. A ``team`` step reaches its
+        people in the thread; only the phone channels its ``via`` names reach them one by one."""
         card, org = step.card, step.org
         key = f"esc:{card.id}:{escalation_round(card)}:{step.level}"
         notice, claim = Notice("dm.escalated"), (ActionId.CLAIM,)
+        phones = [v for v in step.via or () if v in PHONE_CHANNELS]
+        if step.notify == "team" and not phones:
+            return []
         rows: list[dict[str, Any]] = []
         for person in step.people:
             dedupe = f"{key}:{person.id}"
@@ -217,9 +220,22 @@ class Escalation:
                 actions=claim,
                 dedupe=dedupe,
                 via=step.via,
-                phones=[v for v in step.via or () if v in PHONE_CHANNELS],
+                phones=phones,
+                only_phones=step.notify == "team",
             )
-        return rows
+        return _once_per_place(rows)
+
+
+def _once_per_place(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first DM to each channel and target: two people who share a phone get one text."""
+    seen: set[tuple[str, str]] = set()
+    kept: list[dict[str, Any]] = []
+    for row in rows:
+        place = (row["channel"], row["target"])
+        if place not in seen:
+            seen.add(place)
+            kept.append(row)
+    return kept
 
 
 def escalation_round(card: Card) -> int:

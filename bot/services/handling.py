@@ -19,8 +19,8 @@ from bot.domain.lifecycle import Actor, CardStatus, Change, status_after
 from bot.domain.lifecycle import refusal as lifecycle_refusal
 from bot.domain.org import StaffMember
 from bot.domain.transfer import TransferState
+from bot.services.confirmations import Caller, callback_scheduled, confirm
 from bot.services.directory import Org
-from bot.services.kept import callback_sms_row
 from bot.services.outbox import add_row, announce_change
 from bot.services.replies import CHANNEL_LABELS, ReplyRefused, conversation_of, plan_reply, write_reply
 from bot.services.runtime import Runtime
@@ -347,8 +347,8 @@ class CardHandling:
                 escalate_at=due_at + s.org.config.callbacks.grace,
             )
         )
-        if tell_caller and s.card.caller_number:
-            add_row(s.session, callback_sms_row(s.org, s.card, due_at, s.now))
+        if tell_caller or s.org.config.messaging.confirm.callback_scheduled:
+            await confirm(s.session, s.org, Caller.of(s.card), callback_scheduled(s.org, due_at), s.now)
         names = {"assignee": (assignee.id,)}
         line = _by(s, "thread.callback", names=names, times={"when": due_at.isoformat()})
         data = {"due_at": due_at.isoformat(), "assignee": assignee.id, "note": note}

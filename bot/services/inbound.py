@@ -18,10 +18,11 @@ from bot.domain.lifecycle import CardStatus
 from bot.domain.org import StaffMember
 from bot.domain.phones import normalize_phone, org_region
 from bot.domain.triage import triage
+from bot.services.confirmations import Caller, confirm, message_taken
 from bot.services.directory import Org
 from bot.services.opening import NewCard, open_card
-from bot.services.outbox import add_row, announce_change
-from bot.services.replies import confirmation, write_reply
+from bot.services.outbox import announce_change
+from bot.services.replies import window_closes
 from bot.services.runtime import Runtime
 from bot.services.staff_phone import StaffPhone
 from bot.store.db import execute
@@ -70,9 +71,9 @@ class MessageIntake:
         self.rt = rt
         self.staff_phone = staff_phone
 
-    async def received(self, message: InboundMessage) -> Org | None:
-        """A customer's message: on their open card, or a new one. None when the number it was sent
-        to belongs to no organisation."""
+    async def received(self, message: InboundMessage, *, at: datetime | None = None) -> Org | None:
+        """A customer's message (that came at ``at``, else now): on their open card, or a new one.
+        None when the number it was sent to belongs to no organisation."""
         org = self.rt.directory.by_number(message.to_number)
         if org is None:
             return None
@@ -80,19 +81,21 @@ class MessageIntake:
         customer = normalize_phone(message.from_number, region) or _bare(message.from_number)[:NUMBER_LENGTH]
         member = org.staff_on(message.channel, customer)
         if member is not None:
-            await self._from_staff(org, member, message, customer)
+            await self._from_staff(org, member, message, customer, at or self.rt.clock.now())
             return org
         async with self.rt.unit_of_work() as session:
-            now = self.rt.clock.now()
+            now = at or self.rt.clock.now()
             if not await self._stored(session, org, message, customer, now):
                 return org  # a webhook Twilio sent again: it was handled the first time
             await self._handle(_Inbound(session, org, message, customer, now))
         return org
 
-    async def _from_staff(self, org: Org, member: StaffMember, message: InboundMessage, number: str) -> None:
+    async def _from_staff(
+        self, org: Org, member: StaffMember, message: InboundMessage, number: str, at: datetime
+    ) -> None:
         """A staff member answering a notification: stored (so a replay does nothing), then acted on."""
         async with self.rt.unit_of_work() as session:
-            if not await self._stored(session, org, message, number, self.rt.clock.now(), member.id):
+            if not await self._stored(session, org, message, number, at, member.id):
                 return
         await self.staff_phone.answered(
             org, member, message.channel, number, message.body, message.button_payload
@@ -158,16 +161,11 @@ class MessageIntake:
         return await open_card(s.session, self.rt, s.org, new, s.now)
 
     async def _confirm(self, s: _Inbound, conversation: Conversation) -> None:
-        """ "We have your message", when the organisation asks for it and the customer can be written to."""
-        if conversation.card_id is None or conversation.opted_out_at is not None:
+        """ "We have your message", when the organisation asks for it (``messaging.confirm``)."""
+        if conversation.card_id is None or not s.org.config.messaging.confirm.message_taken:
             return
-        if not s.org.config.messaging.confirm:
-            return
-        reply = confirmation(s.org, conversation)
-        add_row(
-            s.session,
-            await write_reply(s.session, conversation.card_id, conversation, reply, "system", s.now),
-        )
+        caller = Caller(conversation.card_id, s.customer, s.message.channel)
+        await confirm(s.session, s.org, caller, message_taken(s.org), s.now)
 
     async def _join(self, s: _Inbound, card: Card, opting_out: bool, conversation_opted_out: bool) -> None:
         """A further message of the customer's on their open card: its window opens again, what they
@@ -175,6 +173,7 @@ class MessageIntake:
         card.version += 1
         card.last_inbound_at = s.now
         card.source = s.message.channel
+        card.window_closes_at = window_closes(card)
         card.opted_out = conversation_opted_out
         card.media = [*card.media, *s.message.media][-MAX_MEDIA:]
         if opting_out:

@@ -1,5 +1,5 @@
-"""Callbacks that are kept: the caller told by SMS, click-to-call from the reminder, and the
-escalation of a callback nobody made.
+"""Callbacks that are kept: the caller told (``bot.services.confirmations``), click-to-call from the
+reminder, and the escalation of a callback nobody made.
 
 Click-to-call rings the person who clicked (``CallControl.ring_for_callback``, once per attempt,
 after the click's acknowledgement, never again: after a timeout the phone may be ringing), whispers
@@ -15,8 +15,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -27,7 +25,7 @@ from bot.i18n import t
 from bot.ports import CallControl, CallControlError
 from bot.services.directory import Org
 from bot.services.escalation import notify_targets
-from bot.services.outbox import DIRECT, add_row, announce_change, outbox_row
+from bot.services.outbox import add_row, announce_change
 from bot.services.runtime import Runtime
 from bot.services.served import Served
 from bot.services.telling import direct_rows
@@ -36,7 +34,6 @@ from cards.actions import ActionId
 from cards.notice import Notice
 
 log = logging.getLogger("centralita.callbacks")
-SMS = "sms"
 OPEN_CALLBACK = ("scheduled", "reminded")
 """A callback in these states is still to be made."""
 LADDER = ("owner", "team", "managers")
@@ -44,30 +41,6 @@ LADDER = ("owner", "team", "managers")
 REMINDER_ACTIONS = (ActionId.CALL_NOW, ActionId.RESCHEDULE_CALLBACK, ActionId.CALLBACK_DONE)
 UNCONFIRMED = "unconfirmed"
 """A click-to-call whose request timed out: Twilio may have placed it."""
-
-
-def callback_sms_row(org: Org, card: Card, due_at: datetime, now: datetime) -> dict[str, Any]:
-    """The SMS telling the caller when they will be called ("Le llamaremos el martes 24 a las
-    10:00"), as an outbox row of the ``sms`` channel (target ``<org id>:<number>``). It has no card,
-    so a text that waits for a retry never holds the card's own messages back."""
-    local = due_at.astimezone(ZoneInfo(org.timezone))
-    text = t(
-        org.locale,
-        "sms.callback_scheduled",
-        org=org.config.organization.name,
-        weekday=t(org.locale, f"weekday.{local.weekday()}"),
-        day=local.day,
-        time=local.strftime("%H:%M"),
-    )
-    return outbox_row(
-        org_id=org.id,
-        channel=SMS,
-        kind=DIRECT,
-        target=f"{org.id}:{card.caller_number}",
-        now=now,
-        payload={"text": text},
-        dedupe_key=f"cbsms:{card.id}:{int(due_at.timestamp())}",
-    )
 
 
 @dataclass(frozen=True)

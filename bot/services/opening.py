@@ -15,6 +15,7 @@ from bot.services.directory import Org
 from bot.services.email_cards import email_card_rows
 from bot.services.facts import row_facts
 from bot.services.outbox import CARD, add_row, hand_over, leased, outbox_row
+from bot.services.replies import window_closing
 from bot.services.runtime import Runtime
 from bot.services.telling import direct_rows
 from bot.services.webhooks import add_events
@@ -61,6 +62,7 @@ async def open_card(session: AsyncSession, rt: Runtime, org: Org, new: NewCard, 
         summary=new.summary,
         recording_url=new.recording_url,
         last_inbound_at=new.last_inbound_at,
+        window_closes_at=window_closing(new.source, new.last_inbound_at),
         media=list(new.media),
         opted_out=new.opted_out,
         transfer_allowed=decision.transfer_allowed,

@@ -1,22 +1,24 @@
 """Replaying the spool into the database through the normal use cases, once it answers again.
 
 Every use case of a call is idempotent on its CallSid (the call row is insert-or-ignore, a call has
-one card, a recording or speech already on the card is not added again), so a line replayed twice,
-after a crash halfway through a file or when a webhook's own late write went in too, changes nothing.
+one card, a recording or speech already on the card is not added again), and every messaging one on
+its MessageSid (the message row is insert-or-ignore; a delivery status only moves a message
+forward), so a line replayed twice, after a crash halfway through a file or when a webhook's own late
+write went in too, changes nothing.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
 
-from bot.services.calls import CallInfo, CallIntake
-from bot.services.spooled import DatabaseState
+from bot.services.runtime import Runtime
+from bot.services.spooled import DatabaseState, Handler
 from bot.store.db import is_unreachable
 from bot.store.spool import FAILED, ClaimedFile, Spool
 
@@ -30,8 +32,11 @@ class Unreachable(Exception):
 
 
 class Replay:
-    def __init__(self, intake: CallIntake, spool: Spool, state: DatabaseState) -> None:
-        self.intake, self.spool, self.state = intake, spool, state
+    def __init__(
+        self, rt: Runtime, spool: Spool, state: DatabaseState, handlers: Mapping[str, Handler]
+    ) -> None:
+        """``handlers``: the use case that replays each ``kind`` of line."""
+        self.rt, self.spool, self.state, self.handlers = rt, spool, state, handlers
         self._prepare: Callable[[], Awaitable[None]] | None = None
 
     async def prepare(self, work: Callable[[], Awaitable[None]]) -> None:
@@ -52,7 +57,7 @@ class Replay:
         except Exception as error:
             if not is_unreachable(error):
                 raise
-            self.state.mark_down(self.intake.rt.clock.now(), error)
+            self.state.mark_down(self.rt.clock.now(), error)
             return False
         self._prepare = None
         return True
@@ -111,23 +116,14 @@ class Replay:
             self.spool.set_aside(line, f"{type(error).__name__}: {error}")
 
     async def _dispatch(self, record: dict[str, Any]) -> None:
-        call = CallInfo(call_sid=record["sid"], from_number=record.get("from"), to_number=record.get("to"))
-        at = datetime.fromisoformat(record["at"])
-        kind = record["kind"]
-        if kind == "start":
-            await self.intake.start(call, at=at)
-        elif kind == "message":
-            await self.intake.message(call, record["speech"], at=at)
-        elif kind == "voicemail":
-            await self.intake.voicemail(call, record["recording_url"], at=at)
-        elif kind == "ended":
-            await self.intake.ended(call, record["status"], at=at)
-        else:
-            raise ValueError(f"unknown spooled webhook kind {kind!r}")
+        handler = self.handlers.get(record["kind"])
+        if handler is None:
+            raise ValueError(f"unknown spooled webhook kind {record['kind']!r}")
+        await handler(record, datetime.fromisoformat(record["at"]))
 
     async def _reachable(self) -> bool:
         try:
-            await self.intake.rt.execute_alone(text("SELECT 1"))
+            await self.rt.execute_alone(text("SELECT 1"))
         except Exception as error:
             if is_unreachable(error):
                 return False

@@ -19,7 +19,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.org import OrgConfig
-from bot.i18n import t
 from bot.ports import DeliveryError, Messaging, MessagingError, OutboundMessage
 from bot.services.directory import Org
 from bot.services.outbox import announce_change, outbox_row
@@ -44,9 +43,13 @@ STATUS_PATH = "/twilio/messaging/status"
 
 def window_closes(card: Card) -> datetime | None:
     """When WhatsApp's window for this card's customer closes (None: not WhatsApp, or never opened)."""
-    if card.source != WHATSAPP or card.last_inbound_at is None:
+    return window_closing(card.source, card.last_inbound_at)
+
+
+def window_closing(source: str, last_inbound_at: datetime | None) -> datetime | None:
+    if source != WHATSAPP or last_inbound_at is None:
         return None
-    return card.last_inbound_at + WINDOW
+    return last_inbound_at + WINDOW
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def plan_reply(org: Org, card: Card, conversation: Conversation | None, text: st
         raise ReplyRefused("ephemeral.reply_opted_out")
     config = org.config
     closes = window_closes(card) if conversation.channel == WHATSAPP else None
-    payload = _sender(config, conversation)
+    payload = sender(config, conversation)
     if closes is None or now < closes:
         return Reply(text, False, payload | {"body": text})
     template = config.messaging.reply_template
@@ -92,7 +95,8 @@ def plan_reply(org: Org, card: Card, conversation: Conversation | None, text: st
     return Reply(text, True, payload | {"content_sid": template.content_sid, "variables": variables})
 
 
-def _sender(config: OrgConfig, conversation: Conversation) -> dict[str, Any]:
+def sender(config: OrgConfig, conversation: Conversation) -> dict[str, Any]:
+    """Whom a message to the customer goes to, and from which number or Messaging Service."""
     prefix = "whatsapp:" if conversation.channel == WHATSAPP else ""
     ours = (config.messaging.whatsapp_number if prefix else None) or conversation.our_number
     ours = ours or next(iter(config.organization.phone_numbers), None)
@@ -101,13 +105,6 @@ def _sender(config: OrgConfig, conversation: Conversation) -> dict[str, Any]:
         "from": prefix + ours if ours else None,
         "service": config.organization.messaging_service_sid,
     }
-
-
-def confirmation(org: Org, conversation: Conversation) -> Reply:
-    """ "We have your message": to a customer whose message opened a card (``messaging.confirm``),
-    in free text (they have just written, so WhatsApp's window is open)."""
-    text = t(org.locale, "customer.message_taken", organization=org.config.organization.name)
-    return Reply(text, False, _sender(org.config, conversation) | {"body": text})
 
 
 async def write_reply(
@@ -200,13 +197,35 @@ class ReplySending:
             return bool(result.rowcount)
 
 
+@dataclass(frozen=True)
+class StatusReport:
+    """A status callback of a message we sent: our message id (from the callback's URL), Twilio's."""
+
+    message_id: int
+    sid: str | None
+    status: str
+    error_code: str | None
+
+
 class ReplyStatuses:
     """What Twilio reports of a message we sent (``POST /twilio/messaging/status``), on its card."""
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
 
-    async def update(self, message_id: int, sid: str | None, status: str, error_code: str | None) -> bool:
+    async def report(self, found: StatusReport, *, at: datetime | None = None) -> bool:
+        """``update`` with a status callback's report (that came at ``at``, else now)."""
+        return await self.update(found.message_id, found.sid, found.status, found.error_code, at=at)
+
+    async def update(
+        self,
+        message_id: int,
+        sid: str | None,
+        status: str,
+        error_code: str | None,
+        *,
+        at: datetime | None = None,
+    ) -> bool:
         """The message's new status, on its card and in its thread; False when there is no such
         message. A status older than the one known (Twilio's callbacks may cross) changes nothing."""
         async with self.rt.unit_of_work() as session:
@@ -217,7 +236,7 @@ class ReplyStatuses:
                 return False
             if not _advances(message.status, status):
                 return True
-            now = self.rt.clock.now()
+            now = at or self.rt.clock.now()
             message.status, message.sid = status, message.sid or sid
             message.error_code, message.updated_at = error_code or message.error_code, now
             session.add(message)

@@ -1,9 +1,11 @@
-"""The voice use cases as the webhooks call them: straight into the database while it answers; into
-the local spool (``bot.store.spool``) while it does not, to be replayed by ``bot.services.replay``.
+"""The use cases as the webhooks call them: straight into the database while it answers; into the
+local spool (``bot.store.spool``) while it does not, to be replayed by ``bot.services.replay``.
 
-What the caller hears never depends on the database: the organisation's configuration is in memory.
-Once one webhook finds the database unreachable, the following ones go to the spool without trying
-it (the replayer says when it is back), so they are answered at once and stay in order.
+``Spooler`` is the shared path; ``SpooledIntake`` the voice webhooks on it (the messaging ones are in
+``bot.services.spooled_messages``). What the caller hears never depends on the database: the
+organisation's configuration is in memory. Once one webhook finds the database unreachable, the
+following ones go to the spool without trying it (the replayer says when it is back), so they are
+answered at once and stay in order.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
+from bot.ports import Clock
 from bot.services.calls import TERMINAL, Answer, CallInfo, CallIntake, CallStart, Saved
 from bot.services.directory import Org
 from bot.store.db import is_unreachable
@@ -22,6 +25,8 @@ from bot.store.spool import Spool
 
 log = logging.getLogger("centralita.spool")
 T = TypeVar("T")
+Handler = Callable[[dict[str, Any], datetime], Awaitable[object]]
+"""What replays one kind of spool line: the line and the time its webhook came."""
 LIVE_WAIT_SECONDS = 5.0
 """How long a webhook waits for the database before it spools what it brought (Twilio waits 15 s
 for the answer). The database work is not cancelled: if it completes later, the replay finds it done."""
@@ -49,6 +54,39 @@ class DatabaseState:
         self.down_since, self.reason = None, ""
 
 
+class Spooler:
+    """A webhook's work, straight into the database while it answers; else the spool line that lets
+    the replay do the same work later (``Replay``, by the line's ``kind``)."""
+
+    def __init__(
+        self, spool: Spool, state: DatabaseState, clock: Clock, wait: float = LIVE_WAIT_SECONDS
+    ) -> None:
+        self.spool, self.state, self.clock, self.wait = spool, state, clock, wait
+
+    async def store(self, record: dict[str, Any], work: Callable[[], Awaitable[object]]) -> Saved:
+        """``stored`` when ``work`` went in, ``spooled`` when ``record`` was written to the spool
+        instead, ``lost`` when neither could be.
+
+        Raises: any error of ``work`` other than an unreachable database."""
+        if not self.state.down:
+            try:
+                await within(work(), self.wait)
+                return "stored"
+            except Exception as error:
+                if not is_unreachable(error):
+                    raise
+                self.state.mark_down(self.clock.now(), error)
+        return self._spool(record)
+
+    def _spool(self, record: dict[str, Any]) -> Saved:
+        try:
+            self.spool.append(record)
+        except OSError:
+            log.exception("a %s webhook (%s) could not be spooled: it is lost", record["kind"], record["sid"])
+            return "lost"
+        return "spooled"
+
+
 @dataclass(frozen=True)
 class Reply:
     """A webhook of a known organisation's call, and where what it brought was written; ``holding``:
@@ -60,10 +98,8 @@ class Reply:
 
 
 class SpooledIntake:
-    def __init__(
-        self, intake: CallIntake, spool: Spool, state: DatabaseState, wait: float = LIVE_WAIT_SECONDS
-    ) -> None:
-        self.intake, self.spool, self.state, self.wait = intake, spool, state, wait
+    def __init__(self, intake: CallIntake, spooler: Spooler) -> None:
+        self.intake, self.spooler = intake, spooler
         self.directory = intake.rt.directory
 
     async def start(self, call: CallInfo) -> CallStart | None:
@@ -131,25 +167,17 @@ class SpooledIntake:
         data: dict[str, Any],
         work: Callable[[], Awaitable[object]],
     ) -> Saved:
-        if not self.state.down:
-            try:
-                await within(work(), self.wait)
-                return "stored"
-            except Exception as error:
-                if not is_unreachable(error):
-                    raise
-                self.state.mark_down(self.intake.rt.clock.now(), error)
-        return self._spool(entry(kind, call, at, data))
+        return await self.spooler.store(entry(kind, call, at, data), work)
 
-    def _spool(self, record: dict[str, Any]) -> Saved:
-        try:
-            self.spool.append(record)
-        except OSError:
-            log.exception(
-                "a %s webhook of call %s could not be spooled: it is lost", record["kind"], record["sid"]
-            )
-            return "lost"
-        return "spooled"
+    def handlers(self) -> dict[str, Handler]:
+        """How each kind of line ``_store`` spools is replayed: the same use case, at the same time."""
+        intake = self.intake
+        return {
+            "start": lambda line, at: intake.start(_call(line), at=at),
+            "message": lambda line, at: intake.message(_call(line), line["speech"], at=at),
+            "voicemail": lambda line, at: intake.voicemail(_call(line), line["recording_url"], at=at),
+            "ended": lambda line, at: intake.ended(_call(line), line["status"], at=at),
+        }
 
 
 _late: set[asyncio.Task[Any]] = set()
@@ -174,17 +202,19 @@ def _late_done(task: asyncio.Task[Any]) -> None:
         log.debug("late database work failed: %r", task.exception())
 
 
+def spool_line(kind: str, sid: str, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
+    """A spool line: which use case, when the webhook came, the platform's id of what it is about
+    (CallSid, MessageSid) and what it brought."""
+    return {"v": 1, "kind": kind, "at": at.isoformat(), "sid": sid, **data}
+
+
 def entry(kind: str, call: CallInfo, at: datetime, data: dict[str, Any]) -> dict[str, Any]:
-    """A spool line: which use case, when the webhook came, the call's facts and what it brought."""
-    return {
-        "v": 1,
-        "kind": kind,
-        "at": at.isoformat(),
-        "sid": call.call_sid,
-        "from": call.from_number,
-        "to": call.to_number,
-        **data,
-    }
+    """A call's spool line: its facts and what the webhook brought."""
+    return spool_line(kind, call.call_sid, at, {"from": call.from_number, "to": call.to_number, **data})
+
+
+def _call(line: dict[str, Any]) -> CallInfo:
+    return CallInfo(call_sid=line["sid"], from_number=line.get("from"), to_number=line.get("to"))
 
 
 def _describe(error: BaseException) -> str:

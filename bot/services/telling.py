@@ -33,12 +33,14 @@ def direct_rows(
     dedupe: str | None = None,
     via: Iterable[str] | None = None,
     phones: Iterable[str] = (),
+    only_phones: bool = False,
 ) -> list[dict[str, Any]]:
     """A DM to a staff member on every channel they can be reached on (``Channels.reach``; the
     console when none), with the card's ``actions`` they may take from it: its outbox values, for
     ``add_row`` or ``enqueue_rows``. Each copy has its own dedupe key (``dedupe`` + its channel).
     ``phones``: the phone channels (``whatsapp``, ``sms``) they are reached on too, where they have a
-    number (``Channels.phone_reach``)."""
+    number (``Channels.phone_reach``); ``only_phones``: those alone (someone with no number for them
+    gets nothing, not even the console copy)."""
     member = org.config.staff_member(staff_id)
     payload = {"notice": notice.to_payload(), "staff": staff_id, "actions": [a.value for a in actions]}
     return [
@@ -52,7 +54,11 @@ def direct_rows(
             payload=payload,
             dedupe_key=f"{dedupe}:{place.channel}" if dedupe else None,
         )
-        for place in _places(rt, org, member, staff_id, via, phones)
+        for place in (
+            rt.channels.phone_reach(org.id, member, phones)
+            if only_phones
+            else _places(rt, org, member, staff_id, via, phones)
+        )
     ]
 
 

@@ -94,6 +94,7 @@ class Card(SQLModel, table=True):
         Index("ix_card_due", "escalate_at", postgresql_where=text("escalate_at IS NOT NULL")),
         Index("ix_card_org_status", "org_id", "status"),
         Index("ix_card_transfer_due", "transfer_until"),
+        Index("ix_card_window_due", "window_closes_at"),
         Index("ix_card_caller", "org_id", "caller_number"),
         Index("ix_card_caller_number", "caller_number"),  # privacy export and erase look them up
         Index("ix_card_org_created", "org_id", "created_at"),  # the digest's and review's day
@@ -132,6 +133,9 @@ class Card(SQLModel, table=True):
     # WhatsApp and SMS (issue 13): the customer's side of a card opened by a message.
     last_inbound_at: datetime | None = _utc()
     """When the customer last wrote (WhatsApp's 24-hour window opens again with each message)."""
+    window_closes_at: datetime | None = _utc()
+    """When the card is re-rendered to say WhatsApp's window closed (cleared once it is: the sweep of
+    ``bot.services.windows``)."""
     opted_out: bool = False
     reply_status: str | None = Field(default=None, max_length=16)
     """The delivery status of the last reply to the customer, as Twilio reports it."""
