@@ -23,6 +23,7 @@ from adapters.slack.auth import AuthStatus, SlackAuth
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.home import HomeTabs
 from adapters.slack.install import SlackInstall, install_router
+from adapters.slack.privacy import PRIVACY_COMMAND
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.slack.socket import SocketMode
@@ -78,6 +79,7 @@ from bot.services.inbound import MessageIntake
 from bot.services.kept import KeptCallbacks, OverdueCallbacks
 from bot.services.metrics import MetricsReader
 from bot.services.privacy import Privacy
+from bot.services.privacy_desk import PrivacyDesk
 from bot.services.recados import Recados
 from bot.services.replay import Replay
 from bot.services.replies import ReplySending, ReplyStatuses
@@ -561,6 +563,7 @@ def _channel_routes(
         runtime.clock,
         after_ack,
         HomeTabs(HomeViews(runtime)),
+        PrivacyDesk(services.privacy, runtime.directory, f"{PRIVACY_COMMAND} privacidad"),
     )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     bolt = build_bolt(slack_client, secret, slack_auth, deps, configs[0].reception.command)

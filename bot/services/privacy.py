@@ -77,28 +77,53 @@ class Privacy:
     def __init__(self, rt: Runtime, records: TwilioRecords) -> None:
         self.rt, self.records = rt, records
 
-    def number(self, raw: str) -> str:
-        return parse_number(raw, org_region(self.rt.directory.default.config.organization))
+    def number(self, raw: str, org_id: str | None = None) -> str:
+        """``raw`` in E.164 (a national number read in the region of ``org_id``, else the default
+        organisation's). Raises: PrivacyError."""
+        org = self.rt.directory.get(org_id) if org_id else self.rt.directory.default
+        return parse_number(raw, org_region(org.config.organization))
 
-    async def export(self, number: str) -> dict[str, Any] | None:
-        """Every row about ``number`` in every organisation served, as JSON-ready data; None when
-        nothing is stored about it."""
+    async def export(
+        self, number: str, *, orgs: Sequence[str] | None = None, actor: str | None = None
+    ) -> dict[str, Any] | None:
+        """Every row about ``number`` in the organisations ``orgs`` (default: every one served), as
+        JSON-ready data; None when nothing is stored about it. With ``actor``, an audit event of each
+        organisation says who exported it (counts only)."""
         async with self.rt.sessions() as session:
-            found = [await _find(session, org_id, number) for org_id in self.rt.directory.ids]
+            found = [await _find(session, org_id, number) for org_id in orgs or self.rt.directory.ids]
             found = [f for f in found if f.cards or f.calls or f.contacts]
             if not found:
                 return None
-            orgs = [await _export_org(session, f) for f in found]
-        return {"number": number, "exported_at": self.rt.clock.now().isoformat(), "organizations": orgs}
+            exported = [await _export_org(session, f) for f in found]
+        if actor is not None:
+            await self._audit_export(found, actor)
+        return {"number": number, "exported_at": self.rt.clock.now().isoformat(), "organizations": exported}
 
-    async def erase(self, number: str, actor: str, *, dry_run: bool = False) -> Erasure:
-        """Erase ``number`` everywhere (or, with ``dry_run``, count what would be).
+    async def _audit_export(self, found: list[_Found], actor: str) -> None:
+        async with self.rt.unit_of_work() as session:
+            for part in found:
+                data = {**_planned([part]).counts(), "by": actor}
+                session.add(
+                    AuditEvent(
+                        org_id=part.org_id,
+                        at=self.rt.clock.now(),
+                        actor=actor[:64],
+                        kind="privacy_export",
+                        data=data,
+                    )
+                )
+
+    async def erase(
+        self, number: str, actor: str, *, dry_run: bool = False, orgs: Sequence[str] | None = None
+    ) -> Erasure:
+        """Erase ``number`` in the organisations ``orgs`` (default: everywhere), or, with
+        ``dry_run``, count what would be.
 
         Raises: PrivacyError when Twilio could not delete its copies (nothing changed here)."""
         async with self.rt.sessions() as session:
-            found = [await _find(session, org_id, number) for org_id in self.rt.directory.ids]
+            found = [await _find(session, org_id, number) for org_id in orgs or self.rt.directory.ids]
         result = _planned(found)
-        result.warnings += self._configured_contacts(number)
+        result.warnings += self._configured_contacts(number, orgs)
         if dry_run or result.empty:
             return result
         result.warnings += await self._twilio(found)
@@ -142,11 +167,12 @@ class Privacy:
             ) from error
         return []
 
-    def _configured_contacts(self, number: str) -> list[str]:
+    def _configured_contacts(self, number: str, orgs: Sequence[str] | None) -> list[str]:
         return [
             f"{org.id}: contacts[{i}] in the configuration file has this number; remove it there,"
             " or it is written again when the server starts"
             for org in self.rt.directory
+            if orgs is None or org.id in orgs
             for i, contact in enumerate(org.config.contacts)
             if contact.phone == number
         ]
