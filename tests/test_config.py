@@ -207,18 +207,13 @@ def test_a_digest_for_nobody_reachable_warns_with_its_path(tmp_path: Path) -> No
     text = MINIMAL.replace("teams:", "  - {id: marta, name: Marta, roles: [manager]}\nteams:")
     text += "digest: {to: [ana, marta, pepe]}\n"
     warnings = {issue.path: issue.reason for issue in check_references(load_config(write(tmp_path, text)))}
-    assert (
-        warnings["digest.to[1]"]
-        == "'marta' has no slack_user, teams_user or email: the digest cannot reach them"
-    )
+    assert warnings["digest.to[1]"] == "'marta' has no slack_user, teams_user or email: the digest cannot reach them"
     assert warnings["digest.to[2]"].startswith("'pepe' is not a staff id")
     assert "digest.to[0]" not in warnings
 
 
 def test_a_webhook_needs_an_http_url_and_a_standard_webhooks_secret(tmp_path: Path) -> None:
-    text = (
-        MINIMAL + "webhooks:\n  - {url: ftp://crm, secret: hunter2, events: [card.opened, card.exploded]}\n"
-    )
+    text = MINIMAL + "webhooks:\n  - {url: ftp://crm, secret: hunter2, events: [card.opened, card.exploded]}\n"
     issues = issues_of(write(tmp_path, text))
     assert issues["webhooks[0].url"] == "'ftp://crm' is not an http:// or https:// URL"
     assert issues["webhooks[0].secret"] == "write the secret as whsec_ followed by base64 (at least 12 bytes)"

@@ -124,10 +124,7 @@ async def test_the_cli_sends_a_days_digest_once(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/centralita.db")
     await upgrade_async(db.url)
     await db.add(*background_month(), *the_day())
-    env = {
-        "DATABASE_URL": f"sqlite:///{tmp_path}/centralita.db",
-        "CENTRALITA_CONFIG": str(FIXTURES / "clinic.yaml"),
-    }
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/centralita.db", "CENTRALITA_CONFIG": str(FIXTURES / "clinic.yaml")}
 
     first = centralita("digest", "--date", "2026-11-30", "--to", "marta", **env)
     again = centralita("digest", "--date", "2026-11-30", "--to", "marta", **env)
@@ -137,9 +134,5 @@ async def test_the_cli_sends_a_days_digest_once(tmp_path: Path) -> None:
     assert "digest of 2026-11-30 for marta: sent already, not sent again" in again.stdout
     rows = [row for row in await db.outbox() if row.kind == "report"]
     assert [(r.channel, r.target, r.payload["subject"]) for r in rows] == [
-        (
-            "console",
-            "marta",
-            "Clínica Dental Sonrisa · resumen de recepción del lunes, 30 de noviembre de 2026",
-        )
+        ("console", "marta", "Clínica Dental Sonrisa · resumen de recepción del lunes, 30 de noviembre de 2026")
     ]

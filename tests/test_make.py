@@ -29,12 +29,7 @@ def checkout(tmp_path: Path) -> Path:
 def make(where: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("CENTRALITA_", "TWILIO_", "MAKE"))}
     return subprocess.run(
-        ["make", "-s", "-o", ".venv/.installed", *args],
-        cwd=where,
-        capture_output=True,
-        text=True,
-        env=clean | env,
-        timeout=120,
+        ["make", "-s", "-o", ".venv/.installed", *args], cwd=where, capture_output=True, text=True, env=clean | env, timeout=120
     )
 
 

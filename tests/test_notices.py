@@ -21,9 +21,7 @@ def _person(staff_id: str) -> Person:
 
 
 def _reader(locale: str) -> Reader:
-    return Reader(
-        locale, "Europe/Madrid", NOW, _person, {"title": "Urgente", "caller": "Pedro", "summary": "Muela"}
-    )
+    return Reader(locale, "Europe/Madrid", NOW, _person, {"title": "Urgente", "caller": "Pedro", "summary": "Muela"})
 
 
 def test_a_notice_is_written_in_each_readers_language() -> None:
@@ -43,10 +41,7 @@ def test_a_notice_is_written_in_each_readers_language() -> None:
 def test_outcomes_are_labelled_and_card_values_filled_in() -> None:
     resolved = Notice("thread.resolved", names={"name": ("ana",)}, outcomes={"outcome": "no_answer"})
     assert render_notice(resolved, _reader("en")).plain() == "Ana García closed it: No answer."
-    assert (
-        render_notice(Notice("dm.escalated"), _reader("en")).plain()
-        == "Unclaimed card: Urgente, Pedro. Muela"
-    )
+    assert render_notice(Notice("dm.escalated"), _reader("en")).plain() == "Unclaimed card: Urgente, Pedro. Muela"
 
 
 def test_mentions_stay_people_until_a_channel_writes_them() -> None:

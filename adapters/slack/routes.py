@@ -34,7 +34,6 @@ from adapters.slack import modals
 from adapters.slack.auth import SlackAuth
 from adapters.slack.home import HomeTabs
 from adapters.slack.inbound import SlackSignature, bolt_request
-from adapters.slack.privacy import register_privacy
 from adapters.slack.parse import (
     Click,
     MalformedSlackRequest,
@@ -49,6 +48,7 @@ from adapters.slack.parse import (
     slack_workspace,
     state_value,
 )
+from adapters.slack.privacy import register_privacy
 from bot.domain.phones import normalize_phone, org_region
 from bot.domain.recado import RecadoDraft, parse_recado
 from bot.i18n import t
