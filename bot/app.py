@@ -61,6 +61,7 @@ from bot.ports import (
     SystemClock,
     TwilioRecords,
 )
+from bot.privacy_http import export_route
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
 from bot.services.card_links import CardLinks
@@ -72,6 +73,7 @@ from bot.services.digest import DigestReader
 from bot.services.digest_sending import DigestSending
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
+from bot.services.export_links import ExportLinks
 from bot.services.handling import CardHandling
 from bot.services.health import HealthLimits, database_health, delivery_problems, spool_health
 from bot.services.home import HomeViews
@@ -297,16 +299,19 @@ def create_app(
     metrics_route(app, MetricsReader(session_factory(reports), runtime.directory.ids, runtime.clock))
     if api:
         sockets += _channel_routes(app, settings, services, slack_client, slack_auth, configs, after_ack)
-        app.include_router(teams_router(teams, _teams_bot(services, configs)))
+        links = ExportLinks(runtime, services.privacy, settings.public_url)
+        export_route(app, links, runtime.directory.default.locale)
+        app.include_router(teams_router(teams, _teams_bot(services, configs, links)))
     if install is not None:
         app.include_router(install_router(install))
     time_requests(app)
     return app
 
 
-def _teams_bot(services: Services, configs: list[OrgConfig]) -> CentralitaBot:
+def _teams_bot(services: Services, configs: list[OrgConfig], links: ExportLinks) -> CentralitaBot:
     runtime = services.runtime
-    actions = TeamsActions(services.handling, CardViews(runtime), services.recados, runtime.directory)
+    desk = PrivacyDesk(services.privacy, runtime.directory, "privacidad", links)
+    actions = TeamsActions(services.handling, CardViews(runtime), services.recados, runtime.directory, desk)
     return CentralitaBot(services.conversations, actions, configs[0].reception.command.lstrip("/"))
 
 

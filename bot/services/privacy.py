@@ -21,7 +21,17 @@ from bot.domain.phones import normalize_phone, org_region
 from bot.ports import NoTwilioRecords, RecordsError, TwilioRecords
 from bot.services.forget import forget_cards, recording_sid
 from bot.services.runtime import Runtime
-from bot.store.models import AuditEvent, Call, Callback, Card, CardPost, Contact, OutboxMessage, SentMessage
+from bot.store.models import (
+    AuditEvent,
+    Call,
+    Callback,
+    Card,
+    CardPost,
+    Contact,
+    ExportLink,
+    OutboxMessage,
+    SentMessage,
+)
 
 
 class PrivacyError(Exception):
@@ -135,6 +145,7 @@ class Privacy:
                 result.messages += forgotten.messages
                 await _delete(session, Call, [c.id for c in part.calls if c.card_id is None])
                 await _delete(session, Contact, [c.id for c in part.contacts])
+                await _forget_links(session, part.org_id, number)
                 if part.cards or part.calls or part.contacts:
                     data = {**result.counts(), "by": actor}
                     session.add(
@@ -250,6 +261,13 @@ async def _lock_cards(session: AsyncSession, card_ids: list[int]) -> None:
     if card_ids:
         await session.exec(select(Card.id).where(col(Card.id).in_(card_ids)).with_for_update())
         await session.exec(select(Callback.id).where(col(Callback.card_id).in_(card_ids)).with_for_update())
+
+
+async def _forget_links(session: AsyncSession, org_id: str, number: str) -> None:
+    """Download links of the number's export not used yet: they would export nothing, but hold it."""
+    await session.exec(
+        delete(ExportLink).where(col(ExportLink.org_id) == org_id, col(ExportLink.number) == number)
+    )
 
 
 async def _delete(session: AsyncSession, model: Any, ids: Sequence[int | None]) -> None:

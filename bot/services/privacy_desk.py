@@ -16,6 +16,7 @@ from bot.domain.phones import normalize_phone, org_region
 from bot.domain.privacy_request import parse_privacy_request
 from bot.i18n import t
 from bot.services.directory import Directory, Org
+from bot.services.export_links import ExportLinks
 from bot.services.handling import Requester
 from bot.services.privacy import Erasure, Privacy, PrivacyError
 
@@ -52,6 +53,9 @@ class DeskAnswer:
     locale: str
     question: EraseQuestion | None = None
     export: ExportFile | None = None
+    link: str | None = None
+    """A one-time download link of the export (``text`` says so), where the channel takes no file."""
+    link_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,13 @@ class _Manager:
 
 
 class PrivacyDesk:
-    def __init__(self, privacy: Privacy, directory: Directory, command: str) -> None:
-        self.privacy, self.directory, self.command = privacy, directory, command
+    """``command`` is how the channel's people type a request (for the help text); with ``links``
+    an export is a one-time download link, else a file the channel hands over."""
+
+    def __init__(
+        self, privacy: Privacy, directory: Directory, command: str, links: ExportLinks | None = None
+    ) -> None:
+        self.privacy, self.directory, self.command, self.links = privacy, directory, command, links
 
     async def request(self, who: Requester, text: str) -> DeskAnswer:
         """``[privacidad] exportar|borrar NUMBER``: the export, or the erasure's plan to confirm."""
@@ -131,6 +140,8 @@ class PrivacyDesk:
         return DeskAnswer(_with_warnings(manager, plan, "privacy.desk.plan", number), locale, question)
 
     async def _export(self, manager: _Manager, number: str, channel: str) -> DeskAnswer:
+        if self.links is not None:
+            return await self._export_link(self.links, manager, number, channel)
         data = await self.privacy.export(number, orgs=[manager.org.id], actor=manager.actor(channel))
         if data is None:
             return self._say(manager, "privacy.desk.nothing", number=number)
@@ -142,6 +153,18 @@ class PrivacyDesk:
         )
         return DeskAnswer(
             t(manager.locale, "privacy.desk.exported", number=number), manager.locale, export=file
+        )
+
+    async def _export_link(
+        self, links: ExportLinks, manager: _Manager, number: str, channel: str
+    ) -> DeskAnswer:
+        """A link to the export, made only when something is stored (the download audits it)."""
+        if (await self.privacy.erase(number, "", dry_run=True, orgs=[manager.org.id])).empty:
+            return self._say(manager, "privacy.desk.nothing", number=number)
+        url = await links.make(manager.org.id, number, manager.actor(channel))
+        text = t(manager.locale, "privacy.desk.export_link", number=number, minutes=links.minutes)
+        return DeskAnswer(
+            text, manager.locale, link=url, link_label=t(manager.locale, "privacy.desk.download")
         )
 
     @staticmethod
