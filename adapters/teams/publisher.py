@@ -92,6 +92,33 @@ class TeamsPublisher:
         is still to do (the managers branch added this seam)."""
         return await self._to_person(target, _text_activity(Text.of(report.plain)))
 
+    async def replace_message(self, ref: MessageRef, text: Text) -> None:
+        """The message (a card, a reply under it, a 1:1 message) becomes ``text`` alone, in place
+        (``update_activity`` on its stored reference): its card and buttons are gone."""
+        conversation, activity_id = _split(ref)
+        activity = _text_activity(text)
+        activity.id = activity_id
+
+        async def update(turn: TurnContext) -> None:
+            activity.conversation = turn.activity.conversation
+            await turn.update_activity(activity)
+
+        await self._turn(await self._reference_of(conversation), update)
+
+    async def _reference_of(self, conversation: str) -> dict[str, Any]:
+        """Where a message's conversation is reached: its own stored reference, else that of the
+        channel whose thread it is (``<channel>;messageid=…``), else, for a 1:1 chat the bot opened,
+        the service URL of the tenant's conversations."""
+        channel_id = conversation.split(";", 1)[0]
+        for known in (conversation, channel_id):
+            found = await self.conversations.find(CHANNEL, known)
+            if found is not None:
+                return _in(found.reference, conversation)
+        anywhere = await self.conversations.any_of_tenant(CHANNEL, None)
+        if anywhere is None:
+            raise DeliveryError("Teams: the app is not installed anywhere yet", capped=True)
+        return _in(anywhere.reference, conversation)
+
     async def _to_person(self, user: str, activity: Activity) -> MessageRef:
         personal = await self.conversations.personal(CHANNEL, user)
         if personal is not None:

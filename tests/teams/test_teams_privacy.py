@@ -37,7 +37,7 @@ async def app(
     async with server:
         installed = await _send(server, identity, team_installed(connector.url))
         assert installed.status_code == 201, installed.text
-        await server.call(CALLER, "Hola, soy Pedro Gómez, me duele una muela")
+        await server.call(CALLER, "Hola, soy Pedro Gómez, es urgente, me duele una muela")
         await eventually(lambda: _channel_posts(connector))
         await outbox_settled(db)
         yield server
@@ -149,3 +149,54 @@ async def test_a_teams_export_is_a_link_that_works_once_and_expires(
     assert expired.status_code == 404 and len(await db.audit("privacy_export")) == 1
     forged = await app.http.get("/privacy/export/not-a-token")
     assert forged.status_code == 404
+
+
+async def test_an_erasure_replaces_every_teams_message_that_showed_the_caller(
+    app: Centralita, db: Database, clock: FakeClock, connector: FakeConnector, identity: FakeIdentity
+) -> None:
+    [card_post] = await _channel_posts(connector)
+    clock.advance(timedelta(minutes=3))  # unclaimed: escalated to Luis by a 1:1 message in Teams
+
+    async def dm() -> list[ConnectorCall]:
+        return [c for c in connector.of("create") if c.body.get("members") == [{"id": "aad-0000-luis"}]]
+
+    [chat] = await eventually(dm)
+    [escalation] = await connector.wait_for("send", conversation=chat.conversation)
+    await outbox_settled(db)
+
+    await _confirm(app, identity, connector, CALLER, MARTA_AAD)
+
+    card_message = (card_post.conversation, (card_post.conversation or "").rpartition("=")[2])
+    shown = {card_message, (escalation.conversation, escalation.activity_id)}
+
+    async def replaced() -> set[tuple[str | None, str | None]]:
+        erased = [c for c in connector.of("update") if c.body.get("text") == "Datos eliminados."]
+        found = {(c.conversation, c.activity_id) for c in erased}
+        return found if shown <= found else set()
+
+    await eventually(replaced)  # the card, its thread lines and the escalation's 1:1 message
+    for call in connector.of("update"):
+        if call.body.get("text") == "Datos eliminados.":
+            assert not call.body.get("attachments")
+    erased = await outbox_settled(db)
+    assert all(row.status == "sent" for row in erased if row.kind == "erase")
+
+
+async def test_the_retention_purge_rerenders_the_teams_card_without_the_transcript(
+    app: Centralita, db: Database, clock: FakeClock, connector: FakeConnector
+) -> None:
+    [card_post] = await _channel_posts(connector)
+    assert card_post.card is not None and "me duele una muela" in str(card_post.card)
+    clock.advance(timedelta(days=91))
+    await app.app.state.services.retention.sweep()
+
+    async def rerendered() -> list[ConnectorCall]:
+        return [
+            c
+            for c in connector.of("update")
+            if c.conversation == card_post.conversation and "me duele" not in str(c.card)
+        ]
+
+    [update] = (await eventually(rerendered))[-1:]
+    assert update.card is not None
+    assert_valid_card(update.card)
