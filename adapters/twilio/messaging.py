@@ -12,6 +12,7 @@ from twilio.rest import Client
 from bot.ports import MessagingError, OutboundMessage
 
 TIMEOUT_SECONDS = 10.0
+_GONE = 404
 
 
 class TwilioMessaging:
@@ -50,6 +51,22 @@ class TwilioMessaging:
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
             raise MessagingError(f"Twilio did not answer: {type(error).__name__}", sent_maybe=True) from error
         return str(sent.sid)
+
+    async def erase_message(self, sid: str) -> None:
+        """Redact the body (an update with an empty ``Body``), then delete the message; 404 is done."""
+        if self._client is None:
+            raise MessagingError("the Twilio client is not open")
+        message = self._client.api.account.messages(sid)
+        try:
+            await message.update_async(body="")
+            await message.delete_async()
+        except TwilioRestException as error:
+            if error.status != _GONE:
+                raise MessagingError(
+                    f"Twilio {error.status}: {error.msg}", code=str(error.code or ""), status=error.status
+                ) from error
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise MessagingError(f"Twilio unreachable: {type(error).__name__}") from error
 
 
 def _params(message: OutboundMessage) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete
@@ -19,7 +20,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.phones import normalize_phone, org_region
 from bot.ports import NoTwilioRecords, RecordsError, TwilioRecords
-from bot.services.forget import forget_cards, recording_sid
+from bot.services.forget import forget_cards, recording_sid, text_erasures
+from bot.services.outbox import enqueue_rows
 from bot.services.runtime import Runtime
 from bot.store.models import (
     AuditEvent,
@@ -28,7 +30,9 @@ from bot.store.models import (
     Card,
     CardPost,
     Contact,
+    Conversation,
     ExportLink,
+    Message,
     OutboxMessage,
     SentMessage,
 )
@@ -49,9 +53,12 @@ class Erasure:
     messages: int = 0
     warnings: list[str] = field(default_factory=list)
 
+    conversations: int = 0
+    """SMS and WhatsApp conversations of the number (their messages go with their cards)."""
+
     @property
     def empty(self) -> bool:
-        return not (self.cards or self.calls or self.contacts)
+        return not (self.cards or self.calls or self.contacts or self.conversations)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -69,6 +76,13 @@ class _Found:
     cards: list[Card]
     calls: list[Call]
     contacts: list[Contact]
+    conversations: list[Conversation]
+    texts: list[Message]
+    """The number's SMS and WhatsApp messages on no card of ``cards``."""
+
+    @property
+    def any(self) -> bool:
+        return bool(self.cards or self.calls or self.contacts or self.conversations or self.texts)
 
 
 def parse_number(raw: str, region: str = "ES") -> str:
@@ -101,7 +115,7 @@ class Privacy:
         organisation says who exported it (counts only)."""
         async with self.rt.sessions() as session:
             found = [await _find(session, org_id, number) for org_id in orgs or self.rt.directory.ids]
-            found = [f for f in found if f.cards or f.calls or f.contacts]
+            found = [f for f in found if f.any]
             if not found:
                 return None
             exported = [await _export_org(session, f) for f in found]
@@ -146,7 +160,8 @@ class Privacy:
                 await _delete(session, Call, [c.id for c in part.calls if c.card_id is None])
                 await _delete(session, Contact, [c.id for c in part.contacts])
                 await _forget_links(session, part.org_id, number)
-                if part.cards or part.calls or part.contacts:
+                result.messages += await _forget_texts(session, part, now)
+                if part.any:
                     data = {**result.counts(), "by": actor}
                     session.add(
                         AuditEvent(
@@ -195,7 +210,18 @@ def _planned(found: list[_Found]) -> Erasure:
         calls=sum(len(f.calls) for f in found),
         contacts=sum(len(f.contacts) for f in found),
         recordings=sum(1 for f in found for c in f.cards if recording_sid(c.recording_url)),
+        conversations=sum(len(f.conversations) for f in found),
     )
+
+
+async def _forget_texts(session: AsyncSession, found: _Found, now: datetime) -> int:
+    """The number's conversations, and its messages on no card (those on its cards went with
+    them), deleted; each message redacted and deleted in Twilio through the outbox."""
+    rows = text_erasures(found.org_id, found.texts, now)
+    await enqueue_rows(session, rows)
+    await _delete(session, Message, [m.id for m in found.texts])
+    await _delete(session, Conversation, [c.id for c in found.conversations])
+    return len(rows)
 
 
 async def _find(session: AsyncSession, org_id: str, number: str) -> _Found:
@@ -210,6 +236,7 @@ async def _find(session: AsyncSession, org_id: str, number: str) -> _Found:
     more = [i for i in by_call if i not in ids]
     if more:
         cards = [*cards, *(await session.exec(select(Card).where(col(Card.id).in_(more)))).all()]
+        ids = {c.id for c in cards}
     card_ids = [c.id for c in cards]
     if card_ids:
         known = {c.id for c in calls}
@@ -218,7 +245,16 @@ async def _find(session: AsyncSession, org_id: str, number: str) -> _Found:
     contacts = (
         await session.exec(select(Contact).where(Contact.phone == number, Contact.org_id == org_id))
     ).all()
-    return _Found(org_id, list(cards), calls, list(contacts))
+    conversations = (
+        await session.exec(
+            select(Conversation).where(Conversation.customer == number, Conversation.org_id == org_id)
+        )
+    ).all()
+    texts = (
+        await session.exec(select(Message).where(Message.customer == number, Message.org_id == org_id))
+    ).all()
+    loose = [m for m in texts if m.card_id not in ids or m.card_id is None]
+    return _Found(org_id, list(cards), calls, list(contacts), list(conversations), loose)
 
 
 async def _export_org(session: AsyncSession, found: _Found) -> dict[str, Any]:
@@ -233,12 +269,15 @@ async def _export_org(session: AsyncSession, found: _Found) -> dict[str, Any]:
                 ("callbacks", Callback),
                 ("outbox", OutboxMessage),
                 ("messages", SentMessage),
+                ("texts", Message),
             )
         }
         cards.append({**_json(card), **related})
     return {
         "organization": found.org_id,
         "contacts": [_json(c) for c in found.contacts],
+        "conversations": [_json(c) for c in found.conversations],
+        "texts": [_json(m) for m in found.texts],
         "calls": [_json(c) for c in found.calls],
         "cards": cards,
         "card_ids": ids,

@@ -4,7 +4,8 @@ It answers the Calls create, Call update and Messages create endpoints as Twilio
 ``sid``), checks the account's basic auth, records every request in ``requests``, and can be told to
 fail: ``fail(kind, status, times)`` answers Twilio's error JSON with ``status`` (4xx, 5xx) to the
 next ``times`` requests of that kind (``call``, ``update`` or ``sms``: any Messages create, SMS or
-WhatsApp), with Twilio's error ``code`` when given; ``slow(kind, seconds)`` delays them (past the
+WhatsApp; ``redact`` and ``delete``: a message's update with an empty ``Body``, its DELETE, the
+message's sid recorded as ``call_sid``), with Twilio's error ``code`` when given; ``slow(kind, seconds)`` delays them (past the
 client's timeout, a request times out).
 """
 
@@ -21,7 +22,7 @@ from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 ACCOUNT_SID = "AC" + "1" * 32
@@ -53,6 +54,8 @@ class FakeTwilio:
                 Route(prefix + "/Calls.json", self._create_call, methods=["POST"]),
                 Route(prefix + "/Calls/{sid}.json", self._update_call, methods=["POST"]),
                 Route(prefix + "/Messages.json", self._create_message, methods=["POST"]),
+                Route(prefix + "/Messages/{sid}.json", self._redact_message, methods=["POST"]),
+                Route(prefix + "/Messages/{sid}.json", self._delete_message, methods=["DELETE"]),
             ]
         )
 
@@ -87,6 +90,13 @@ class FakeTwilio:
 
     async def _create_message(self, request: Request) -> JSONResponse:
         return await self._answer(request, "sms", "SM")
+
+    async def _redact_message(self, request: Request) -> JSONResponse:
+        return await self._answer(request, "redact", None, call_sid=request.path_params["sid"])
+
+    async def _delete_message(self, request: Request) -> Response:
+        answer = await self._answer(request, "delete", None, call_sid=request.path_params["sid"])
+        return answer if answer.status_code >= 400 else Response(status_code=204)
 
     async def _answer(
         self, request: Request, kind: str, prefix: str | None, call_sid: str | None = None
