@@ -26,6 +26,7 @@ from botbuilder.schema import (
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.teams.gateway import TeamsGateway
+from adapters.teams.links import channel_message_link
 from adapters.teams.parse import CHANNEL
 from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo, Report
 from bot.services.conversations import Conversations, ConversationSeen
@@ -79,9 +80,22 @@ class TeamsPublisher:
         return await self._send(_in(channel.reference, conversation), _text_activity(text))
 
     async def send_direct(self, user: str, view: DirectView, card: PostRef | None) -> MessageRef:
-        activity = _card_activity(render_direct(view, self.timezone))
+        link = await self._card_link(card) if card is not None else None
+        activity = _card_activity(render_direct(view, self.timezone, link))
         activity.summary = view.text.plain()[:200]
         return await self._to_person(user, activity)
+
+    async def _card_link(self, card: PostRef) -> str | None:
+        """The deep link of the card's message in its channel (None before it is posted)."""
+        conversation, _, activity_id = (card.external_ref or "").rpartition("|")
+        if not conversation or not activity_id:
+            return None
+        channel = await self.conversations.find(CHANNEL, card.target)
+        if channel is None:
+            return channel_message_link(conversation, activity_id, None, None, None)
+        return channel_message_link(
+            conversation, activity_id, channel.tenant_id, channel.team_name, channel.name
+        )
 
     async def tell_privately(self, to: PrivateTo, text: Text) -> MessageRef | None:
         """A 1:1 message (the answer to a card action itself carries the note, see ``bot.py``)."""
