@@ -101,11 +101,8 @@ class Privacy:
     def __init__(self, rt: Runtime, records: TwilioRecords) -> None:
         self.rt, self.records = rt, records
 
-    def number(self, raw: str, org_id: str | None = None) -> str:
-        """``raw`` in E.164 (a national number read in the region of ``org_id``, else the default
-        organisation's). Raises: PrivacyError."""
-        org = self.rt.directory.get(org_id) if org_id else self.rt.directory.default
-        return parse_number(raw, org_region(org.config.organization))
+    def number(self, raw: str) -> str:
+        return parse_number(raw, org_region(self.rt.directory.default.config.organization))
 
     async def export(
         self, number: str, *, orgs: Sequence[str] | None = None, actor: str | None = None
