@@ -23,6 +23,7 @@ from adapters.slack.auth import AuthStatus, SlackAuth
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.home import HomeTabs
 from adapters.slack.install import SlackInstall, install_router
+from adapters.slack.privacy import PRIVACY_COMMAND
 from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.slack.socket import SocketMode
@@ -59,6 +60,7 @@ from bot.ports import (
     SystemClock,
     TwilioRecords,
 )
+from bot.privacy_http import export_route
 from bot.services.callbacks import CallbackReminders
 from bot.services.calls import CallIntake
 from bot.services.card_links import CardLinks
@@ -70,6 +72,7 @@ from bot.services.digest import DigestReader
 from bot.services.digest_sending import DigestSending
 from bot.services.directory import Directory
 from bot.services.escalation import Escalation
+from bot.services.export_links import ExportLinks
 from bot.services.handling import CardHandling
 from bot.services.health import HealthLimits, database_health, delivery_problems, spool_health
 from bot.services.home import HomeViews
@@ -77,6 +80,7 @@ from bot.services.inbound import MessageIntake
 from bot.services.kept import KeptCallbacks, OverdueCallbacks
 from bot.services.metrics import MetricsReader
 from bot.services.privacy import Privacy
+from bot.services.privacy_desk import PrivacyDesk
 from bot.services.recados import Recados
 from bot.services.replay import Replay
 from bot.services.replies import ReplySending
@@ -301,7 +305,9 @@ def create_app(
     metrics_route(app, MetricsReader(session_factory(reports), runtime.directory.ids, runtime.clock))
     if api:
         sockets += _channel_routes(app, settings, services, slack_client, slack_auth, configs, after_ack)
-        app.include_router(teams_router(teams, lambda: _teams_bot(services, configs)))
+        links = ExportLinks(runtime, services.privacy, settings.public_url)
+        export_route(app, links, runtime.directory.default.locale)
+        app.include_router(teams_router(teams, lambda: _teams_bot(services, configs, links)))
     if install is not None:
         app.include_router(install_router(install))
     time_requests(app)
@@ -315,12 +321,13 @@ def _teams_publisher(teams: TeamsStack, conversations: Conversations, timezone: 
     return TeamsPublisher(teams.gateway, conversations, timezone)
 
 
-def _teams_bot(services: Services, configs: list[OrgConfig]) -> CentralitaBot:
+def _teams_bot(services: Services, configs: list[OrgConfig], links: ExportLinks) -> CentralitaBot:
     """Built at the first Teams activity (``adapters.teams.lazy``)."""
     from adapters.teams.bot import CentralitaBot
 
     runtime = services.runtime
-    actions = TeamsActions(services.handling, CardViews(runtime), services.recados, runtime.directory)
+    desk = PrivacyDesk(services.privacy, runtime.directory, "privacidad", links)
+    actions = TeamsActions(services.handling, CardViews(runtime), services.recados, runtime.directory, desk)
     return CentralitaBot(services.conversations, actions, configs[0].reception.command.lstrip("/"))
 
 
@@ -582,6 +589,7 @@ def _channel_routes(
         runtime.clock,
         after_ack,
         HomeTabs(HomeViews(runtime)),
+        PrivacyDesk(services.privacy, runtime.directory, f"{PRIVACY_COMMAND} privacidad"),
     )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     bolt = build_bolt(slack_client, secret, slack_auth, deps, configs[0].reception.command)

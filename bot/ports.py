@@ -246,11 +246,21 @@ class Messaging(Protocol):
         Raises: MessagingError."""
         ...
 
+    async def erase_message(self, sid: str) -> None:
+        """What Twilio keeps of one message (either way) gone: its body redacted, then the message
+        removed from the log. A message Twilio no longer has is no error.
+
+        Raises: MessagingError."""
+        ...
+
 
 class NoMessaging:
     """Twilio REST is not configured (TWILIO_ACCOUNT_SID): nothing can be sent, and the card says so."""
 
     async def send_message(self, message: OutboundMessage) -> str:
+        raise MessagingError("Twilio REST is not configured (TWILIO_ACCOUNT_SID)", code="not_configured")
+
+    async def erase_message(self, sid: str) -> None:
         raise MessagingError("Twilio REST is not configured (TWILIO_ACCOUNT_SID)", code="not_configured")
 
 

@@ -45,9 +45,14 @@ def render_card(view: CardView, timezone: str = "UTC", notice: str | None = None
     return _card(body, view.actions, view.fallback_text, timezone)
 
 
-def render_direct(view: DirectView, timezone: str = "UTC") -> Card:
-    """A direct message: its text, and the actions the person can take on the card from there."""
-    return _card([_text(view.text.plain())], view.actions, view.text.plain(), timezone)
+def render_direct(view: DirectView, timezone: str = "UTC", link: str | None = None) -> Card:
+    """A direct message: its text, the actions the person can take on the card from there, and a
+    link to the card's message (``link``), where there is one."""
+    card = _card([_text(view.text.plain())], view.actions, view.text.plain(), timezone)
+    if link:
+        opening = {"type": "Action.OpenUrl", "title": view.link_label or link, "url": link}
+        card["actions"] = [*card.get("actions", []), opening]
+    return card
 
 
 def read_when(data: dict[str, Any], name: str, timezone: str) -> datetime | None:

@@ -48,12 +48,14 @@ from adapters.slack.parse import (
     slack_workspace,
     state_value,
 )
+from adapters.slack.privacy import register_privacy
 from bot.domain.phones import normalize_phone, org_region
 from bot.domain.recado import RecadoDraft, parse_recado
 from bot.i18n import t
 from bot.ports import Clock
 from bot.services.directory import Directory, Org
 from bot.services.handling import CardHandling, Requester
+from bot.services.privacy_desk import PrivacyDesk
 from bot.services.recados import RecadoResult, Recados
 from cards.actions import ActionId, ActionRequest
 from cards.build import action_form, next_hour
@@ -108,6 +110,7 @@ class SlackDeps:
     clock: Clock
     after_ack: AfterAck = field(default_factory=AfterAck)
     homes: HomeTabs | None = None
+    privacy: PrivacyDesk | None = None
 
 
 def build_bolt(
@@ -126,6 +129,8 @@ def build_bolt(
     _register_modals(bolt, deps)
     _register_recado(bolt, deps, recado_command)
     _register_home(bolt, deps)
+    if deps.privacy is not None:
+        register_privacy(bolt, deps.privacy, deps.after_ack.run)
     return bolt
 
 

@@ -7,13 +7,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from botbuilder.core import CardFactory, MessageFactory
+from botbuilder.schema import Activity
+
 from adapters.teams.forms import recado_draft
 from adapters.teams.parse import CHANNEL, CardAction
+from adapters.teams.privacy import answer_card, erase_number, result_card
 from bot.domain.recado import parse_recado
 from bot.i18n import t
 from bot.services.card_views import CardViews, CurrentCard
 from bot.services.directory import Directory, Org
 from bot.services.handling import CardHandling, Requester
+from bot.services.privacy_desk import PrivacyDesk
 from bot.services.recados import RecadoResult, Recados
 from cards.actions import ActionId, ActionRequest
 from cards.adaptive import read_when, render_card
@@ -39,6 +44,7 @@ class TeamsActions:
     views: CardViews
     recados: Recados
     directory: Directory
+    privacy: PrivacyDesk | None = None
 
     async def card_action(self, action: CardAction) -> dict[str, Any]:
         """The invoke's answer: the card now, with why the action did not go through if it did not."""
@@ -96,3 +102,20 @@ class TeamsActions:
         if isinstance(draft, str):
             return draft
         return (await self.recados.post(Requester(CHANNEL, user or ""), draft)).message
+
+    async def privacy_request(self, user: str | None, text: str) -> Activity:
+        """The answer to ``privacidad …``: a text, or a card to confirm an erasure or to download."""
+        assert self.privacy is not None
+        answer = await self.privacy.request(Requester(CHANNEL, user or ""), text)
+        card = answer_card(answer)
+        if card is None:
+            return MessageFactory.text(answer.text)
+        return MessageFactory.attachment(CardFactory.adaptive_card(card))
+
+    async def privacy_erase(self, action: CardAction) -> dict[str, Any]:
+        """The confirmed erasure; the card that asked becomes what was done."""
+        number = erase_number(action.data)
+        if self.privacy is None or number is None:
+            return message_answer(t(self.directory.default.locale, "teams.unknown_action"))
+        answer = await self.privacy.erase(Requester(CHANNEL, action.user or ""), number)
+        return card_answer(result_card(answer))

@@ -13,6 +13,8 @@ from botbuilder.schema import ActivityTypes
 from adapters.teams.actions import TeamsActions, message_answer
 from adapters.teams.forms import RECADO_VERB, recado_form
 from adapters.teams.parse import BadActivity, card_action, message_text, seen_conversations, team_id_of
+from adapters.teams.privacy import ERASE_VERB
+from bot.domain.privacy_request import is_privacy_request
 from bot.services.conversations import Conversations
 
 log = logging.getLogger("centralita.teams")
@@ -49,6 +51,8 @@ class CentralitaBot(TeamsActivityHandler):  # type: ignore[misc]
                     "value": {"code": "BadRequest", "message": str(error)},
                 },
             )
+        if action.verb == ERASE_VERB:
+            return InvokeResponse(status=200, body=await self.actions.privacy_erase(action))
         if action.verb == RECADO_VERB:
             answer = await self.actions.recado_form_sent(action.user, action.data)
             return InvokeResponse(status=200, body=message_answer(answer))
@@ -56,10 +60,14 @@ class CentralitaBot(TeamsActivityHandler):  # type: ignore[misc]
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        match = self.recado.match(message_text(activity))
+        user = getattr(activity.from_property, "aad_object_id", None)
+        said = message_text(activity)
+        if self.actions.privacy is not None and is_privacy_request(said):
+            await turn_context.send_activity(await self.actions.privacy_request(user, said))
+            return
+        match = self.recado.match(said)
         if match is None:
             return
-        user = getattr(activity.from_property, "aad_object_id", None)
         text = match.group(1).strip()
         if text:
             await turn_context.send_activity(await self.actions.recado(user, text))

@@ -26,6 +26,7 @@ from botbuilder.schema import (
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.teams.gateway import TeamsGateway
+from adapters.teams.links import channel_message_link
 from adapters.teams.parse import CHANNEL
 from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo, Report
 from bot.services.conversations import Conversations, ConversationSeen
@@ -79,9 +80,22 @@ class TeamsPublisher:
         return await self._send(_in(channel.reference, conversation), _text_activity(text))
 
     async def send_direct(self, user: str, view: DirectView, card: PostRef | None) -> MessageRef:
-        activity = _card_activity(render_direct(view, self.timezone))
+        link = await self._card_link(card) if card is not None else None
+        activity = _card_activity(render_direct(view, self.timezone, link))
         activity.summary = view.text.plain()[:200]
         return await self._to_person(user, activity)
+
+    async def _card_link(self, card: PostRef) -> str | None:
+        """The deep link of the card's message in its channel (None before it is posted)."""
+        conversation, _, activity_id = (card.external_ref or "").rpartition("|")
+        if not conversation or not activity_id:
+            return None
+        channel = await self.conversations.find(CHANNEL, card.target)
+        if channel is None:
+            return channel_message_link(conversation, activity_id, None, None, None)
+        return channel_message_link(
+            conversation, activity_id, channel.tenant_id, channel.team_name, channel.name
+        )
 
     async def tell_privately(self, to: PrivateTo, text: Text) -> MessageRef | None:
         """A 1:1 message (the answer to a card action itself carries the note, see ``bot.py``)."""
@@ -91,6 +105,33 @@ class TeamsPublisher:
         """A report (the digest) as a 1:1 message with its text; the chart inline in an Adaptive Card
         is still to do (the managers branch added this seam)."""
         return await self._to_person(target, _text_activity(Text.of(report.plain)))
+
+    async def replace_message(self, ref: MessageRef, text: Text) -> None:
+        """The message (a card, a reply under it, a 1:1 message) becomes ``text`` alone, in place
+        (``update_activity`` on its stored reference): its card and buttons are gone."""
+        conversation, activity_id = _split(ref)
+        activity = _text_activity(text)
+        activity.id = activity_id
+
+        async def update(turn: TurnContext) -> None:
+            activity.conversation = turn.activity.conversation
+            await turn.update_activity(activity)
+
+        await self._turn(await self._reference_of(conversation), update)
+
+    async def _reference_of(self, conversation: str) -> dict[str, Any]:
+        """Where a message's conversation is reached: its own stored reference, else that of the
+        channel whose thread it is (``<channel>;messageid=…``), else, for a 1:1 chat the bot opened,
+        the service URL of the tenant's conversations."""
+        channel_id = conversation.split(";", 1)[0]
+        for known in (conversation, channel_id):
+            found = await self.conversations.find(CHANNEL, known)
+            if found is not None:
+                return _in(found.reference, conversation)
+        anywhere = await self.conversations.any_of_tenant(CHANNEL, None)
+        if anywhere is None:
+            raise DeliveryError("Teams: the app is not installed anywhere yet", capped=True)
+        return _in(anywhere.reference, conversation)
 
     async def _to_person(self, user: str, activity: Activity) -> MessageRef:
         personal = await self.conversations.personal(CHANNEL, user)

@@ -10,6 +10,8 @@ from twilio.base.exceptions import TwilioRestException
 from adapters.twilio.client import TwilioRestClient
 from bot.ports import MessagingError, OutboundMessage
 
+_GONE = 404
+
 
 class TwilioMessaging(TwilioRestClient):
     """One client for the process (``TwilioRestClient``). The client never retries by itself: a
@@ -29,6 +31,22 @@ class TwilioMessaging(TwilioRestClient):
         except (TimeoutError, aiohttp.ClientError, OSError) as error:
             raise MessagingError(f"Twilio did not answer: {type(error).__name__}", sent_maybe=True) from error
         return str(sent.sid)
+
+    async def erase_message(self, sid: str) -> None:
+        """Redact the body (an update with an empty ``Body``), then delete the message; 404 is done."""
+        if self._client is None:
+            raise MessagingError("the Twilio client is not open")
+        message = self._client.api.account.messages(sid)
+        try:
+            await message.update_async(body="")
+            await message.delete_async()
+        except TwilioRestException as error:
+            if error.status != _GONE:
+                raise MessagingError(
+                    f"Twilio {error.status}: {error.msg}", code=str(error.code or ""), status=error.status
+                ) from error
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise MessagingError(f"Twilio unreachable: {type(error).__name__}") from error
 
 
 def _params(message: OutboundMessage) -> dict[str, Any]:

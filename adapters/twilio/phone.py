@@ -5,6 +5,8 @@ escalation, a callback reminder) and private answers (a refusal), through Twilio
 A target is ``<org id>:<number>``: the message goes from that organisation's number (or its
 Messaging Service). A phone shows no card and no thread; what it can do is in the text, as codes the
 person answers with ("1" claims), or as a WhatsApp quick-reply template when one is configured.
+What was sent cannot be edited: an erasure redacts and deletes it in Twilio instead
+(``replace_message``), as it does the customers' messages.
 """
 
 from __future__ import annotations
@@ -80,6 +82,15 @@ class PhonePublisher:
 
     async def send_report(self, target: str, report: Report) -> MessageRef | None:
         raise DeliveryError(f"reports are not sent by {self.name}", permanent=True)
+
+    async def replace_message(self, ref: MessageRef, text: Text) -> None:
+        """Twilio cannot change what a phone was sent: the message's body is redacted and the
+        message deleted in Twilio instead (``ref`` is its MessageSid; ``text`` is not sent). A
+        Twilio outage or 429/5xx is retried by the outbox; a refusal is given up and reported."""
+        try:
+            await self.messaging.erase_message(ref)
+        except MessagingError as error:
+            raise DeliveryError(str(error), permanent=not error.retryable) from error
 
     def _sender(self, target: str) -> tuple[Sender, str]:
         org_id, _, number = target.partition(":")

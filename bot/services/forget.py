@@ -1,6 +1,8 @@
 """Forgetting cards: every row about them deleted, and the chat messages that showed them replaced by
 "datos eliminados" through the outbox (``ERASE`` rows, one per message sent, by its stored
-reference). The privacy erasure and the retention of closed cards both end here."""
+reference). The SMS and WhatsApp messages of their customers, either way, get ``ERASE`` rows too, by
+MessageSid: their channel redacts and deletes them in Twilio (retried while Twilio is down). The
+privacy erasure and the retention of closed cards both end here."""
 
 from __future__ import annotations
 
@@ -10,12 +12,22 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_
+from sqlalchemy import delete, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.outbox import DIRECT, ERASE, THREAD, enqueue_rows, outbox_row, wall_now
-from bot.store.models import AuditEvent, Call, Callback, Card, CardPost, OutboxMessage, SentMessage
+from bot.store.models import (
+    AuditEvent,
+    Call,
+    Callback,
+    Card,
+    CardPost,
+    Conversation,
+    Message,
+    OutboxMessage,
+    SentMessage,
+)
 from cards.notice import Notice
 
 _RECORDING_SID = re.compile(r"RE[0-9a-fA-F]{32}")
@@ -66,7 +78,7 @@ async def _forget_chunk(
     done.recordings += [sid for _, url in cards if (sid := recording_sid(url))]
     calls = (await session.exec(select(Call.call_sid).where(col(Call.card_id).in_(ids)))).all()
     done.call_sids += list(calls)
-    refs = await _message_refs(session, ids)
+    refs = await _message_refs(session, ids) + await _texts(session, ids)
     await enqueue_rows(
         session, [_erase_row(org_id, card_id, channel, ref, now) for card_id, channel, ref in refs]
     )
@@ -75,8 +87,9 @@ async def _forget_chunk(
         done.calls + len(calls),
         done.messages + len(refs),
     )
-    for model in (AuditEvent, Callback, CardPost, SentMessage, Call):
+    for model in (AuditEvent, Callback, CardPost, SentMessage, Call, Message):
         await session.exec(delete(model).where(col(model.card_id).in_(ids)))
+    await session.exec(update(Conversation).where(col(Conversation.card_id).in_(ids)).values(card_id=None))
     await session.exec(
         delete(OutboxMessage).where(
             col(OutboxMessage.card_id).in_(ids), _not_in_flight(), col(OutboxMessage.kind) != ERASE
@@ -111,7 +124,22 @@ async def _message_refs(session: AsyncSession, ids: list[int]) -> list[tuple[int
     return [(card_id, channel, ref) for (channel, ref), card_id in found.items()]
 
 
-def _erase_row(org_id: str, card_id: int, channel: str, ref: str, now: datetime) -> dict[str, Any]:
+async def _texts(session: AsyncSession, ids: list[int]) -> list[tuple[int, str, str]]:
+    """(card id, channel, MessageSid) of the customers' SMS and WhatsApp messages on the cards."""
+    found = await session.exec(
+        select(Message.card_id, Message.channel, Message.sid).where(
+            col(Message.card_id).in_(ids), col(Message.sid).is_not(None)
+        )
+    )
+    return [(card_id or 0, channel, sid or "") for card_id, channel, sid in found.all()]
+
+
+def text_erasures(org_id: str, texts: Sequence[Message], now: datetime) -> list[dict[str, Any]]:
+    """The ``ERASE`` rows of messages that belong to no card (redacted and deleted in Twilio)."""
+    return [_erase_row(org_id, m.card_id, m.channel, m.sid, now) for m in texts if m.sid]
+
+
+def _erase_row(org_id: str, card_id: int | None, channel: str, ref: str, now: datetime) -> dict[str, Any]:
     payload = {"ref": ref, "notice": Notice("privacy.erased").to_payload()}
     return outbox_row(
         org_id=org_id,

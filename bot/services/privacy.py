@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete
@@ -19,9 +20,22 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.domain.phones import normalize_phone, org_region
 from bot.ports import NoTwilioRecords, RecordsError, TwilioRecords
-from bot.services.forget import forget_cards, recording_sid
+from bot.services.forget import forget_cards, recording_sid, text_erasures
+from bot.services.outbox import enqueue_rows
 from bot.services.runtime import Runtime
-from bot.store.models import AuditEvent, Call, Callback, Card, CardPost, Contact, OutboxMessage, SentMessage
+from bot.store.models import (
+    AuditEvent,
+    Call,
+    Callback,
+    Card,
+    CardPost,
+    Contact,
+    Conversation,
+    ExportLink,
+    Message,
+    OutboxMessage,
+    SentMessage,
+)
 
 
 class PrivacyError(Exception):
@@ -39,9 +53,12 @@ class Erasure:
     messages: int = 0
     warnings: list[str] = field(default_factory=list)
 
+    conversations: int = 0
+    """SMS and WhatsApp conversations of the number (their messages go with their cards)."""
+
     @property
     def empty(self) -> bool:
-        return not (self.cards or self.calls or self.contacts)
+        return not (self.cards or self.calls or self.contacts or self.conversations)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -59,6 +76,13 @@ class _Found:
     cards: list[Card]
     calls: list[Call]
     contacts: list[Contact]
+    conversations: list[Conversation]
+    texts: list[Message]
+    """The number's SMS and WhatsApp messages on no card of ``cards``."""
+
+    @property
+    def any(self) -> bool:
+        return bool(self.cards or self.calls or self.contacts or self.conversations or self.texts)
 
 
 def parse_number(raw: str, region: str = "ES") -> str:
@@ -80,25 +104,47 @@ class Privacy:
     def number(self, raw: str) -> str:
         return parse_number(raw, org_region(self.rt.directory.default.config.organization))
 
-    async def export(self, number: str) -> dict[str, Any] | None:
-        """Every row about ``number`` in every organisation served, as JSON-ready data; None when
-        nothing is stored about it."""
+    async def export(
+        self, number: str, *, orgs: Sequence[str] | None = None, actor: str | None = None
+    ) -> dict[str, Any] | None:
+        """Every row about ``number`` in the organisations ``orgs`` (default: every one served), as
+        JSON-ready data; None when nothing is stored about it. With ``actor``, an audit event of each
+        organisation says who exported it (counts only)."""
         async with self.rt.sessions() as session:
-            found = [await _find(session, org_id, number) for org_id in self.rt.directory.ids]
-            found = [f for f in found if f.cards or f.calls or f.contacts]
+            found = [await _find(session, org_id, number) for org_id in orgs or self.rt.directory.ids]
+            found = [f for f in found if f.any]
             if not found:
                 return None
-            orgs = [await _export_org(session, f) for f in found]
-        return {"number": number, "exported_at": self.rt.clock.now().isoformat(), "organizations": orgs}
+            exported = [await _export_org(session, f) for f in found]
+        if actor is not None:
+            await self._audit_export(found, actor)
+        return {"number": number, "exported_at": self.rt.clock.now().isoformat(), "organizations": exported}
 
-    async def erase(self, number: str, actor: str, *, dry_run: bool = False) -> Erasure:
-        """Erase ``number`` everywhere (or, with ``dry_run``, count what would be).
+    async def _audit_export(self, found: list[_Found], actor: str) -> None:
+        async with self.rt.unit_of_work() as session:
+            for part in found:
+                data = {**_planned([part]).counts(), "by": actor}
+                session.add(
+                    AuditEvent(
+                        org_id=part.org_id,
+                        at=self.rt.clock.now(),
+                        actor=actor[:64],
+                        kind="privacy_export",
+                        data=data,
+                    )
+                )
+
+    async def erase(
+        self, number: str, actor: str, *, dry_run: bool = False, orgs: Sequence[str] | None = None
+    ) -> Erasure:
+        """Erase ``number`` in the organisations ``orgs`` (default: everywhere), or, with
+        ``dry_run``, count what would be.
 
         Raises: PrivacyError when Twilio could not delete its copies (nothing changed here)."""
         async with self.rt.sessions() as session:
-            found = [await _find(session, org_id, number) for org_id in self.rt.directory.ids]
+            found = [await _find(session, org_id, number) for org_id in orgs or self.rt.directory.ids]
         result = _planned(found)
-        result.warnings += self._configured_contacts(number)
+        result.warnings += self._configured_contacts(number, orgs)
         if dry_run or result.empty:
             return result
         result.warnings += await self._twilio(found)
@@ -110,7 +156,9 @@ class Privacy:
                 result.messages += forgotten.messages
                 await _delete(session, Call, [c.id for c in part.calls if c.card_id is None])
                 await _delete(session, Contact, [c.id for c in part.contacts])
-                if part.cards or part.calls or part.contacts:
+                await _forget_links(session, part.org_id, number)
+                result.messages += await _forget_texts(session, part, now)
+                if part.any:
                     data = {**result.counts(), "by": actor}
                     session.add(
                         AuditEvent(
@@ -142,11 +190,12 @@ class Privacy:
             ) from error
         return []
 
-    def _configured_contacts(self, number: str) -> list[str]:
+    def _configured_contacts(self, number: str, orgs: Sequence[str] | None) -> list[str]:
         return [
             f"{org.id}: contacts[{i}] in the configuration file has this number; remove it there,"
             " or it is written again when the server starts"
             for org in self.rt.directory
+            if orgs is None or org.id in orgs
             for i, contact in enumerate(org.config.contacts)
             if contact.phone == number
         ]
@@ -158,7 +207,18 @@ def _planned(found: list[_Found]) -> Erasure:
         calls=sum(len(f.calls) for f in found),
         contacts=sum(len(f.contacts) for f in found),
         recordings=sum(1 for f in found for c in f.cards if recording_sid(c.recording_url)),
+        conversations=sum(len(f.conversations) for f in found),
     )
+
+
+async def _forget_texts(session: AsyncSession, found: _Found, now: datetime) -> int:
+    """The number's conversations, and its messages on no card (those on its cards went with
+    them), deleted; each message redacted and deleted in Twilio through the outbox."""
+    rows = text_erasures(found.org_id, found.texts, now)
+    await enqueue_rows(session, rows)
+    await _delete(session, Message, [m.id for m in found.texts])
+    await _delete(session, Conversation, [c.id for c in found.conversations])
+    return len(rows)
 
 
 async def _find(session: AsyncSession, org_id: str, number: str) -> _Found:
@@ -173,6 +233,7 @@ async def _find(session: AsyncSession, org_id: str, number: str) -> _Found:
     more = [i for i in by_call if i not in ids]
     if more:
         cards = [*cards, *(await session.exec(select(Card).where(col(Card.id).in_(more)))).all()]
+        ids = {c.id for c in cards}
     card_ids = [c.id for c in cards]
     if card_ids:
         known = {c.id for c in calls}
@@ -181,7 +242,16 @@ async def _find(session: AsyncSession, org_id: str, number: str) -> _Found:
     contacts = (
         await session.exec(select(Contact).where(Contact.phone == number, Contact.org_id == org_id))
     ).all()
-    return _Found(org_id, list(cards), calls, list(contacts))
+    conversations = (
+        await session.exec(
+            select(Conversation).where(Conversation.customer == number, Conversation.org_id == org_id)
+        )
+    ).all()
+    texts = (
+        await session.exec(select(Message).where(Message.customer == number, Message.org_id == org_id))
+    ).all()
+    loose = [m for m in texts if m.card_id not in ids or m.card_id is None]
+    return _Found(org_id, list(cards), calls, list(contacts), list(conversations), loose)
 
 
 async def _export_org(session: AsyncSession, found: _Found) -> dict[str, Any]:
@@ -196,12 +266,15 @@ async def _export_org(session: AsyncSession, found: _Found) -> dict[str, Any]:
                 ("callbacks", Callback),
                 ("outbox", OutboxMessage),
                 ("messages", SentMessage),
+                ("texts", Message),
             )
         }
         cards.append({**_json(card), **related})
     return {
         "organization": found.org_id,
         "contacts": [_json(c) for c in found.contacts],
+        "conversations": [_json(c) for c in found.conversations],
+        "texts": [_json(m) for m in found.texts],
         "calls": [_json(c) for c in found.calls],
         "cards": cards,
         "card_ids": ids,
@@ -224,6 +297,13 @@ async def _lock_cards(session: AsyncSession, card_ids: list[int]) -> None:
     if card_ids:
         await session.exec(select(Card.id).where(col(Card.id).in_(card_ids)).with_for_update())
         await session.exec(select(Callback.id).where(col(Callback.card_id).in_(card_ids)).with_for_update())
+
+
+async def _forget_links(session: AsyncSession, org_id: str, number: str) -> None:
+    """Download links of the number's export not used yet: they would export nothing, but hold it."""
+    await session.exec(
+        delete(ExportLink).where(col(ExportLink.org_id) == org_id, col(ExportLink.number) == number)
+    )
 
 
 async def _delete(session: AsyncSession, model: Any, ids: Sequence[int | None]) -> None:

@@ -34,7 +34,7 @@ from bot.store.upsert import insert_ignore
 log = logging.getLogger("centralita.retention")
 NOTE_KINDS = ("note", "resolved", "callback_scheduled")
 """Audit events whose details carry a staff note."""
-KEPT_KINDS = ("retention", "retention_recordings", "privacy_erase")
+KEPT_KINDS = ("retention", "retention_recordings", "privacy_erase", "privacy_export")
 """Audit events of the purges themselves: counts only, kept with their details."""
 BATCH = 500
 

@@ -351,3 +351,16 @@ class ChannelConversation(SQLModel, table=True):
     service_url: str = Field(max_length=512)
     reference: dict[str, Any] = _json()
     updated_at: datetime = _utc(nullable=False)
+
+
+class ExportLink(SQLModel, table=True):
+    """A one-time download of one number's privacy export, for a channel that cannot take a file
+    from a bot (Teams): the SHA-256 of the link's token, whose number, for which organisation, who
+    asked, until when. Deleted when it is used, when the number is erased, or once it expired."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    org_id: str = Field(max_length=64)
+    number: str = Field(max_length=32, index=True)
+    actor: str = Field(max_length=64)
+    expires_at: datetime = _utc(nullable=False)

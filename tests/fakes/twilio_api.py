@@ -6,6 +6,8 @@ for everything Centralita asks of it, behind the account's basic auth (``ACCOUNT
   WhatsApp). Answered as Twilio does, JSON with a ``sid``.
 - ``delete-recording``, ``delete-call``: deleting a recording or a call's log; 204, or 404 for a sid
   deleted already.
+- ``redact``, ``delete``: a message's update with an empty ``Body`` and its DELETE (the message's
+  sid recorded as ``call_sid``).
 - ``account``: the account itself; ``numbers``: its phone numbers, each with the voice webhook
   ``numbers`` maps it to (what ``centralita doctor`` reads).
 
@@ -67,6 +69,8 @@ class FakeTwilio:
                 Route(prefix + "/Calls/{sid}.json", self._delete_call, methods=["DELETE"]),
                 Route(prefix + "/Recordings/{sid}.json", self._delete_recording, methods=["DELETE"]),
                 Route(prefix + "/Messages.json", self._create_message, methods=["POST"]),
+                Route(prefix + "/Messages/{sid}.json", self._redact_message, methods=["POST"]),
+                Route(prefix + "/Messages/{sid}.json", self._delete_message, methods=["DELETE"]),
             ]
         )
 
@@ -110,6 +114,13 @@ class FakeTwilio:
 
     async def _delete_recording(self, request: Request) -> Response:
         return await self._answer(request, "delete-recording", None, sid=request.path_params["sid"])
+
+    async def _redact_message(self, request: Request) -> Response:
+        return await self._answer(request, "redact", None, call_sid=request.path_params["sid"])
+
+    async def _delete_message(self, request: Request) -> Response:
+        answer = await self._answer(request, "delete", None, call_sid=request.path_params["sid"])
+        return answer if answer.status_code >= 400 else Response(status_code=204)
 
     async def _answer(
         self,
