@@ -1,7 +1,7 @@
 """privacy: one-time download links of privacy exports (Teams)
 
-Revision ID: 0012
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02 01:20:00.000000
 
 ``exportlink`` holds, until it is used or expires, the hash of a link a manager was given to
@@ -17,8 +17,8 @@ from alembic import op
 
 from bot.store.types import UTCDateTime
 
-revision: str = "0012"
-down_revision: str | None = "0010"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
