@@ -5,10 +5,7 @@ clicked sees the new state at once; a refusal adds a line only they see."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-from botbuilder.core import CardFactory, MessageFactory
-from botbuilder.schema import Activity
+from typing import TYPE_CHECKING, Any
 
 from adapters.teams.forms import recado_draft
 from adapters.teams.parse import CHANNEL, CardAction
@@ -22,6 +19,9 @@ from bot.services.privacy_desk import PrivacyDesk
 from bot.services.recados import RecadoResult, Recados
 from cards.actions import ActionId, ActionRequest
 from cards.adaptive import read_when, render_card
+
+if TYPE_CHECKING:
+    from botbuilder.schema import Activity
 
 CARD_ANSWER = "application/vnd.microsoft.card.adaptive"
 MESSAGE_ANSWER = "application/vnd.microsoft.activity.message"
@@ -105,6 +105,8 @@ class TeamsActions:
 
     async def privacy_request(self, user: str | None, text: str) -> Activity:
         """The answer to ``privacidad …``: a text, or a card to confirm an erasure or to download."""
+        from botbuilder.core import CardFactory, MessageFactory  # the SDK only once Teams is used
+
         assert self.privacy is not None
         answer = await self.privacy.request(Requester(CHANNEL, user or ""), text)
         card = answer_card(answer)
