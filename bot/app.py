@@ -23,9 +23,9 @@ from adapters.slack.auth import AuthStatus, SlackAuth
 from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.home import HomeTabs
 from adapters.slack.install import SlackInstall, install_router
-from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.slack.socket import SocketMode
+from adapters.slack.workspaces import SlackWorkspaces
 from adapters.teams.actions import TeamsActions
 from adapters.teams.auth import TeamsAuth
 from adapters.teams.bot import CentralitaBot
@@ -57,6 +57,7 @@ from bot.ports import (
     NoCallControl,
     NoMessaging,
     NoTwilioRecords,
+    Publisher,
     SystemClock,
     TwilioRecords,
 )
@@ -181,10 +182,12 @@ def create_app(
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
     teams = TeamsGateway(_teams_auth(settings))
-    if slack_client is not None and slack_auth is None:
+    if slack_client is not None and slack_auth is None and settings.slack_bot_token is not None:
         slack_auth = SlackAuth(str(slack_client.token))
+    install = _slack_install(settings, engine)
+    slack = _slack(slack_client, slack_auth, install)
     messaging = _messaging(settings)
-    channels = _publishers(slack_client, settings) | _phones(messaging, configs) | (publishers or {})
+    channels = _publishers(slack, settings) | _phones(messaging, configs) | (publishers or {})
     runtime = Runtime(
         sessions=session_factory(engine),
         directory=Directory(configs),
@@ -221,8 +224,6 @@ def create_app(
     after_ack = AfterAck()
     sockets: list[SocketMode] = []  # Socket Mode, when the API is served and SLACK_APP_TOKEN is set
 
-    install = _slack_install(settings, engine) if api else None
-
     async def prepare_database() -> None:
         await upgrade_async(settings.async_database_url, connect_args=connect_args)
         await sync_config(runtime)
@@ -243,9 +244,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.replay.prepare(prepare_database)  # later, if the database is unreachable now
-        if slack_client is not None and slack_auth is not None:
+        if slack_client is not None:
             await open_session(slack_client)
-            await _check_slack(slack_auth, slack_client, settings)
+            if slack_auth is not None:
+                await _check_slack(slack_auth, slack_client, settings)
         if isinstance(call_control, TwilioCallControl):
             await call_control.open()
         if isinstance(messaging, TwilioMessaging):
@@ -294,10 +296,10 @@ def create_app(
     _health_route(app, runtime, heartbeat, spool, _limits(settings), slack_auth)
     metrics_route(app, MetricsReader(session_factory(reports), runtime.directory.ids, runtime.clock))
     if api:
-        sockets += _channel_routes(app, settings, services, slack_client, slack_auth, configs, after_ack)
+        sockets += _channel_routes(app, settings, services, slack, configs, after_ack)
         app.include_router(teams_router(teams, _teams_bot(services, configs)))
-    if install is not None:
-        app.include_router(install_router(install))
+        if install is not None:
+            app.include_router(install_router(install))
     time_requests(app)
     return app
 
@@ -328,6 +330,16 @@ def _log_teams_auth(teams: TeamsGateway) -> None:
             "Teams: MICROSOFT_APP_ID is not set, so authentication is OFF: /api/messages accepts "
             "unauthenticated activities (local use only), and no card is posted to Teams"
         )
+
+
+def _slack(
+    client: AsyncWebClient | None, shared: SlackAuth | None, install: SlackInstall | None
+) -> SlackWorkspaces | None:
+    """Slack, when it is configured: each workspace's installed bot (the OAuth install), and
+    ``SLACK_BOT_TOKEN`` for the workspace shared by organisations that name none."""
+    if client is None:
+        return None
+    return SlackWorkspaces(client, shared, install.bots if install is not None else None)
 
 
 def _slack_install(settings: Settings, engine: AsyncEngine) -> SlackInstall | None:
@@ -368,6 +380,8 @@ async def preflight(settings: Settings) -> SlackAuth | None:
     if problem is not None:  # an outage: the webhooks answer from the spool until it is back
         log.error("%s; starting anyway: calls are answered and spooled until the database is back", problem)
     if not settings.slack_enabled:
+        return None
+    if settings.slack_bot_token is None:  # each workspace's token comes from its installation
         return None
     client = _slack_client(settings)
     auth = SlackAuth(str(client.token))
@@ -421,8 +435,9 @@ def _limits(settings: Settings) -> HealthLimits:
 
 
 def _slack_client(settings: Settings) -> AsyncWebClient:
-    assert settings.slack_bot_token is not None
-    return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
+    """The pooled client; its token is ``SLACK_BOT_TOKEN`` (None with the OAuth install alone)."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return web_client(token, settings.slack_api_base)
 
 
 def _call_control(settings: Settings) -> CallControl:
@@ -439,13 +454,13 @@ def _call_control(settings: Settings) -> CallControl:
     )
 
 
-def _publishers(slack_client: AsyncWebClient | None, settings: Settings) -> dict[str, ChannelPublisher]:
+def _publishers(slack: SlackWorkspaces | None, settings: Settings) -> dict[str, Publisher]:
     """Every channel this deployment delivers to: the console always, each chat channel whose
     credentials are set, and email when an SMTP relay is (Teams is added once the runtime exists,
     see ``create_app``)."""
-    publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
-    if slack_client is not None:
-        publishers["slack"] = SlackPublisher(slack_client)
+    publishers: dict[str, Publisher] = {"console": ConsolePublisher()}
+    if slack is not None:
+        publishers["slack"] = slack
     if settings.smtp_url is not None and settings.smtp_from:
         server = SmtpServer.from_url(settings.smtp_url.get_secret_value(), settings.smtp_ca_file)
         publishers["email"] = EmailPublisher(server, settings.smtp_from)
@@ -497,7 +512,7 @@ def _webhook_secrets(directory: Directory) -> Secrets:
 
 def _services(
     runtime: Runtime,
-    publishers: dict[str, ChannelPublisher],
+    publishers: dict[str, Publisher],
     spool: Spool,
     conversations: Conversations,
     calls: CallControl,
@@ -536,8 +551,7 @@ def _channel_routes(
     app: FastAPI,
     settings: Settings,
     services: Services,
-    slack_client: AsyncWebClient | None,
-    slack_auth: SlackAuth | None,
+    slack: SlackWorkspaces | None,
     configs: list[OrgConfig],
     after_ack: AfterAck,
 ) -> list[SocketMode]:
@@ -551,7 +565,7 @@ def _channel_routes(
     signer = services.runtime.links
     if signer is not None:
         app.include_router(link_router(CardLinks(services.runtime, services.handling, signer)))
-    if slack_client is None or slack_auth is None:
+    if slack is None:
         return []
     runtime = services.runtime
     deps = SlackDeps(
@@ -563,7 +577,7 @@ def _channel_routes(
         HomeTabs(HomeViews(runtime)),
     )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    bolt = build_bolt(slack_client, secret, slack_auth, deps, configs[0].reception.command)
+    bolt = build_bolt(slack.client, secret, slack.authorizer(), deps, configs[0].reception.command)
     if settings.slack_app_token is not None:
         return [SocketMode(bolt, settings.slack_app_token.get_secret_value())]
     app.include_router(slack_router(bolt, secret))

@@ -43,8 +43,8 @@ class Requester:
     reply_to: str | None = None
     reply_url: str | None = None
     workspace: str | None = None
-    """The chat workspace the request came from (Slack's team id), when the channel says: an
-    organisation with its own workspace is reached only from it (``Org.admits``)."""
+    """The chat workspace the request came from (Slack's team id, a Teams tenant id), when the
+    channel says: an organisation with its own workspace is reached only from it (``Org.admits``)."""
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ class CardHandling:
         if card is None:
             raise _Refused("ephemeral.card_missing")
         org = self.rt.directory.get(card.org_id)
-        if not org.admits(who.workspace):  # another organisation's card: as if it did not exist
+        if not org.admits(who.channel, who.workspace):  # another organisation's card: as if it did not exist
             raise _Refused("ephemeral.card_missing")
         staff = org.staff_on(who.channel, who.user_ref)
         if staff is None:
