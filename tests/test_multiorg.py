@@ -44,9 +44,9 @@ def from_workspace(payload: dict[str, Any], team: str) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
-async def answered_call(app: Centralita, to: str, say: str) -> str:
+async def answered_call(app: Centralita, to: str, say: str, caller: str = "+34612000111") -> str:
     sid = new_call_sid()
-    base = {"CallSid": sid, "From": "+34612000111", "To": to}
+    base = {"CallSid": sid, "From": caller, "To": to}
     assert (await app.twilio_post("/twilio/voice", base)).status_code == 200
     assert (await app.twilio_post("/twilio/voice/gather", {**base, "SpeechResult": say})).status_code == 200
     assert (
@@ -165,10 +165,31 @@ async def test_a_reinstalled_workspace_is_served_with_its_new_token(
         slack.installs["c0de-again"] = {**CLINIC_INSTALL, "access_token": "xoxb-clinica-2"}
         await install(app, "c0de-again")
         slack.revoked.add("xoxb-clinica")
-        await answered_call(app, CLINIC_NUMBER, "Otra cita, por favor")
+        await answered_call(app, CLINIC_NUMBER, "Otra cita, por favor", caller="+34612000222")
         posts = await slack.wait_for("chat.postMessage", count=2, channel="C0RECEP")
         assert [p.token for p in posts] == ["xoxb-clinica", "xoxb-clinica-2"]
         assert slack.refused == []
+
+
+async def test_a_workspace_reinstalled_through_another_replica_is_served_with_its_new_token(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    two_workspaces(slack)
+    async with Centralita(db, clock, slack.url, config="orgs", **WORKSPACES_ONLY) as app:
+        await install(app, "c0de-clinica")
+        await answered_call(app, CLINIC_NUMBER, "Quería pedir cita, por favor")
+        await slack.wait_for("chat.postMessage", channel="C0RECEP")
+
+        # Another replica serves the reinstall: this server still holds the old token, which Slack
+        # now refuses; it reads the workspace's installation again and sends with the new one.
+        slack.installs["c0de-again"] = {**CLINIC_INSTALL, "access_token": "xoxb-clinica-2"}
+        async with Centralita(db, clock, slack.url, config="orgs", **WORKSPACES_ONLY) as replica:
+            await install(replica, "c0de-again")
+        slack.revoked.add("xoxb-clinica")
+        await answered_call(app, CLINIC_NUMBER, "Otra cita, por favor", caller="+34612000222")
+        posts = await slack.wait_for("chat.postMessage", count=2, channel="C0RECEP")
+        assert [p.token for p in posts] == ["xoxb-clinica", "xoxb-clinica-2"]
+        assert [(r.method, r.token) for r in slack.refused] == [("chat.postMessage", "xoxb-clinica")]
 
 
 async def test_the_oauth_install_stores_the_workspace_and_a_forged_state_is_refused(
@@ -241,6 +262,34 @@ def test_config_check_refuses_two_organisations_sharing_a_number_a_workspace_or_
     assert "the organisation in clinica.yaml" in result.stderr
     listed = centralita("org", "check", CENTRALITA_CONFIG=str(tmp_path))
     assert listed.returncode == 2 and field in listed.stderr
+
+
+def teams_org(org_id: str, number: str, tenant: str, channel: str) -> str:
+    return (
+        f"organization: {{id: {org_id}, name: {org_id.title()}, phone_numbers: ['{number}'],"
+        f" teams_tenant_id: {tenant}}}\n"
+        "staff: [{id: x, name: X, teams_user: aad-x}]\n"
+        f"teams: [{{id: t, name: T, teams_channel: '{channel}', members: [x]}}]\n"
+        "triage: [{category: general, priority: normal, route: t}]\n"
+    )
+
+
+def test_config_check_refuses_two_organisations_sharing_a_teams_channel_of_one_tenant(tmp_path: Path) -> None:
+    channel = "19:recepcion@thread.tacv2"
+    org_file(tmp_path, "a.yaml", teams_org("a", "+34910000001", "tenant-1", channel))
+    org_file(tmp_path, "b.yaml", teams_org("b", "+34910000002", "tenant-1", channel))
+    result = centralita("config", "check", str(tmp_path))
+    assert result.returncode == 2, result.stdout
+    assert (
+        f"b.yaml: teams[0].teams_channel: '{channel}' in tenant tenant-1 is also a Teams channel of the"
+        " organisation in a.yaml" in result.stderr
+    )
+    # The same channel id in another tenant is another channel.
+    org_file(tmp_path, "b.yaml", teams_org("b", "+34910000002", "tenant-2", channel))
+    accepted = centralita("config", "check", str(tmp_path))
+    assert accepted.returncode == 0, accepted.stderr
+    listed = centralita("org", "list", CENTRALITA_CONFIG=str(tmp_path))
+    assert "teams: tenant-1" in listed.stdout and "teams: tenant-2" in listed.stdout
 
 
 def test_org_list_and_check_show_every_organisation_of_the_directory() -> None:
