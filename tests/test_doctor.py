@@ -47,7 +47,7 @@ async def test_doctor_with_the_oauth_install_alone_says_where_the_tokens_come_fr
 ) -> None:
     async with Centralita(_sqlite(tmp_path), clock, slack.url) as app:
         oauth = {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "client-secret"}
-        code, out = await doctor(app, slack, twilio, SLACK_BOT_TOKEN="", **oauth)
+        _, out = await doctor(app, slack, twilio, SLACK_BOT_TOKEN="", **oauth)
     assert "installed through /slack/install" in out and "console" not in out, out
 
 

@@ -46,7 +46,7 @@ class TeamsActions:
         if current is None or action.card_id is None or not current.org.admits(CHANNEL, action.tenant):
             # Another organisation's card is answered as if it did not exist, in the clicker's words.
             found = self.directory.by_staff(CHANNEL, action.user, action.tenant) if action.user else None
-            org = found[0] if found else self.directory.default
+            org = found[0] if found else self.directory.of_workspace(CHANNEL, action.tenant)
             return message_answer(t(org.locale, "ephemeral.card_missing"))
         request = self._request(action, current)
         if request is None:
@@ -78,7 +78,7 @@ class TeamsActions:
         may not."""
         found = self.directory.by_staff(CHANNEL, user, tenant) if user else None
         if found is None:
-            org = self.directory.default
+            org = self.directory.of_workspace(CHANNEL, tenant)
             return t(org.locale, "teams.not_staff", org=org.config.organization.name)
         author = self.recados.author(_requester(user, tenant))
         return author.message if isinstance(author, RecadoResult) else author[0]

@@ -102,6 +102,12 @@ class Directory:
                 return org, member
         return None
 
+    def of_workspace(self, channel: str, workspace: str | None) -> Org:
+        """The organisation a request from ``workspace`` on ``channel`` speaks to when it is not
+        someone's (a stranger is answered in its words, naming it, not another organisation): the
+        first that admits that workspace, else the default one."""
+        return next((org for org in self._orgs.values() if org.admits(channel, workspace)), self._default)
+
     @property
     def default(self) -> Org:
         return self._default

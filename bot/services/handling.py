@@ -200,7 +200,7 @@ class CardHandling:
         if scope is not None:
             return scope.org
         found = self.rt.directory.by_staff(who.channel, who.user_ref, who.workspace)
-        return found[0] if found else self.rt.directory.default
+        return found[0] if found else self.rt.directory.of_workspace(who.channel, who.workspace)
 
     async def _scope(self, session: AsyncSession, card_id: int, who: Requester) -> _Scope:
         # Locked (PostgreSQL) until this change commits: a concurrent click or escalation step waits
