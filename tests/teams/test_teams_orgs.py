@@ -15,7 +15,15 @@ from bot.store.models import Card, OutboxMessage
 from tests.fakes.bot_connector import ConnectorCall, FakeConnector
 from tests.fakes.identity import TENANT_ID, FakeIdentity, auth_env
 from tests.support import CLINIC_NUMBER, Centralita, Database, FakeClock, eventually
-from tests.teams.support import OTHER_CHANNEL, TEAM_ID, card_invoke, post_activity, team_installed
+from tests.teams.support import (
+    OTHER_CHANNEL,
+    STRANGER_AAD,
+    TEAM_ID,
+    card_invoke,
+    personal_message,
+    post_activity,
+    team_installed,
+)
 from tests.test_multiorg import answered_call
 
 FIRM_TENANT = "99999999-8888-7777-6666-555555555555"
@@ -91,7 +99,7 @@ async def test_a_teams_invoke_from_another_tenant_on_an_organisations_card_is_re
     # The clinic's own Ana, as if from the firm's tenant (a forged or guest identity): refused too.
     invoke = card_invoke(connector.url, "claim", card.id or 0, conversation=thread)
     refused = await _send(app, identity, in_tenant(invoke, FIRM_TENANT))
-    assert refused.json()["type"] == "application/vnd.microsoft.activity.message"
+    assert refused.json()["value"] == t("en", "ephemeral.card_missing")  # the firm's words, not the clinic's
     assert "Sonrisa" not in refused.text and "Ana" not in refused.text
     [after] = await db.query(select(Card).where(Card.id == card.id))
     assert (after.status, after.claimed_by, after.version) == ("open", None, card.version)
@@ -124,3 +132,13 @@ async def test_each_organisations_cards_go_through_its_own_tenants_conversations
     [row] = await eventually(given_up)
     assert f"is in tenant {TENANT_ID}, not in the organisation's ({FIRM_TENANT})" in (row.last_error or "")
     assert [_channel(c) for c in connector.of("create") if c.body.get("channelData")] == [FIRM_TEAM]
+
+
+async def test_a_stranger_in_an_organisations_tenant_is_told_about_that_organisation_only(
+    app: Centralita, connector: FakeConnector, db: Database, identity: FakeIdentity
+) -> None:
+    message = personal_message(connector.url, "recado alguien llamó", aad=STRANGER_AAD, name="Nadie")
+    assert (await _send(app, identity, in_tenant(message, FIRM_TENANT))).status_code == 201
+    [reply] = await connector.wait_for("reply")
+    assert "Asesoría Ruiz" in reply.body["text"] and "Sonrisa" not in reply.body["text"]
+    assert await db.count("card") == 0
