@@ -24,9 +24,9 @@ from adapters.slack.client import close_session, open_session, web_client
 from adapters.slack.home import HomeTabs
 from adapters.slack.install import SlackInstall, install_router
 from adapters.slack.privacy import PRIVACY_COMMAND
-from adapters.slack.publisher import SlackPublisher
 from adapters.slack.routes import AfterAck, SlackDeps, build_bolt, slack_router
 from adapters.slack.socket import SocketMode
+from adapters.slack.workspaces import SlackWorkspaces
 from adapters.teams.actions import TeamsActions
 from adapters.teams.identity import TeamsAuth
 from adapters.teams.lazy import TeamsStack
@@ -57,6 +57,7 @@ from bot.ports import (
     NoCallControl,
     NoMessaging,
     NoTwilioRecords,
+    Publisher,
     SystemClock,
     TwilioRecords,
 )
@@ -189,10 +190,12 @@ def create_app(
     wake = WakeUp()
     slack_client = _slack_client(settings) if settings.slack_enabled else None
     teams = TeamsStack(_teams_auth(settings))
-    if slack_client is not None and slack_auth is None:
+    if slack_client is not None and slack_auth is None and settings.slack_bot_token is not None:
         slack_auth = SlackAuth(str(slack_client.token))
+    install = _slack_install(settings, engine)
+    slack = _slack(slack_client, slack_auth, install)
     messaging = _messaging(settings)
-    channels = _publishers(slack_client, settings) | _phones(messaging, configs) | (publishers or {})
+    channels = _publishers(slack, settings) | _phones(messaging, configs) | (publishers or {})
     runtime = Runtime(
         sessions=session_factory(engine),
         directory=Directory(configs),
@@ -231,8 +234,6 @@ def create_app(
     after_ack = AfterAck()
     sockets: list[SocketMode] = []  # Socket Mode, when the API is served and SLACK_APP_TOKEN is set
 
-    install = _slack_install(settings, engine) if api else None
-
     async def prepare_database() -> None:
         await upgrade_async(settings.async_database_url, connect_args=connect_args)
         await sync_config(runtime)
@@ -253,9 +254,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await services.replay.prepare(prepare_database)  # later, if the database is unreachable now
-        if slack_client is not None and slack_auth is not None:
+        if slack_client is not None:
             await open_session(slack_client)
-            await _check_slack(slack_auth, slack_client, settings)
+            if slack_auth is not None:
+                await _check_slack(slack_auth, slack_client, settings)
         if isinstance(call_control, TwilioCallControl):
             await call_control.open()
         if isinstance(messaging, TwilioMessaging):
@@ -304,12 +306,12 @@ def create_app(
     _health_route(app, runtime, heartbeat, spool, _limits(settings), slack_auth)
     metrics_route(app, MetricsReader(session_factory(reports), runtime.directory.ids, runtime.clock))
     if api:
-        sockets += _channel_routes(app, settings, services, slack_client, slack_auth, configs, after_ack)
+        sockets += _channel_routes(app, settings, services, slack, configs, after_ack)
         links = ExportLinks(runtime, services.privacy, settings.public_url)
         export_route(app, links, runtime.directory.default.locale)
         app.include_router(teams_router(teams, lambda: _teams_bot(services, configs, links)))
-    if install is not None:
-        app.include_router(install_router(install))
+        if install is not None:
+            app.include_router(install_router(install))
     time_requests(app)
     return app
 
@@ -353,6 +355,16 @@ def _log_teams_auth(teams: TeamsStack) -> None:
         )
 
 
+def _slack(
+    client: AsyncWebClient | None, shared: SlackAuth | None, install: SlackInstall | None
+) -> SlackWorkspaces | None:
+    """Slack, when it is configured: each workspace's installed bot (the OAuth install), and
+    ``SLACK_BOT_TOKEN`` for the workspace shared by organisations that name none."""
+    if client is None:
+        return None
+    return SlackWorkspaces(client, shared, install.bots if install is not None else None)
+
+
 def _slack_install(settings: Settings, engine: AsyncEngine) -> SlackInstall | None:
     if not settings.slack_install_enabled:
         return None
@@ -391,6 +403,8 @@ async def preflight(settings: Settings) -> SlackAuth | None:
     if problem is not None:  # an outage: the webhooks answer from the spool until it is back
         log.error("%s; starting anyway: calls are answered and spooled until the database is back", problem)
     if not settings.slack_enabled:
+        return None
+    if settings.slack_bot_token is None:  # each workspace's token comes from its installation
         return None
     client = _slack_client(settings)
     auth = SlackAuth(str(client.token))
@@ -444,8 +458,9 @@ def _limits(settings: Settings) -> HealthLimits:
 
 
 def _slack_client(settings: Settings) -> AsyncWebClient:
-    assert settings.slack_bot_token is not None
-    return web_client(settings.slack_bot_token.get_secret_value(), settings.slack_api_base)
+    """The pooled client; its token is ``SLACK_BOT_TOKEN`` (None with the OAuth install alone)."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return web_client(token, settings.slack_api_base)
 
 
 def twilio_rest(settings: Settings) -> TwilioRestSetup | None:
@@ -469,13 +484,13 @@ def _call_control(settings: Settings) -> CallControl:
     return NoCallControl() if setup is None else TwilioCallControl(setup, settings.public_url)
 
 
-def _publishers(slack_client: AsyncWebClient | None, settings: Settings) -> dict[str, ChannelPublisher]:
+def _publishers(slack: SlackWorkspaces | None, settings: Settings) -> dict[str, Publisher]:
     """Every channel this deployment delivers to: the console always, each chat channel whose
     credentials are set, and email when an SMTP relay is (Teams is added once the runtime exists,
     see ``create_app``)."""
-    publishers: dict[str, ChannelPublisher] = {"console": ConsolePublisher()}
-    if slack_client is not None:
-        publishers["slack"] = SlackPublisher(slack_client)
+    publishers: dict[str, Publisher] = {"console": ConsolePublisher()}
+    if slack is not None:
+        publishers["slack"] = slack
     if settings.smtp_url is not None and settings.smtp_from:
         server = SmtpServer.from_url(settings.smtp_url.get_secret_value(), settings.smtp_ca_file)
         publishers["email"] = EmailPublisher(server, settings.smtp_from)
@@ -521,7 +536,7 @@ def _webhook_secrets(directory: Directory) -> Secrets:
 
 def _services(
     runtime: Runtime,
-    publishers: dict[str, ChannelPublisher],
+    publishers: dict[str, Publisher],
     spool: Spool,
     conversations: Conversations,
     calls: CallControl,
@@ -564,8 +579,7 @@ def _channel_routes(
     app: FastAPI,
     settings: Settings,
     services: Services,
-    slack_client: AsyncWebClient | None,
-    slack_auth: SlackAuth | None,
+    slack: SlackWorkspaces | None,
     configs: list[OrgConfig],
     after_ack: AfterAck,
 ) -> list[SocketMode]:
@@ -579,7 +593,7 @@ def _channel_routes(
     signer = services.runtime.links
     if signer is not None:
         app.include_router(link_router(CardLinks(services.runtime, services.handling, signer)))
-    if slack_client is None or slack_auth is None:
+    if slack is None:
         return []
     runtime = services.runtime
     deps = SlackDeps(
@@ -592,7 +606,7 @@ def _channel_routes(
         PrivacyDesk(services.privacy, runtime.directory, f"{PRIVACY_COMMAND} privacidad"),
     )
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    bolt = build_bolt(slack_client, secret, slack_auth, deps, configs[0].reception.command)
+    bolt = build_bolt(slack.client, secret, slack.authorizer(), deps, configs[0].reception.command)
     if settings.slack_app_token is not None:
         return [SocketMode(bolt, settings.slack_app_token.get_secret_value())]
     app.include_router(slack_router(bolt, secret))

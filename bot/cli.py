@@ -296,7 +296,7 @@ def _privacy_erase(args: argparse.Namespace) -> int:
 
 def _config_check(args: argparse.Namespace) -> int:
     """One organisation file, or a directory of them (each checked, then the set: no shared id,
-    number or Slack workspace)."""
+    number, Slack workspace or Teams channel)."""
     path = args.file or Settings().config_path
     failed = False
     for found in load_org_files(path):
@@ -320,8 +320,8 @@ def _org_list(_: argparse.Namespace) -> int:
     for found in load_org_files(Settings().config_path):
         org = found.config.organization
         numbers = ", ".join(org.phone_numbers) or "-"
-        workspace = org.slack_team_id or "shared"
-        print(f"{org.id}\t{org.name}\tnumbers: {numbers}\tslack: {workspace}\t{found.path.name}")
+        slack, teams = org.slack_team_id or "shared", org.teams_tenant_id or "shared"
+        print(f"{org.id}\t{org.name}\tnumbers: {numbers}\tslack: {slack}\tteams: {teams}\t{found.path.name}")
     return 0
 
 

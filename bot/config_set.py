@@ -2,8 +2,9 @@
 a directory with one file per organisation (``*.yaml``/``*.yml``, read in name order).
 
 Each file is validated on its own (``bot.config.load_config``); then the set is checked as a whole:
-two organisations may not share an id, a phone number (calls are routed by the called number) or a
-Slack workspace (clicks are routed by it). Every problem names its file and field.
+two organisations may not share an id, a phone number (calls are routed by the called number), a
+Slack workspace (clicks are routed by it) or a Teams channel of one tenant. Every problem names its
+file and field.
 """
 
 from __future__ import annotations
@@ -54,10 +55,12 @@ def load_configs(path: str | Path) -> list[OrgConfig]:
 
 
 def conflicts(files: list[OrgFile]) -> Iterator[ConfigIssue]:
-    """What two organisation files may not share: the organisation id, a number, a workspace."""
+    """What two organisation files may not share: the organisation id, a number, a workspace, a
+    Teams channel."""
     ids: dict[str, Path] = {}
     numbers: dict[str, Path] = {}
     teams: dict[str, Path] = {}
+    channels: dict[str, Path] = {}
     for found in files:
         org = found.config.organization
         yield from _taken(found.path, "organization.id", org.id, ids, "the id of")
@@ -67,10 +70,26 @@ def conflicts(files: list[OrgFile]) -> Iterator[ConfigIssue]:
             yield from _taken(
                 found.path, "organization.slack_team_id", org.slack_team_id, teams, "the workspace of"
             )
+        yield from _teams_channels(found, channels)
 
 
-def _taken(path: Path, field: str, value: str, seen: dict[str, Path], what: str) -> Iterator[ConfigIssue]:
+def _teams_channels(found: OrgFile, seen: dict[str, Path]) -> Iterator[ConfigIssue]:
+    """A Teams channel (in its organisation's tenant, or in the shared one) belongs to one
+    organisation: its cards would show in the other's channel."""
+    tenant = found.config.organization.teams_tenant_id
+    for i, team in enumerate(found.config.teams):
+        if team.teams_channel is None:
+            continue
+        key, shown = f"{tenant or ''} {team.teams_channel}", f"'{team.teams_channel}'"
+        shown += f" in tenant {tenant}" if tenant else ""
+        yield from _taken(found.path, f"teams[{i}].teams_channel", key, seen, "a Teams channel of", shown)
+
+
+def _taken(
+    path: Path, field: str, value: str, seen: dict[str, Path], what: str, shown: str | None = None
+) -> Iterator[ConfigIssue]:
     other = seen.setdefault(value, path)
     if other != path:
-        reason = f"'{value}' is also {what} the organisation in {other.name}; each organisation needs its own"
+        said = shown or f"'{value}'"
+        reason = f"{said} is also {what} the organisation in {other.name}; each organisation needs its own"
         yield ConfigIssue(f"{path.name}: {field}", reason)

@@ -143,6 +143,25 @@ class ChannelPublisher(Protocol):
         ...
 
 
+@runtime_checkable
+class PerWorkspace(Protocol):
+    """A channel that sends as a different account in each workspace of its platform (Slack: the bot
+    token installed in each organisation's workspace; Teams: the conversations stored from each
+    organisation's tenant). The delivery worker asks it for the publisher of the organisation's own
+    workspace on the channel (``OrganizationConfig.workspace_on``)."""
+
+    async def in_workspace(self, workspace: str | None) -> ChannelPublisher:
+        """The publisher that sends in ``workspace`` (None: the organisation names none, the one
+        workspace shared by every such organisation).
+
+        Raises: DeliveryError: nothing can be sent there (the app is not installed in it)."""
+        ...
+
+
+Publisher = ChannelPublisher | PerWorkspace
+"""What the delivery worker holds for a channel: its publisher, or one per workspace."""
+
+
 class EventPublisher(Protocol):
     """A channel that takes events (CRM webhooks) besides the ``ChannelPublisher`` methods."""
 

@@ -187,12 +187,13 @@ class Settings(BaseSettings):
     def _slack_pair(self) -> Settings:
         """Half a Slack configuration is a mistake, not a wish for the console."""
         token, secret = self.slack_bot_token is not None, self.slack_signing_secret is not None
+        token = token or self.slack_install_enabled  # with the OAuth install, each workspace's token
         if self.slack_app_token is not None:  # Socket Mode: no signed HTTP requests to check
             if not token:
                 raise ValueError("SLACK_BOT_TOKEN is not set but SLACK_APP_TOKEN is: Socket Mode needs both")
             return self
         if token != secret:
-            names = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+            names = ("SLACK_BOT_TOKEN" if self.slack_bot_token else "SLACK_CLIENT_ID", "SLACK_SIGNING_SECRET")
             given, missing = names if token else names[::-1]
             raise ValueError(
                 f"{missing} is not set but {given} is: Slack needs both (Signing Secret: Basic"
@@ -217,9 +218,10 @@ class Settings(BaseSettings):
 
     @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None and (
-            self.slack_signing_secret is not None or self.slack_app_token is not None
-        )
+        """Slack is served: a bot token (``SLACK_BOT_TOKEN``, or the OAuth install's per workspace)
+        and a way to trust its requests."""
+        token = self.slack_bot_token is not None or self.slack_install_enabled
+        return token and (self.slack_signing_secret is not None or self.slack_app_token is not None)
 
     @property
     def teams_auth_enabled(self) -> bool:

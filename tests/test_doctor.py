@@ -42,6 +42,15 @@ async def doctor(
     return process.returncode, out.decode()
 
 
+async def test_doctor_with_the_oauth_install_alone_says_where_the_tokens_come_from(
+    tmp_path: Path, slack: FakeSlack, twilio: FakeTwilio, clock: FakeClock
+) -> None:
+    async with Centralita(_sqlite(tmp_path), clock, slack.url) as app:
+        oauth = {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "client-secret"}
+        _, out = await doctor(app, slack, twilio, SLACK_BOT_TOKEN="", **oauth)
+    assert "installed through /slack/install" in out and "console" not in out, out
+
+
 def _sqlite(tmp_path: Path) -> Database:
     return Database(f"sqlite+aiosqlite:///{tmp_path}/centralita.db")
 

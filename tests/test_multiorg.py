@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from bot.store.models import Card
-from tests.fakes.slack_api import FakeSlack
+from bot.store.models import Card, OutboxMessage
+from tests.fakes.slack_api import FakeSlack, install_answer
 from tests.processes import CentralitaProcess, psycopg_url
 from tests.support import (
     CLINIC_NUMBER,
@@ -44,9 +44,9 @@ def from_workspace(payload: dict[str, Any], team: str) -> str:
     return urlencode({"payload": json.dumps(payload)})
 
 
-async def answered_call(app: Centralita, to: str, say: str) -> str:
+async def answered_call(app: Centralita, to: str, say: str, caller: str = "+34612000111") -> str:
     sid = new_call_sid()
-    base = {"CallSid": sid, "From": "+34612000111", "To": to}
+    base = {"CallSid": sid, "From": caller, "To": to}
     assert (await app.twilio_post("/twilio/voice", base)).status_code == 200
     assert (await app.twilio_post("/twilio/voice/gather", {**base, "SpeechResult": say})).status_code == 200
     assert (
@@ -55,17 +55,52 @@ async def answered_call(app: Centralita, to: str, say: str) -> str:
     return sid
 
 
-async def test_calls_go_to_the_organisation_of_the_called_number_and_stay_in_its_workspace(
+OAUTH = {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "client-secret-for-tests"}
+WORKSPACES_ONLY = {**OAUTH, "SLACK_BOT_TOKEN": None}
+"""Every workspace's token from its installation: no SLACK_BOT_TOKEN at all."""
+CLINIC_INSTALL = install_answer("T0CLINICA", "Clínica Dental Sonrisa", "xoxb-clinica", "U0BOTC", "U0MARTA")
+
+
+def two_workspaces(slack: FakeSlack) -> None:
+    """The stand-in knows where each channel and person of tests/fixtures/orgs is: a call about
+    them with the other workspace's token is refused, as Slack refuses it."""
+    clinic, firm = {"T0CLINICA"}, {"T0GESTORIA"}
+    slack.members |= {"C0RECEP": clinic, "C0VENTAS": clinic, "U0LUIS": clinic, "U0MARTA": clinic}
+    slack.members |= {"C0OFICINA": firm, "U0PEPE": firm, "U0ANA": clinic | firm}
+    slack.installs["c0de-clinica"] = CLINIC_INSTALL
+
+
+async def install(app: Centralita, code: str) -> None:
+    """The app installed in a workspace through the OAuth flow, in the browser that started it."""
+    started = await app.http.get("/slack/install")
+    state = started.cookies["slack-app-oauth-state"]
+    done = await app.http.get(
+        "/slack/oauth_redirect",
+        params={"code": code, "state": state},
+        headers={"Cookie": f"slack-app-oauth-state={state}"},
+    )
+    assert done.status_code == 200, done.text
+
+
+def card_posts(slack: FakeSlack) -> dict[str, str | None]:
+    """The token each card post was made with, by channel."""
+    return {c.args["channel"]: c.token for c in slack.of("chat.postMessage") if "blocks" in c.args}
+
+
+async def test_each_organisation_is_served_with_its_own_workspace_token_and_stays_in_it(
     db: Database, slack: FakeSlack, clock: FakeClock
 ) -> None:
-    async with Centralita(db, clock, slack.url, config="orgs") as app:
+    two_workspaces(slack)
+    async with Centralita(db, clock, slack.url, config="orgs", **WORKSPACES_ONLY) as app:
+        await install(app, "c0de-clinica")
+        await install(app, "c0de")
+        asked = len(slack.of("auth.test"))  # the install asks it once, for the bot's id
         to_clinic = await answered_call(app, CLINIC_NUMBER, "Quería pedir cita, por favor")
         to_firm = await answered_call(app, GESTORIA_NUMBER, "Llamo por la declaración de la renta")
         cards = {card.call_sid: card for card in await db.cards()}
         assert (cards[to_clinic].org_id, cards[to_firm].org_id) == ("clinica", "gestoria")
         await slack.wait_for("chat.postMessage", count=2)
-        channels = {c.args["channel"] for c in slack.of("chat.postMessage") if "blocks" in c.args}
-        assert channels == {"C0RECEP", "C0OFICINA"}
+        assert card_posts(slack) == {"C0RECEP": "xoxb-clinica", "C0OFICINA": "xoxb-gestoria"}
         clinic_card = cards[to_clinic]
 
         # The firm's staff click the clinic's card id: Pepe (no clinic account at all), and the
@@ -77,27 +112,90 @@ async def test_calls_go_to_the_organisation_of_the_called_number_and_stay_in_its
         assert (await app.slack_post(from_workspace(payload, "T0GESTORIA"))).status_code == 200
         told = await slack.wait_for("chat.postEphemeral", count=2)
         assert {c.args["user"] for c in told} == {"U0PEPE", "U0ANA"}
+        assert {c.token for c in told} == {"xoxb-gestoria"}
         assert all("Clínica" not in c.args["text"] and "Sonrisa" not in c.args["text"] for c in told)
         await asyncio.sleep(0.3)
         [after] = await db.query(select(Card).where(Card.id == clinic_card.id))
         assert (after.status, after.claimed_by, after.version) == ("open", None, clinic_card.version)
         assert await db.audit("claimed") == []
 
-        # The clinic's Ana, from the clinic's workspace, claims it.
+        # Each workspace's bot is read once: with the store emptied behind the server's back, the
+        # clinic's Ana, from the clinic's workspace, still claims it, and the card is updated with
+        # the clinic's token. Slack's auth.test was not asked again: the installation has the bot's ids.
+        await db.run("DELETE FROM slack_bots")
         assert (await app.claim(clinic_card.id or 0, "U0ANA")).status_code == 200
+        [update] = await slack.wait_for("chat.update")
+        assert update.args["channel"] == "C0RECEP" and update.token == "xoxb-clinica"
+        [card] = await db.query(select(Card).where(Card.id == clinic_card.id))
+        assert card.claimed_by == "ana"
+        assert len(slack.of("auth.test")) == asked and slack.refused == []
 
-        async def claimed() -> bool:
-            [card] = await db.query(select(Card).where(Card.id == clinic_card.id))
-            return card.claimed_by == "ana"
 
-        await eventually(claimed)
+async def test_a_workspace_without_an_installation_is_a_delivery_error_kept_for_retry(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    two_workspaces(slack)
+    async with Centralita(db, clock, slack.url, config="orgs", **WORKSPACES_ONLY) as app:
+        await install(app, "c0de")  # only the firm's workspace
+        to_clinic = await answered_call(app, CLINIC_NUMBER, "Quería pedir cita, por favor")
+        await answered_call(app, GESTORIA_NUMBER, "Llamo por la declaración de la renta")
+        await slack.wait_for("chat.postMessage", channel="C0OFICINA")
+        [card] = [c for c in await db.cards() if c.call_sid == to_clinic]
+
+        async def failed() -> list[OutboxMessage]:
+            rows = await db.query(select(OutboxMessage).where(OutboxMessage.card_id == card.id))
+            return [r for r in rows if r.attempts >= 1]
+
+        [row] = await eventually(failed)
+        assert row.status == "pending" and row.channel == "slack"  # retried, not given up
+        assert "not installed in workspace T0CLINICA" in (row.last_error or "")
+        assert "C0RECEP" not in card_posts(slack) and slack.refused == []
+
+
+async def test_a_reinstalled_workspace_is_served_with_its_new_token(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    two_workspaces(slack)
+    async with Centralita(db, clock, slack.url, config="orgs", **WORKSPACES_ONLY) as app:
+        await install(app, "c0de-clinica")
+        await answered_call(app, CLINIC_NUMBER, "Quería pedir cita, por favor")
+        await slack.wait_for("chat.postMessage", channel="C0RECEP")
+
+        # Reinstalled (new scopes, say): Slack issues a new token and revokes the old one.
+        slack.installs["c0de-again"] = {**CLINIC_INSTALL, "access_token": "xoxb-clinica-2"}
+        await install(app, "c0de-again")
+        slack.revoked.add("xoxb-clinica")
+        await answered_call(app, CLINIC_NUMBER, "Otra cita, por favor", caller="+34612000222")
+        posts = await slack.wait_for("chat.postMessage", count=2, channel="C0RECEP")
+        assert [p.token for p in posts] == ["xoxb-clinica", "xoxb-clinica-2"]
+        assert slack.refused == []
+
+
+async def test_a_workspace_reinstalled_through_another_replica_is_served_with_its_new_token(
+    db: Database, slack: FakeSlack, clock: FakeClock
+) -> None:
+    two_workspaces(slack)
+    async with Centralita(db, clock, slack.url, config="orgs", **WORKSPACES_ONLY) as app:
+        await install(app, "c0de-clinica")
+        await answered_call(app, CLINIC_NUMBER, "Quería pedir cita, por favor")
+        await slack.wait_for("chat.postMessage", channel="C0RECEP")
+
+        # Another replica serves the reinstall: this server still holds the old token, which Slack
+        # now refuses; it reads the workspace's installation again and sends with the new one.
+        slack.installs["c0de-again"] = {**CLINIC_INSTALL, "access_token": "xoxb-clinica-2"}
+        async with Centralita(db, clock, slack.url, config="orgs", **WORKSPACES_ONLY) as replica:
+            await install(replica, "c0de-again")
+        slack.revoked.add("xoxb-clinica")
+        await answered_call(app, CLINIC_NUMBER, "Otra cita, por favor", caller="+34612000222")
+        posts = await slack.wait_for("chat.postMessage", count=2, channel="C0RECEP")
+        assert [p.token for p in posts] == ["xoxb-clinica", "xoxb-clinica-2"]
+        assert [(r.method, r.token) for r in slack.refused] == [("chat.postMessage", "xoxb-clinica")]
 
 
 async def test_the_oauth_install_stores_the_workspace_and_a_forged_state_is_refused(
     db: Database, slack: FakeSlack, clock: FakeClock
 ) -> None:
-    oauth = {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "client-secret-for-tests"}
-    async with Centralita(db, clock, slack.url, config="orgs", **oauth) as app:
+    async with Centralita(db, clock, slack.url, config="orgs", **OAUTH) as app:
         # A forged callback: a state Centralita never issued (and no cookie) exchanges no code.
         forged = await app.http.get("/slack/oauth_redirect", params={"code": "c0de", "state": "forged"})
         assert forged.status_code in (400, 401)
@@ -164,6 +262,34 @@ def test_config_check_refuses_two_organisations_sharing_a_number_a_workspace_or_
     assert "the organisation in clinica.yaml" in result.stderr
     listed = centralita("org", "check", CENTRALITA_CONFIG=str(tmp_path))
     assert listed.returncode == 2 and field in listed.stderr
+
+
+def teams_org(org_id: str, number: str, tenant: str, channel: str) -> str:
+    return (
+        f"organization: {{id: {org_id}, name: {org_id.title()}, phone_numbers: ['{number}'],"
+        f" teams_tenant_id: {tenant}}}\n"
+        "staff: [{id: x, name: X, teams_user: aad-x}]\n"
+        f"teams: [{{id: t, name: T, teams_channel: '{channel}', members: [x]}}]\n"
+        "triage: [{category: general, priority: normal, route: t}]\n"
+    )
+
+
+def test_config_check_refuses_two_organisations_sharing_a_teams_channel_of_one_tenant(tmp_path: Path) -> None:
+    channel = "19:recepcion@thread.tacv2"
+    org_file(tmp_path, "a.yaml", teams_org("a", "+34910000001", "tenant-1", channel))
+    org_file(tmp_path, "b.yaml", teams_org("b", "+34910000002", "tenant-1", channel))
+    result = centralita("config", "check", str(tmp_path))
+    assert result.returncode == 2, result.stdout
+    assert (
+        f"b.yaml: teams[0].teams_channel: '{channel}' in tenant tenant-1 is also a Teams channel of the"
+        " organisation in a.yaml" in result.stderr
+    )
+    # The same channel id in another tenant is another channel.
+    org_file(tmp_path, "b.yaml", teams_org("b", "+34910000002", "tenant-2", channel))
+    accepted = centralita("config", "check", str(tmp_path))
+    assert accepted.returncode == 0, accepted.stderr
+    listed = centralita("org", "list", CENTRALITA_CONFIG=str(tmp_path))
+    assert "teams: tenant-1" in listed.stdout and "teams: tenant-2" in listed.stdout
 
 
 def test_org_list_and_check_show_every_organisation_of_the_directory() -> None:

@@ -47,6 +47,11 @@ class SlackAuth:
         self._answer: dict[str, Any] | None = None
         self._recheck: asyncio.Task[None] | None = None
 
+    @property
+    def team_id(self) -> str | None:
+        """The token's workspace, once Slack has answered."""
+        return str((self._answer or {}).get("team_id") or "") or None
+
     async def check(self, client: AsyncWebClient, wait: float) -> AuthStatus:
         """Ask Slack once, for at most ``wait`` seconds. Unanswered, the question stays open in the
         background (asked again now and then) and the status says so meanwhile."""

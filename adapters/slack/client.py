@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 TIMEOUT_SECONDS = 10
 
 
-def web_client(token: str, base_url: str) -> AsyncWebClient:
+def web_client(token: str | None, base_url: str) -> AsyncWebClient:
     client = AsyncWebClient(token=token, base_url=base_url, timeout=TIMEOUT_SECONDS)
     client.retry_handlers = [AsyncConnectionErrorRetryHandler(max_retry_count=1)]
     return client

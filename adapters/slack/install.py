@@ -14,21 +14,38 @@ from fastapi import APIRouter, Request, Response
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlalchemy import AsyncSQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import AsyncSQLAlchemyOAuthStateStore
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.slack.workspaces import InstalledBots
 
 SCOPES = ("chat:write", "commands", "im:write")
 """The bot scopes of manifest/slack/manifest.yaml."""
 STATE_SECONDS = 600
 
 
+class _Installations(AsyncSQLAlchemyInstallationStore):
+    """slack_sdk's store; a workspace installed (again) is forgotten by the cache of its bot."""
+
+    cache: InstalledBots | None = None
+
+    async def async_save(self, installation: Installation) -> None:
+        await super().async_save(installation)
+        if self.cache is not None:
+            self.cache.forget(installation.team_id)
+
+
 class SlackInstall:
     def __init__(
         self, engine: AsyncEngine, client_id: str, client_secret: str, api_base: str, public_url: str
     ) -> None:
-        self.installations = AsyncSQLAlchemyInstallationStore(client_id=client_id, engine=engine)
+        self.installations = _Installations(client_id=client_id, engine=engine)
+        self.bots = InstalledBots(self.installations)
+        """Each workspace's bot token, for deliveries and Bolt's ``authorize``."""
+        self.installations.cache = self.bots
         self.states = AsyncSQLAlchemyOAuthStateStore(expiration_seconds=STATE_SECONDS, engine=engine)
         settings = AsyncOAuthSettings(
             client_id=client_id,

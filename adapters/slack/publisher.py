@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -10,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.slack.auth import REFUSED
 from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo, Report
 from bot.telemetry import PLATFORM_ERRORS
 from cards.blockkit import mrkdwn_of, render_blocks, render_direct
@@ -52,8 +54,11 @@ TEMPORARY = frozenset(
 class SlackPublisher:
     name = "slack"
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, refused: Callable[[], Awaitable[bool]] | None = None) -> None:
         self.client = client
+        self.refused = refused
+        """Told when Slack refuses the token; True when there is a new one to try at once (a
+        workspace installed again, see ``adapters.slack.workspaces``)."""
 
     async def post_card(self, target: str, view: CardView) -> MessageRef:
         response = await self._call(
@@ -150,15 +155,24 @@ class SlackPublisher:
         try:
             return await getattr(self.client, method)(**kwargs)
         except SlackApiError as error:
+            if self.refused is not None and _code(error) in REFUSED and await self.refused():
+                reason = (
+                    f"Slack refused the token ({_code(error)}); the workspace's new installation is tried"
+                )
+                raise DeliveryError(reason, retry_after=0.0) from error
             raise _delivery_error(error) from error
         except (OSError, TimeoutError, aiohttp.ClientError) as error:  # an outage: retried seconds apart
             PLATFORM_ERRORS.labels("slack", "unreachable").inc()
             raise DeliveryError(f"Slack unreachable: {error!r}") from error
 
 
+def _code(error: SlackApiError) -> str:
+    return str(error.response.get("error", "")) if error.response is not None else ""
+
+
 def _delivery_error(error: SlackApiError) -> DeliveryError:
     response = error.response
-    code = str(response.get("error", "")) if response is not None else ""
+    code = _code(error)
     PLATFORM_ERRORS.labels(
         "slack", code or f"http_{response.status_code if response is not None else 0}"
     ).inc()

@@ -31,7 +31,6 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import modals
-from adapters.slack.auth import SlackAuth
 from adapters.slack.home import HomeTabs
 from adapters.slack.inbound import SlackSignature, bolt_request
 from adapters.slack.parse import (
@@ -114,14 +113,19 @@ class SlackDeps:
 
 
 def build_bolt(
-    client: AsyncWebClient, signing_secret: str, auth: SlackAuth, deps: SlackDeps, recado_command: str
+    client: AsyncWebClient,
+    signing_secret: str,
+    authorize: Callable[..., Awaitable[Any]],
+    deps: SlackDeps,
+    recado_command: str,
 ) -> AsyncApp:
-    """Bolt with our client (one pooled session) and ``auth.authorizer()``, which never calls Slack."""
+    """Bolt with our client (one pooled session) and an ``authorize`` that answers from memory
+    (``adapters.slack.workspaces``), never from Slack."""
     _quiet_bolt_start()
     bolt = AsyncApp(
         client=client,
         signing_secret=signing_secret,
-        authorize=auth.authorizer(),
+        authorize=authorize,
         process_before_response=True,
     )
     bolt.error(_refuse_malformed)

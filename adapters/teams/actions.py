@@ -49,12 +49,15 @@ class TeamsActions:
     async def card_action(self, action: CardAction) -> dict[str, Any]:
         """The invoke's answer: the card now, with why the action did not go through if it did not."""
         current = await self.views.current(action.card_id) if action.card_id is not None else None
-        if current is None or action.card_id is None:
-            return message_answer(t(self.directory.default.locale, "ephemeral.card_missing"))
+        if current is None or action.card_id is None or not current.org.admits(CHANNEL, action.tenant):
+            # Another organisation's card is answered as if it did not exist, in the clicker's words.
+            found = self.directory.by_staff(CHANNEL, action.user, action.tenant) if action.user else None
+            org = found[0] if found else self.directory.of_workspace(CHANNEL, action.tenant)
+            return message_answer(t(org.locale, "ephemeral.card_missing"))
         request = self._request(action, current)
         if request is None:
             return self._answer(current, t(current.org.locale, "teams.unknown_action"))
-        who = Requester(CHANNEL, action.user or "")
+        who = Requester(CHANNEL, action.user or "", workspace=action.tenant)
         result = await self.handling.perform(request, who)
         after = await self.views.current(action.card_id) or current
         notice = (
@@ -76,39 +79,40 @@ class TeamsActions:
     def _answer(current: CurrentCard, notice: str | None) -> dict[str, Any]:
         return card_answer(render_card(current.view, current.org.timezone, notice))
 
-    def recado_author(self, user: str | None) -> Org | str:
-        """The organisation of a staff member who may post messages, or why they may not."""
-        found = self.directory.by_staff(CHANNEL, user) if user else None
+    def recado_author(self, user: str | None, tenant: str) -> Org | str:
+        """The organisation of a staff member (of that tenant) who may post messages, or why they
+        may not."""
+        found = self.directory.by_staff(CHANNEL, user, tenant) if user else None
         if found is None:
-            org = self.directory.default
+            org = self.directory.of_workspace(CHANNEL, tenant)
             return t(org.locale, "teams.not_staff", org=org.config.organization.name)
-        author = self.recados.author(Requester(CHANNEL, user or ""))
+        author = self.recados.author(_requester(user, tenant))
         return author.message if isinstance(author, RecadoResult) else author[0]
 
-    async def recado(self, user: str | None, text: str) -> str:
+    async def recado(self, user: str | None, tenant: str, text: str) -> str:
         """The answer to a ``recado …`` message: where it went, or why it could not be posted."""
-        org = self.recado_author(user)
+        org = self.recado_author(user, tenant)
         if isinstance(org, str):
             return org
-        result = await self.recados.post(Requester(CHANNEL, user or ""), parse_recado(text, org.config))
+        result = await self.recados.post(_requester(user, tenant), parse_recado(text, org.config))
         return result.message
 
-    async def recado_form_sent(self, user: str | None, data: dict[str, Any]) -> str:
+    async def recado_form_sent(self, action: CardAction) -> str:
         """The answer to the ``recado`` form: where the message went, or what to fix."""
-        org = self.recado_author(user)
+        org = self.recado_author(action.user, action.tenant)
         if isinstance(org, str):
             return org
-        draft = recado_draft(data, org.config)
+        draft = recado_draft(action.data, org.config)
         if isinstance(draft, str):
             return draft
-        return (await self.recados.post(Requester(CHANNEL, user or ""), draft)).message
+        return (await self.recados.post(_requester(action.user, action.tenant), draft)).message
 
-    async def privacy_request(self, user: str | None, text: str) -> Activity:
+    async def privacy_request(self, user: str | None, tenant: str, text: str) -> Activity:
         """The answer to ``privacidad …``: a text, or a card to confirm an erasure or to download."""
         from botbuilder.core import CardFactory, MessageFactory  # the SDK only once Teams is used
 
         assert self.privacy is not None
-        answer = await self.privacy.request(Requester(CHANNEL, user or ""), text)
+        answer = await self.privacy.request(_requester(user, tenant), text)
         card = answer_card(answer)
         if card is None:
             return MessageFactory.text(answer.text)
@@ -119,5 +123,9 @@ class TeamsActions:
         number = erase_number(action.data)
         if self.privacy is None or number is None:
             return message_answer(t(self.directory.default.locale, "teams.unknown_action"))
-        answer = await self.privacy.erase(Requester(CHANNEL, action.user or ""), number)
+        answer = await self.privacy.erase(_requester(action.user, action.tenant), number)
         return card_answer(result_card(answer))
+
+
+def _requester(user: str | None, tenant: str) -> Requester:
+    return Requester(CHANNEL, user or "", workspace=tenant)

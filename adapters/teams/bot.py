@@ -12,7 +12,14 @@ from botbuilder.schema import ActivityTypes
 
 from adapters.teams.actions import TeamsActions, message_answer
 from adapters.teams.forms import RECADO_VERB, recado_form
-from adapters.teams.parse import BadActivity, card_action, message_text, seen_conversations, team_id_of
+from adapters.teams.parse import (
+    BadActivity,
+    card_action,
+    message_text,
+    seen_conversations,
+    team_id_of,
+    tenant_of,
+)
 from adapters.teams.privacy import ERASE_VERB
 from bot.domain.privacy_request import is_privacy_request
 from bot.services.conversations import Conversations
@@ -54,25 +61,25 @@ class CentralitaBot(TeamsActivityHandler):  # type: ignore[misc]
         if action.verb == ERASE_VERB:
             return InvokeResponse(status=200, body=await self.actions.privacy_erase(action))
         if action.verb == RECADO_VERB:
-            answer = await self.actions.recado_form_sent(action.user, action.data)
+            answer = await self.actions.recado_form_sent(action)
             return InvokeResponse(status=200, body=message_answer(answer))
         return InvokeResponse(status=200, body=await self.actions.card_action(action))
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        user = getattr(activity.from_property, "aad_object_id", None)
+        user, tenant = getattr(activity.from_property, "aad_object_id", None), tenant_of(activity)
         said = message_text(activity)
         if self.actions.privacy is not None and is_privacy_request(said):
-            await turn_context.send_activity(await self.actions.privacy_request(user, said))
+            await turn_context.send_activity(await self.actions.privacy_request(user, tenant, said))
             return
         match = self.recado.match(said)
         if match is None:
             return
         text = match.group(1).strip()
         if text:
-            await turn_context.send_activity(await self.actions.recado(user, text))
+            await turn_context.send_activity(await self.actions.recado(user, tenant, text))
             return
-        org = self.actions.recado_author(user)
+        org = self.actions.recado_author(user, tenant)
         if isinstance(org, str):
             await turn_context.send_activity(org)
             return

@@ -130,6 +130,13 @@ def message_text(activity: Activity) -> str:
     return " ".join(_MENTION.sub(" ", activity.text or "").split())
 
 
+def tenant_of(activity: Activity) -> str:
+    """The Microsoft 365 tenant an activity came from ("" when it names none: then no organisation
+    with a tenant of its own admits it)."""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    return _tenant(activity, data) or ""
+
+
 def _tenant(activity: Activity, data: dict[str, Any]) -> str | None:
     tenant = _str(_dict(data.get("tenant")).get("id"))
     return tenant or _str(getattr(activity.conversation, "tenant_id", None))
@@ -146,12 +153,14 @@ def _str(value: object) -> str | None:
 @dataclass(frozen=True)
 class CardAction:
     """An ``Action.Execute`` on a card: the verb, the card id its data carries (None: it carries
-    none), the data with the form's answers merged in, and who clicked (their AAD object id)."""
+    none), the data with the form's answers merged in, who clicked (their AAD object id) and the
+    tenant they clicked from."""
 
     verb: str
     card_id: int | None
     data: dict[str, Any]
     user: str | None
+    tenant: str = ""
 
 
 def card_action(activity: Activity) -> CardAction:
@@ -166,4 +175,5 @@ def card_action(activity: Activity) -> CardAction:
     if isinstance(raw, str) and raw.isdigit():
         card_id = int(raw)
     user = activity.from_property
-    return CardAction(action["verb"], card_id, data, _str(getattr(user, "aad_object_id", None)))
+    aad = _str(getattr(user, "aad_object_id", None))
+    return CardAction(action["verb"], card_id, data, aad, tenant_of(activity))

@@ -40,12 +40,29 @@ BLOCKED = "MessageWritesBlocked"
 
 
 class TeamsPublisher:
+    """Sends through the conversations stored from ``tenant`` only, when it is set: an organisation
+    with a tenant of its own (``in_workspace``) never reaches a channel or a person of another."""
+
     name = CHANNEL
 
-    def __init__(self, gateway: TeamsGateway, conversations: Conversations, timezone: str) -> None:
+    def __init__(
+        self, gateway: TeamsGateway, conversations: Conversations, timezone: str, tenant: str | None = None
+    ) -> None:
         self.gateway = gateway
         self.conversations = conversations
         self.timezone = timezone
+        self.tenant = tenant
+        self._tenants: dict[str, TeamsPublisher] = {}
+
+    async def in_workspace(self, workspace: str | None) -> TeamsPublisher:
+        """The publisher of an organisation's own tenant (None: the conversations of any tenant)."""
+        if workspace is None or workspace == self.tenant:
+            return self
+        if workspace not in self._tenants:
+            self._tenants[workspace] = TeamsPublisher(
+                self.gateway, self.conversations, self.timezone, workspace
+            )
+        return self._tenants[workspace]
 
     async def post_card(self, target: str, view: CardView) -> MessageRef:
         """A new thread in the channel ``target`` (its id), through the team's stored reference."""
@@ -134,7 +151,7 @@ class TeamsPublisher:
         return _in(anywhere.reference, conversation)
 
     async def _to_person(self, user: str, activity: Activity) -> MessageRef:
-        personal = await self.conversations.personal(CHANNEL, user)
+        personal = await self.conversations.personal(CHANNEL, user, self.tenant)
         if personal is not None:
             return await self._send(personal.reference, activity)
         return await self._new_chat(user, activity)
@@ -142,9 +159,10 @@ class TeamsPublisher:
     async def _new_chat(self, user: str, activity: Activity) -> MessageRef:
         """Proactively open a 1:1 chat with someone who never wrote to the bot (the app must be
         installed for them, or in a team they belong to)."""
-        anywhere = await self.conversations.any_of_tenant(CHANNEL, None)
+        anywhere = await self.conversations.any_of_tenant(CHANNEL, self.tenant)
         if anywhere is None:
-            raise DeliveryError("Teams: the app is not installed anywhere yet", capped=True)
+            where = f"in tenant {self.tenant}" if self.tenant else "anywhere"
+            raise DeliveryError(f"Teams: the app is not installed {where} yet", capped=True)
         tenant = anywhere.tenant_id
         parameters = ConversationParameters(
             is_group=False,
@@ -185,6 +203,12 @@ class TeamsPublisher:
                 f"Teams: no stored conversation {conversation_id!r}; install the app in its team "
                 "(`centralita teams channels` lists where it is)",
                 capped=True,
+            )
+        if self.tenant is not None and found.tenant_id != self.tenant:
+            raise DeliveryError(
+                f"Teams: conversation {conversation_id!r} is in tenant {found.tenant_id}, not in the"
+                f" organisation's ({self.tenant}): check its teams_channel",
+                permanent=True,
             )
         return found
 

@@ -74,6 +74,12 @@ async def _database(settings: Settings) -> AsyncIterator[Check]:
 
 
 async def _slack(settings: Settings, config: OrgConfig, test_card_team: str | None) -> AsyncIterator[Check]:
+    if settings.slack_bot_token is None and settings.slack_enabled:
+        yield good(
+            "Slack: each workspace's bot token is the one installed through /slack/install"
+            " (`centralita org list` shows each organisation's workspace)"
+        )
+        return
     if settings.slack_bot_token is None:
         yield good("Slack not configured: cards go to the console channel")
         return

@@ -186,10 +186,19 @@ class OrganizationConfig(_Strict):
     slack_team_id: str | None = None
     """The organisation's own Slack workspace (``T…``), installed through Slack's OAuth flow; unset:
     the one workspace of ``SLACK_BOT_TOKEN``, shared by every organisation that leaves it unset."""
+    teams_tenant_id: str | None = None
+    """The organisation's own Microsoft 365 tenant (its directory id): its Teams channels and people
+    are reached only through conversations stored from that tenant, and only invokes from it act on
+    its cards; unset: any tenant the bot is installed in (one organisation's Teams)."""
     messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
 
     _id = field_validator("id")(_check_id)
-    _team = field_validator("slack_team_id")(_check_platform_ref)
+    _team = field_validator("slack_team_id", "teams_tenant_id")(_check_platform_ref)
+
+    def workspace_on(self, channel: str) -> str | None:
+        """The organisation's own workspace on a chat channel (Slack: its team id; Teams: its
+        tenant id), None when it has none there (shared, or not a chat channel)."""
+        return {"slack": self.slack_team_id, "teams": self.teams_tenant_id}.get(channel)
 
     @field_validator("timezone")
     @classmethod

@@ -76,12 +76,17 @@ class Conversations:
             statement = statement.where(ChannelConversation.tenant_id == tenant_id)
         return await self._first(statement.order_by(col(ChannelConversation.updated_at).desc()))
 
-    async def personal(self, channel: str, user_ref: str) -> ConversationSeen | None:
+    async def personal(
+        self, channel: str, user_ref: str, tenant_id: str | None = None
+    ) -> ConversationSeen | None:
+        """A person's 1:1 chat with the bot (in ``tenant_id`` only, when given)."""
         statement = select(ChannelConversation).where(
             ChannelConversation.channel == channel,
             ChannelConversation.kind == "personal",
             ChannelConversation.user_ref == user_ref,
         )
+        if tenant_id:
+            statement = statement.where(ChannelConversation.tenant_id == tenant_id)
         return await self._first(statement)
 
     async def listing(self, channel: str) -> list[ConversationSeen]:

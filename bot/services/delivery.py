@@ -22,7 +22,15 @@ from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.ports import ChannelPublisher, DeliveryError, EventPublisher, MessageEditor, PostRef
+from bot.ports import (
+    ChannelPublisher,
+    DeliveryError,
+    EventPublisher,
+    MessageEditor,
+    PerWorkspace,
+    PostRef,
+    Publisher,
+)
 from bot.services import messages
 from bot.services.digest_message import DigestMessage
 from bot.services.directory import Org
@@ -121,7 +129,7 @@ class Delivery:
     def __init__(
         self,
         rt: Runtime,
-        publishers: dict[str, ChannelPublisher],
+        publishers: dict[str, Publisher],
         *,
         batch: int = 100,
         lease: timedelta = LEASE,
@@ -265,9 +273,7 @@ class Delivery:
                 raise DeliveryError("no messaging to customers in this process", permanent=True)
             row.external_ref = await self.replies.send(row.payload)
             return
-        publisher = self.publishers.get(row.channel)
-        if publisher is None:
-            raise DeliveryError(f"no publisher for channel {row.channel}", permanent=True)
+        publisher = await self._publisher(row)
         if row.kind in (CARD, THREAD):
             row.external_ref = await self._card_message(batch, row, publisher)
             return
@@ -292,6 +298,17 @@ class Delivery:
             row.external_ref = await publisher.tell_privately(to, text)
         else:
             raise DeliveryError(f"unknown delivery kind {row.kind}", permanent=True)
+
+    async def _publisher(self, row: Sending) -> ChannelPublisher:
+        """The row's channel, as the account of its organisation's own workspace there when the
+        channel has one per workspace."""
+        publisher = self.publishers.get(row.channel)
+        if publisher is None:
+            raise DeliveryError(f"no publisher for channel {row.channel}", permanent=True)
+        if isinstance(publisher, PerWorkspace):
+            workspace = self._org(row.org_id).config.organization.workspace_on(row.channel)
+            return await publisher.in_workspace(workspace)
+        return publisher
 
     async def _replace(self, publisher: ChannelPublisher, org: Org, row: Sending) -> None:
         """A message sent before, replaced with the row's notice (the card it was about may be gone)."""

@@ -41,11 +41,12 @@ class Org:
         console, a staff id): found by any of their identities."""
         return self._by_identity.get((channel, user_ref))
 
-    def admits(self, workspace: str | None) -> bool:
-        """Whether a request from ``workspace`` may see or act on this organisation's cards: an
-        organisation with its own Slack workspace admits only that one; one without, any (a single
-        shared workspace). Requests that name no workspace (the console) are admitted."""
-        own = self.config.organization.slack_team_id
+    def admits(self, channel: str, workspace: str | None) -> bool:
+        """Whether a request on ``channel`` from ``workspace`` (Slack's team id, a Teams tenant id)
+        may see or act on this organisation's cards: an organisation with its own workspace on that
+        channel admits only that one; one without, any (a single shared workspace). Requests that
+        name no workspace (the console) are admitted; each chat adapter always names one."""
+        own = self.config.organization.workspace_on(channel)
         return own is None or workspace is None or workspace == own
 
     def name_of(self, staff_id: str | None) -> str | None:
@@ -94,12 +95,18 @@ class Directory:
         """The organisation and staff member a user is; ``workspace`` (the chat platform's team the
         request came from) narrows it to the organisations of that workspace."""
         for org in self._orgs.values():
-            if not org.admits(workspace):
+            if not org.admits(channel, workspace):
                 continue
             member = org.staff_on(channel, user_ref)
             if member is not None:
                 return org, member
         return None
+
+    def of_workspace(self, channel: str, workspace: str | None) -> Org:
+        """The organisation a request from ``workspace`` on ``channel`` speaks to when it is not
+        someone's (a stranger is answered in its words, naming it, not another organisation): the
+        first that admits that workspace, else the default one."""
+        return next((org for org in self._orgs.values() if org.admits(channel, workspace)), self._default)
 
     @property
     def default(self) -> Org:

@@ -43,8 +43,8 @@ class Requester:
     reply_to: str | None = None
     reply_url: str | None = None
     workspace: str | None = None
-    """The chat workspace the request came from (Slack's team id), when the channel says: an
-    organisation with its own workspace is reached only from it (``Org.admits``)."""
+    """The chat workspace the request came from (Slack's team id, a Teams tenant id), when the
+    channel says: an organisation with its own workspace is reached only from it (``Org.admits``)."""
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ class CardHandling:
         if scope is not None:
             return scope.org
         found = self.rt.directory.by_staff(who.channel, who.user_ref, who.workspace)
-        return found[0] if found else self.rt.directory.default
+        return found[0] if found else self.rt.directory.of_workspace(who.channel, who.workspace)
 
     async def _scope(self, session: AsyncSession, card_id: int, who: Requester) -> _Scope:
         # Locked (PostgreSQL) until this change commits: a concurrent click or escalation step waits
@@ -209,7 +209,7 @@ class CardHandling:
         if card is None:
             raise _Refused("ephemeral.card_missing")
         org = self.rt.directory.get(card.org_id)
-        if not org.admits(who.workspace):  # another organisation's card: as if it did not exist
+        if not org.admits(who.channel, who.workspace):  # another organisation's card: as if it did not exist
             raise _Refused("ephemeral.card_missing")
         staff = org.staff_on(who.channel, who.user_ref)
         if staff is None:

@@ -35,7 +35,7 @@ class Recados:
         """The staff member posting, or the reason they may not."""
         found = self.rt.directory.by_staff(who.channel, who.user_ref, who.workspace)
         if found is None:
-            org = self.rt.directory.default
+            org = self.rt.directory.of_workspace(who.channel, who.workspace)
             return RecadoResult(False, t(org.locale, "ephemeral.not_staff", org=org.config.organization.name))
         org, member = found
         reception = org.config.reception

@@ -13,6 +13,10 @@ the method ``response_url`` with the JSON body and its ``path``); ``expire_hooks
 them 404 ``expired_url``, as Slack does after 30 minutes. Socket Mode: ``apps.connections.open``
 gives the URL of a WebSocket (``/socket``) that says ``hello``, takes ``push(kind, payload)``
 envelopes and records what the app sends back in ``socket_replies``.
+Tokens: ``tokens`` says which workspace each bot token is of (an OAuth install, answered from
+``installs`` by its code, adds its token), ``members`` which workspaces a channel or user is in; a
+call with a token of another workspace is refused (``channel_not_found``), and a ``revoked`` token
+is answered ``token_revoked``.
 ``files_upload_v2`` works end to end: ``files.getUploadURLExternal`` hands out an upload URL on this
 server, whose bytes land in ``uploads``, and ``files.completeUploadExternal`` shares them.
 """
@@ -41,6 +45,8 @@ class SlackCall:
     method: str
     args: dict[str, Any]
     at: float = field(default_factory=time.perf_counter)
+    token: str | None = None
+    """The bot token the call was made with (its ``Authorization: Bearer``)."""
 
 
 @dataclass
@@ -77,6 +83,15 @@ class FakeSlack:
         """What was uploaded to each upload URL ``files.getUploadURLExternal`` handed out, by file id."""
         self._files = itertools.count(1)
         self.expire_hooks = False
+        self.tokens: dict[str, str] = {"xoxb-test": "T0CLINICA"}
+        """The workspace of each bot token Slack issued (an OAuth install adds its own)."""
+        self.members: dict[str, set[str]] = {}
+        """The workspaces a channel or user id is in: a call about one of them with a token of
+        another workspace is refused ``channel_not_found``, as Slack does. Ids not listed: any."""
+        self.revoked: set[str] = set()
+        """Tokens Slack answers ``token_revoked`` (an app reinstalled, its old token revoked)."""
+        self.installs: dict[str, dict[str, Any]] = {"c0de": GESTORIA_INSTALL}
+        """What ``oauth.v2.access`` answers for each code (the workspace that installed the app)."""
         self.sockets: list[WebSocket] = []
         self.socket_replies: list[dict[str, Any]] = []
         """What the app sent back over Socket Mode (acknowledgements, with ``envelope_id``)."""
@@ -183,6 +198,12 @@ class FakeSlack:
                 headers={"Retry-After": str(int(retry_after))},
             )
         args = await _args(request)
+        token = request.headers.get("authorization", "").removeprefix("Bearer ") or None
+        wrong = self._wrong_token(method, token, args)
+        if wrong is not None:
+            self.refused.append(SlackCall(method, args, token=token))
+            self.changed.set()
+            return JSONResponse({"ok": False, "error": wrong})
         for held in self._holds:
             if held.holds(method, args):
                 held.arrived.set()
@@ -195,9 +216,23 @@ class FakeSlack:
                 self.refused.append(SlackCall(method, args))
                 self.changed.set()
                 return JSONResponse({"ok": False, "error": error})
-        self.calls.append(SlackCall(method, args))
+        self.calls.append(SlackCall(method, args, token=token))
         self.changed.set()
-        return JSONResponse(self._answer(method, args))
+        return JSONResponse(self._answer(method, args, token))
+
+    def _wrong_token(self, method: str, token: str | None, args: dict[str, Any]) -> str | None:
+        """Why Slack refuses ``token`` for this call: revoked, or of another workspace than the
+        channel or user the call is about."""
+        if token in self.revoked:
+            return "token_revoked"
+        team = self.tokens.get(token or "")
+        if team is None or method == "oauth.v2.access":
+            return None
+        about = (args.get(key) for key in ("channel", "user", "users", "user_id"))
+        for ref in (str(a) for a in about if a):
+            if ref in self.members and team not in self.members[ref]:
+                return "channel_not_found" if ref.startswith(("C", "G", "D")) else "user_not_found"
+        return None
 
     async def _hook(self, request: Request) -> Response:
         """A post to a response URL: JSON in, plain ``ok`` out (as Slack answers)."""
@@ -216,7 +251,7 @@ class FakeSlack:
         self.changed.set()
         return PlainTextResponse("OK - uploaded")
 
-    def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, method: str, args: dict[str, Any], token: str | None = None) -> dict[str, Any]:
         if method == "conversations.open":
             return {"ok": True, "channel": {"id": "D" + str(args.get("users", "")).removeprefix("U")}}
         if method == "files.getUploadURLExternal":
@@ -232,7 +267,7 @@ class FakeSlack:
                 "url": "https://clinica.slack.com/",
                 "team": "Clínica",
                 "user": "centralita",
-                "team_id": "T0CLINICA",
+                "team_id": self.tokens.get(token or "", "T0CLINICA"),
                 "user_id": "U0BOT",
                 "bot_id": "B0BOT",
             }
@@ -244,19 +279,12 @@ class FakeSlack:
                 "ts": ts,
                 "message": {"text": args.get("text")},
             }
-        if method == "oauth.v2.access":  # an install in the Gestoría's workspace (tests/fixtures/orgs)
-            return {
-                "ok": True,
-                "access_token": "xoxb-gestoria",
-                "token_type": "bot",
-                "scope": "chat:write,commands,im:write",
-                "bot_user_id": "U0BOTG",
-                "app_id": "A0APP",
-                "team": {"id": "T0GESTORIA", "name": "Gestoría Martínez"},
-                "enterprise": None,
-                "is_enterprise_install": False,
-                "authed_user": {"id": "U0PEPE"},
-            }
+        if method == "oauth.v2.access":
+            answer = self.installs.get(str(args.get("code")))
+            if answer is None:
+                return {"ok": False, "error": "invalid_code"}
+            self.tokens[answer["access_token"]] = answer["team"]["id"]
+            return answer
         if method == "chat.getPermalink":
             ts = str(args.get("message_ts", "")).replace(".", "")
             return {
@@ -277,6 +305,26 @@ class FakeSlack:
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}
         return {"ok": True}
+
+
+def install_answer(team: str, name: str, token: str, bot_user: str, installer: str) -> dict[str, Any]:
+    """What ``oauth.v2.access`` answers when the app is installed in ``team``."""
+    return {
+        "ok": True,
+        "access_token": token,
+        "token_type": "bot",
+        "scope": "chat:write,commands,im:write",
+        "bot_user_id": bot_user,
+        "app_id": "A0APP",
+        "team": {"id": team, "name": name},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "authed_user": {"id": installer},
+    }
+
+
+GESTORIA_INSTALL = install_answer("T0GESTORIA", "Gestoría Martínez", "xoxb-gestoria", "U0BOTG", "U0PEPE")
+"""An install in the Gestoría's workspace (tests/fixtures/orgs)."""
 
 
 async def _args(request: Request) -> dict[str, Any]:
