@@ -13,11 +13,11 @@ from tests.test_digest_delivery import Mailbox, certificate, smtp  # noqa: F401 
 from tests.test_email_cards import SECRET, link
 
 
-def email_settings(port: int, certificate: tuple[Path, Path]) -> dict[str, str]:
+def email_settings(port: int, cert: tuple[Path, Path]) -> dict[str, str]:
     return {
         "CENTRALITA_SMTP_URL": f"smtp://centralita:s3cret@127.0.0.1:{port}",
         "CENTRALITA_SMTP_FROM": "recepcion@clinica.example",
-        "CENTRALITA_SMTP_CA_FILE": str(certificate[0]),
+        "CENTRALITA_SMTP_CA_FILE": str(cert[0]),
         "CENTRALITA_LINK_SECRET": SECRET,
     }
 
