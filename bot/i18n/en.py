@@ -207,6 +207,8 @@ MESSAGES: dict[str, str] = {
     "link.ask.claim": "Claim {title} from {caller}?",
     "link.ask.callback": "Call {caller} back ({title}) in an hour?",
     "link.ask.resolve": "Mark {title} from {caller} as resolved?",
+    "link.who": "Who are you?",
+    "link.choose": "Choose who you are before confirming.",
     "link.confirm": "Confirm",
     "link.done.claim": "You claimed {title}.",
     "link.done.callback": "Callback scheduled: {title}, in an hour.",

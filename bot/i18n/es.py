@@ -215,6 +215,8 @@ MESSAGES: dict[str, str] = {
     "link.ask.claim": "¿Reclamar {title} de {caller}?",
     "link.ask.callback": "¿Devolver la llamada a {caller} ({title}) dentro de una hora?",
     "link.ask.resolve": "¿Dar por resuelta {title} de {caller}?",
+    "link.who": "¿Quién es usted?",
+    "link.choose": "Elija quién es antes de confirmar.",
     "link.confirm": "Confirmar",
     "link.done.claim": "Has reclamado {title}.",
     "link.done.callback": "Devolución programada: {title}, dentro de una hora.",
