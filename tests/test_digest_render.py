@@ -13,6 +13,7 @@ from bot.services.digest_message import digest_message
 from bot.services.directory import Directory
 from bot.store.migrate import upgrade_async
 from cards.digest_chart import PNG_SIGNATURE, render_chart
+from cards.digest_render import render_digest_html, render_digest_mrkdwn
 from tests.support import FIXTURES, Database
 from tests.test_cli import centralita
 from tests.test_digest_figures import another_org, background_month, digest_of, the_day
@@ -49,7 +50,7 @@ async def test_the_spanish_digest_reads_the_days_figures(db: Database) -> None:
         "Devoluciones de hoy (2; 1 atrasadas)",
     ):
         assert expected in lines, (expected, lines)
-    assert message.text.startswith(
+    assert render_digest_mrkdwn(message.view).startswith(
         "*Clínica Dental Sonrisa: así fue la recepción el lunes, 30 de noviembre de 2026*"
     )
 
@@ -68,8 +69,9 @@ async def test_a_manager_who_reads_english_gets_it_in_english(db: Database) -> N
         "• #1007 Caller 1007: with Ana García",
     ):
         assert expected in lines, (expected, lines)
-    assert '<img src="cid:digest-chart"' in message.html
-    assert "<li>Calls: 7 · Messages: 2</li>" in message.html
+    html = render_digest_html(message.view)
+    assert '<img src="cid:digest-chart"' in html
+    assert "<li>Calls: 7 · Messages: 2</li>" in html
 
 
 async def test_numbers_are_grouped_the_way_each_locale_writes_them(db: Database) -> None:

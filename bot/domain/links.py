@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 LINK_ACTIONS = ("claim", "callback", "resolve")
+VIEW = "view"
+"""A link that only shows the card (a digest's line read by email): it changes nothing, so it
+names no version and keeps working while the card moves on."""
 
 
 class LinkError(ValueError):
@@ -76,7 +79,7 @@ def read_link(secret: bytes, token: str, now: datetime) -> LinkClaims:
         )
     except (ValueError, TypeError, KeyError) as error:
         raise LinkError("link.forged") from error
-    if claims.action not in LINK_ACTIONS:
+    if claims.action not in (*LINK_ACTIONS, VIEW):
         raise LinkError("link.forged")
     if now.timestamp() > claims.expires:
         raise LinkError("link.expired")
@@ -115,3 +118,8 @@ class LinkSigner:
             + sign_link(self.secret, LinkClaims(card_id, version, action, staff_id, expires, team_id))
             for action in LINK_ACTIONS
         }
+
+    def view_link(self, card_id: int, now: datetime) -> str:
+        """The link that shows the card (``VIEW``)."""
+        claims = LinkClaims(card_id, 0, VIEW, "", int(now.timestamp()) + self.ttl_seconds)
+        return self.public_url.rstrip("/") + "/cards/act?t=" + sign_link(self.secret, claims)

@@ -209,6 +209,7 @@ MESSAGES: dict[str, str] = {
     "link.ask.resolve": "Mark {title} from {caller} as resolved?",
     "link.who": "Who are you?",
     "link.choose": "Choose who you are before confirming.",
+    "link.view": "{title} from {caller}. {status}",
     "link.confirm": "Confirm",
     "link.done.claim": "You claimed {title}.",
     "link.done.callback": "Callback scheduled: {title}, in an hour.",

@@ -217,6 +217,7 @@ MESSAGES: dict[str, str] = {
     "link.ask.resolve": "¿Dar por resuelta {title} de {caller}?",
     "link.who": "¿Quién es usted?",
     "link.choose": "Elija quién es antes de confirmar.",
+    "link.view": "{title} de {caller}. {status}",
     "link.confirm": "Confirmar",
     "link.done.claim": "Has reclamado {title}.",
     "link.done.callback": "Devolución programada: {title}, dentro de una hora.",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.domain.links import LinkClaims, LinkError, LinkSigner, read_link
+from bot.domain.links import VIEW, LinkClaims, LinkError, LinkSigner, read_link
 from bot.i18n import t
 from bot.services.channels import CONSOLE
 from bot.services.directory import Org
@@ -21,7 +21,7 @@ from bot.services.handling import CardHandling, Requester
 from bot.services.runtime import Runtime
 from bot.store.models import Card
 from cards.actions import Outcome
-from cards.build import card_title
+from cards.build import build_card, card_title
 
 CALLBACK_IN = timedelta(hours=1)
 """"I'll call back" schedules the callback this long after the click, assigned to whoever clicked."""
@@ -53,6 +53,8 @@ class CardLinks:
         found = await self._usable(token)
         if isinstance(found, LinkPage):
             return found
+        if found[0].action == VIEW:
+            return self._shown(found[1], found[2])
         return self._question(*found, token)
 
     async def act(self, token: str, chosen: str | None = None) -> LinkPage:
@@ -61,6 +63,8 @@ class CardLinks:
         if isinstance(found, LinkPage):
             return found
         claims, card, org = found
+        if claims.action == VIEW:
+            return self._shown(card, org)
         staff_id = claims.staff_id
         if claims.team_id is not None:
             if chosen not in dict(_team_staff(org, claims.team_id)):
@@ -81,6 +85,12 @@ class CardLinks:
         if not result.ok:
             return await self._moved_on(card.id or 0, org)
         message = t(org.locale, f"link.done.{claims.action}", title=self._title(card, org))
+        return LinkPage(org.locale, t(org.locale, "link.title", card=card.id), message)
+
+    def _shown(self, card: Card, org: Org) -> LinkPage:
+        """The card as it is now, with nothing to confirm."""
+        view = build_card(card_facts(card, org), self.rt.clock.now())
+        message = t(org.locale, "link.view", title=view.title, caller=_caller(card), status=view.status_line)
         return LinkPage(org.locale, t(org.locale, "link.title", card=card.id), message)
 
     def _question(self, claims: LinkClaims, card: Card, org: Org, token: str) -> LinkPage:
@@ -105,7 +115,7 @@ class CardLinks:
         if card is None:
             return LinkPage(locale, t(locale, "link.refused"), t(locale, "link.forged"), status=404)
         org = self.rt.directory.get(card.org_id)
-        if card.version != claims.version:
+        if card.version != claims.version and claims.action != VIEW:
             return await self._moved_on(card.id or 0, org)
         return claims, card, org
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.services.channels import CONSOLE
 from bot.services.directory import Org
-from bot.services.outbox import REPORT, outbox_row
+from bot.services.outbox import MAIL, outbox_row
 from bot.services.runtime import Runtime
 from cards.build import build_card
 from cards.email_card import email_html, email_subject, email_text
@@ -66,21 +66,16 @@ def email_card_rows(
     view = build_card(facts, now)
     for box in mailboxes(rt, org, card):
         links = rt.links.links(card["id"], card["version"], box.staff_id, now, box.team_id)
-        text = email_text(view, links, facts.locale)
         message = {
             "subject": email_subject(view),
-            "text": text,
-            "plain": text,
+            "plain": email_text(view, links, facts.locale),
             "html": email_html(view, links, facts.locale),
-            "chart_title": "",
-            "chart_labels": {},
-            "hourly": {},
         }
         rows.append(
             outbox_row(
                 org_id=org.id,
                 channel=EMAIL,
-                kind=REPORT,
+                kind=MAIL,
                 target=box.address,
                 now=now,
                 payload=message,
