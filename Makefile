@@ -17,7 +17,7 @@ ifneq ($(filter command line,$(origin HOST) $(origin PORT)),)
 export CENTRALITA_PUBLIC_URL ?= http://$(HOST):$(PORT)
 endif
 
-.PHONY: run test lint bench simulate check clean
+.PHONY: run test lint bench simulate check clean browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,7 +45,18 @@ lint: $(STAMP)
 # 15 minutes on two cores (pytest-xdist; every test has its own SQLite file and PostgreSQL schema).
 TEST_WORKERS ?= 4
 
-test: lint
+# The email-link test drives a real headless browser: Debian's Chromium and its chromedriver
+# (never a browser downloaded by a Python package). Installed when missing; `make test` runs as root
+# on a fresh machine, otherwise install them yourself (`sudo apt-get install chromium chromium-driver`).
+CHROMIUM := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+
+browser:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver; \
+	fi
+
+test: lint browser
 	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 bench: $(STAMP)

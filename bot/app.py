@@ -493,7 +493,7 @@ def _publishers(slack: SlackWorkspaces | None, settings: Settings) -> dict[str, 
         publishers["slack"] = slack
     if settings.smtp_url is not None and settings.smtp_from:
         server = SmtpServer.from_url(settings.smtp_url.get_secret_value(), settings.smtp_ca_file)
-        publishers["email"] = EmailPublisher(server, settings.smtp_from)
+        publishers["email"] = EmailPublisher(server, settings.smtp_from, _link_signer(settings))
     return publishers
 
 

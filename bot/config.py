@@ -137,9 +137,12 @@ def _teams(config: OrgConfig) -> Iterator[ConfigIssue]:
             team.oncall,
             "ignored: when no one on call is known, on-call steps notify nobody",
         )
-        if not team.chat_channels():
+        if not team.chat_channels() and team.email is None:
             reason = "no Slack or Teams channel: this team's cards go to the console channel only"
             yield ConfigIssue(f"teams[{i}].slack_channel", reason)
+        if team.email is not None and not any(_is_staff(config, s) for s in team.staff_ids()):
+            reason = "the team has no staff: nobody can say who they are on its mailbox's links"
+            yield ConfigIssue(f"teams[{i}].email", reason)
 
 
 def _contacts(config: OrgConfig) -> Iterator[ConfigIssue]:

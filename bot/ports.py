@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, runtime_checkable
 
 from bot.domain.org import OrgConfig
+from cards.digest import DigestView
 from cards.model import CardView, DirectView, Text
 
 
@@ -97,17 +98,47 @@ class DeliveryError(Exception):
 
 @dataclass(frozen=True)
 class Report:
-    """A report to one person (the daily digest, the weekly review): a message with a chart. Each
-    channel takes what it can show: Slack the ``text`` with the chart uploaded beside it, email the
-    ``html`` and ``plain`` parts with the chart inline, the console the ``plain`` text."""
+    """A report to one person (the daily digest, the weekly review): a neutral view with a chart.
+    Each channel renders it its own way (``cards.digest_render``): Slack as mrkdwn with the chart
+    uploaded beside it, Teams as an Adaptive Card with the chart inline, email as HTML and text with
+    the chart as a related part, the console as plain text. ``links`` maps the id of a card the
+    report names to where this reader opens it on this channel (``CardLinker``)."""
 
     subject: str
-    text: str
-    plain: str
-    html: str
+    view: DigestView
     chart_png: bytes | None
     chart_title: str
     chart_name: str = "chart.png"
+    links: Mapping[int, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class CardLinker(Protocol):
+    """A channel that can link to a card from a report: Slack a message permalink, Teams a deep
+    link to the card's post, email a signed page. A channel without it shows the lines unlinked."""
+
+    async def card_link(self, card_id: int, post: PostRef | None, now: datetime) -> str | None:
+        """Where the reader opens card ``card_id`` on this channel; ``post`` is the card's first post
+        there, if it has one. None: no link (never raises: a report goes out without the link)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Mail:
+    """An email written for one address (a card by email): its parts rendered already."""
+
+    subject: str
+    plain: str
+    html: str
+
+
+@runtime_checkable
+class MailSender(Protocol):
+    """A channel that sends ready-made emails besides the ``ChannelPublisher`` methods."""
+
+    async def send_mail(self, to: str, mail: Mail) -> MessageRef | None:
+        """Raises: DeliveryError."""
+        ...
 
 
 class ChannelPublisher(Protocol):

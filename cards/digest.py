@@ -1,13 +1,13 @@
-"""The daily digest as a person reads it: a neutral view of sections, then text (Slack, console,
-email's text part) or HTML (email). Dates, times, numbers and durations are formatted for the
-reader's locale with Babel."""
+"""The daily digest as a person reads it: a neutral view of sections of lines (a line may name the
+card it is about), which each channel renders its own way (``cards.digest_render``). Dates, times,
+numbers and durations are formatted for the reader's locale with Babel."""
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, format_timedelta
@@ -30,14 +30,13 @@ class DigestContext:
     zone: ZoneInfo
     names: Mapping[str, str] = field(default_factory=dict)
     """Staff id → name."""
-    links: Mapping[int, str] = field(default_factory=dict)
-    """Card id → a link to the card, where one is known."""
 
 
 @dataclass(frozen=True)
 class Line:
     text: str
-    link: str | None = None
+    card_id: int | None = None
+    """The card the line is about: each channel links it to where the reader finds that card."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +53,28 @@ class DigestView:
     chart_title: str
     chart_labels: dict[str, str]
     empty: str
+
+    def card_ids(self) -> list[int]:
+        """The cards the lines name, in order, once each."""
+        ids = (line.card_id for s in self.sections for line in s.lines if line.card_id is not None)
+        return list(dict.fromkeys(ids))
+
+    def payload(self) -> dict[str, Any]:
+        """Plain JSON (an outbox row's payload)."""
+        values = dict(self.__dict__)
+        values["sections"] = [
+            {"heading": s.heading, "lines": [[line.text, line.card_id] for line in s.lines]}
+            for s in self.sections
+        ]
+        return values
+
+    @classmethod
+    def from_payload(cls, payload: Mapping[str, Any]) -> DigestView:
+        sections = tuple(
+            Section(s["heading"], tuple(Line(text, card_id) for text, card_id in s["lines"]))
+            for s in payload["sections"]
+        )
+        return cls(**{**payload, "sections": sections})
 
 
 def build_digest_view(figures: DigestFigures, ctx: DigestContext) -> DigestView:
@@ -89,41 +110,6 @@ def build_digest_view(figures: DigestFigures, ctx: DigestContext) -> DigestView:
         chart_labels={kind: t(ctx.locale, f"digest.answer.{kind}") for kind in (*ANSWERS, "hour", "calls")},
         empty=t(ctx.locale, "digest.none"),
     )
-
-
-def render_digest_text(view: DigestView, *, bold: Callable[[str], str] = lambda s: s) -> str:
-    """Plain text; ``bold`` marks the headings (Slack's ``*…*``, nothing in an email's text part)."""
-    lines = [bold(view.title)]
-    for section in view.sections:
-        lines += ["", bold(section.heading)]
-        lines += [f"• {_with_link(line)}" for line in section.lines] or [f"• {_none(view)}"]
-    return "\n".join(lines)
-
-
-def render_digest_html(view: DigestView, *, chart: bool = True) -> str:
-    """An email's HTML part; the chart, when there is one, is the inline image ``cid:digest-chart``."""
-    parts = [f"<h2>{html.escape(view.title)}</h2>"]
-    if chart:
-        alt = html.escape(view.chart_title, quote=True)
-        parts.append(f'<p><img src="cid:{CHART_CID}" alt="{alt}" width="720"></p>')
-    for section in view.sections:
-        parts.append(f"<h3>{html.escape(section.heading)}</h3>")
-        items = [_html_line(line) for line in section.lines] or [html.escape(_none(view))]
-        parts.append("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
-    return "<!doctype html><html><body>" + "".join(parts) + "</body></html>"
-
-
-def _none(view: DigestView) -> str:
-    return view.empty
-
-
-def _with_link(line: Line) -> str:
-    return f"{line.text} <{line.link}>" if line.link else line.text
-
-
-def _html_line(line: Line) -> str:
-    text = html.escape(line.text)
-    return f'<a href="{html.escape(line.link, quote=True)}">{text}</a>' if line.link else text
 
 
 class Formats:
@@ -207,7 +193,7 @@ def _breaches(breaches: list[Breach], f: Formats) -> tuple[Line, ...]:
                 caller=b.caller or "—",
                 late=f.span(b.late_by),
             ),
-            f.ctx.links.get(b.card_id),
+            b.card_id,
         )
         for b in breaches
     )
@@ -243,7 +229,7 @@ def _callback_line(callback: DueCallback, f: Formats, *, overdue: bool) -> Line:
             name=f.name(callback.assignee),
             caller=callback.caller or "—",
         ),
-        f.ctx.links.get(callback.card_id),
+        callback.card_id,
     )
 
 
@@ -256,5 +242,5 @@ def _lead_line(lead: Lead, f: Formats) -> Line:
             caller=lead.caller or "—",
             owner=f.name(lead.owner),
         ),
-        f.ctx.links.get(lead.card_id),
+        lead.card_id,
     )

@@ -101,7 +101,7 @@ def _escalated(figures: WeekFigures, f: Formats) -> tuple[Line, ...]:
                 caller=e.caller or "—",
                 after=f.span(e.after),
             ),
-            f.ctx.links.get(e.card_id),
+            e.card_id,
         )
         for e in figures.escalated
     )

@@ -272,3 +272,23 @@ def test_retention_has_defaults_and_each_wrong_duration_is_named(tmp_path: Path)
     assert "at least one day" in issues["retention.notes"]
     assert "unknown field" in issues["retention.closed"]
     assert "retention.transcripts" not in issues
+
+
+def test_a_team_mailbox_is_an_address_and_needs_staff_to_act_from_it(tmp_path: Path) -> None:
+    bad = MINIMAL.replace("members: [ana]}", "members: [ana], email: recepcion-at-clinica}")
+    assert issues_of(write(tmp_path, bad)) == {
+        "teams[0].email": "'recepcion-at-clinica' is not an email address, like recepcion@clinica.example"
+    }
+    staff_bad = MINIMAL.replace("slack_user: U0ANA}", "slack_user: U0ANA, email: 'ana @clinica'}")
+    assert "staff[0].email" in issues_of(write(tmp_path, staff_bad))
+
+    nobody = MINIMAL.replace(
+        "members: [ana]}",
+        "members: [ana]}\n  - {id: caja, name: Caja, members: [pepe], email: caja@clinica.example}",
+    )
+    config = load_config(write(tmp_path, nobody))
+    assert config.team("caja") is not None and config.team("caja").email == "caja@clinica.example"  # type: ignore[union-attr]
+    warnings = {issue.path: issue.reason for issue in check_references(config)}
+    assert warnings["teams[1].email"] == "the team has no staff: nobody can say who they are on its mailbox's links"
+    assert "teams[1].slack_channel" not in warnings, "a team with a mailbox is not console-only"
+    assert "teams[0].email" not in warnings

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import replace
 from pathlib import Path
 
 from matplotlib.image import imread
 
 from bot.config import load_config
-from bot.services.digest_message import digest_message
+from bot.services.digest_message import DigestMessage, digest_message
 from bot.services.directory import Directory
 from bot.store.migrate import upgrade_async
 from cards.digest_chart import PNG_SIGNATURE, render_chart
+from cards.digest_render import (
+    render_digest_card,
+    render_digest_html,
+    render_digest_mrkdwn,
+    render_digest_text,
+)
 from tests.support import FIXTURES, Database
 from tests.test_cli import centralita
 from tests.test_digest_figures import another_org, background_month, digest_of, the_day
@@ -49,7 +56,7 @@ async def test_the_spanish_digest_reads_the_days_figures(db: Database) -> None:
         "Devoluciones de hoy (2; 1 atrasadas)",
     ):
         assert expected in lines, (expected, lines)
-    assert message.text.startswith(
+    assert render_digest_mrkdwn(message.view).startswith(
         "*Clínica Dental Sonrisa: así fue la recepción el lunes, 30 de noviembre de 2026*"
     )
 
@@ -68,8 +75,9 @@ async def test_a_manager_who_reads_english_gets_it_in_english(db: Database) -> N
         "• #1007 Caller 1007: with Ana García",
     ):
         assert expected in lines, (expected, lines)
-    assert '<img src="cid:digest-chart"' in message.html
-    assert "<li>Calls: 7 · Messages: 2</li>" in message.html
+    html = render_digest_html(message.view)
+    assert '<img src="cid:digest-chart"' in html
+    assert "<li>Calls: 7 · Messages: 2</li>" in html
 
 
 async def test_numbers_are_grouped_the_way_each_locale_writes_them(db: Database) -> None:
@@ -124,7 +132,10 @@ async def test_the_cli_sends_a_days_digest_once(tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path}/centralita.db")
     await upgrade_async(db.url)
     await db.add(*background_month(), *the_day())
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path}/centralita.db", "CENTRALITA_CONFIG": str(FIXTURES / "clinic.yaml")}
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path}/centralita.db",
+        "CENTRALITA_CONFIG": str(FIXTURES / "clinic.yaml"),
+    }
 
     first = centralita("digest", "--date", "2026-11-30", "--to", "marta", **env)
     again = centralita("digest", "--date", "2026-11-30", "--to", "marta", **env)
@@ -134,5 +145,43 @@ async def test_the_cli_sends_a_days_digest_once(tmp_path: Path) -> None:
     assert "digest of 2026-11-30 for marta: sent already, not sent again" in again.stdout
     rows = [row for row in await db.outbox() if row.kind == "report"]
     assert [(r.channel, r.target, r.payload["subject"]) for r in rows] == [
-        ("console", "marta", "Clínica Dental Sonrisa · resumen de recepción del lunes, 30 de noviembre de 2026")
+        (
+            "console",
+            "marta",
+            "Clínica Dental Sonrisa · resumen de recepción del lunes, 30 de noviembre de 2026",
+        )
     ]
+
+
+async def test_each_channel_renders_the_same_view_with_its_own_links(db: Database) -> None:
+    message = digest_message(ORG, member("marta"), await digest_of(db))
+    assert DigestMessage.from_payload(json.loads(json.dumps(message.payload()))) == message
+    assert message.view.card_ids()[:3] == [1002, 1003, 1007] and 1004 in message.view.card_ids()
+    links = {1002: "https://clinica.slack.com/archives/C0RECEP/p1", 1004: "https://x.example/c?a=1&b=2"}
+    breach = "#1002 Urgencia · Caller 1002: reclamada con 3 minutos de retraso"
+    lead = "#1004 Caller 1004: lo lleva Marta López"
+
+    slack = render_digest_mrkdwn(message.view, links).splitlines()
+    assert f"• <{links[1002]}|{breach}>" in slack and f"• <{links[1004]}|{lead}>" in slack
+    assert "• #1003 General · Caller 1003: sin reclamar, 22 horas fuera de plazo" in slack, "no post, no link"
+    plain = render_digest_text(message.view, links).splitlines()
+    assert f"• {breach} <{links[1002]}>" in plain
+    html = render_digest_html(message.view, links)
+    assert f'<a href="https://x.example/c?a=1&amp;b=2">{lead}</a>' in html
+    card = render_digest_card(message.view, links, b"\x89PNG")
+    texts = [block.get("text", "") for block in card["body"]]
+    assert f"• [{breach}]({links[1002]})" in texts
+    assert card["body"][1] == {
+        "type": "Image",
+        "url": "data:image/png;base64,iVBORw==",
+        "altText": message.view.chart_title,
+        "size": "stretch",
+    }
+
+
+def test_slack_markup_in_a_line_is_escaped() -> None:
+    from cards.digest import DigestView, Line, Section
+
+    view = DigestView("s", "A & B", (Section("<h>", (Line("x <@U1> *y*", 7),)),), "", {}, "—")
+    text = render_digest_mrkdwn(view, {7: "https://l"})
+    assert text.splitlines() == ["*A &amp; B*", "", "*&lt;h&gt;*", "• <https://l|x &lt;@U1&gt; *y*>"]

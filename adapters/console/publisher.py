@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from bot.ports import MessageRef, PostRef, PrivateTo, Report
+from cards.digest_render import render_digest_text
 from cards.model import CardView, DirectView, Text
 from cards.text import render_text
 
@@ -39,5 +40,5 @@ class ConsolePublisher:
 
     async def send_report(self, target: str, report: Report) -> MessageRef | None:
         chart = f" (chart: {len(report.chart_png)} bytes)" if report.chart_png else ""
-        log.info("report to %s: %s%s\n%s", target, report.subject, chart, report.plain)
+        log.info("report to %s: %s%s\n%s", target, report.subject, chart, render_digest_text(report.view))
         return None

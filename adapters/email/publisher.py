@@ -1,5 +1,6 @@
 """Email through an SMTP relay (``CENTRALITA_SMTP_URL``): reports as HTML and text with the chart
-inline. The standard library's ``smtplib``, on a worker thread (it blocks)."""
+inline, and cards by email (ready-made ``Mail``). The standard library's ``smtplib``, on a worker
+thread (it blocks)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,16 @@ import asyncio
 import smtplib
 import ssl
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from urllib.parse import unquote, urlsplit
 
-from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo, Report
+from bot.domain.links import LinkSigner
+from bot.ports import DeliveryError, Mail, MessageRef, PostRef, PrivateTo, Report
 from bot.telemetry import PLATFORM_ERRORS
 from cards.digest import CHART_CID
+from cards.digest_render import render_digest_html, render_digest_text
 from cards.model import CardView, DirectView, Text
 
 TIMEOUT_SECONDS = 30
@@ -48,11 +52,10 @@ class SmtpServer:
 
 def report_email(sender: str, to: str, report: Report) -> EmailMessage:
     """Text and HTML alternatives; the chart is a related part of the HTML, ``cid:digest-chart``."""
-    message = EmailMessage()
-    message["Subject"], message["From"], message["To"] = report.subject, sender, to
-    message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid(domain="centralita")
-    message.set_content(report.plain)
-    message.add_alternative(report.html, subtype="html")
+    html = render_digest_html(report.view, report.links, chart=report.chart_png is not None)
+    message = mail_message(
+        sender, to, Mail(report.subject, render_digest_text(report.view, report.links), html)
+    )
     if report.chart_png is not None:
         html_part = message.get_payload()[1]  # type: ignore[index]
         assert isinstance(html_part, EmailMessage)
@@ -66,15 +69,35 @@ def report_email(sender: str, to: str, report: Report) -> EmailMessage:
     return message
 
 
+def mail_message(sender: str, to: str, mail: Mail) -> EmailMessage:
+    message = EmailMessage()
+    message["Subject"], message["From"], message["To"] = mail.subject, sender, to
+    message["Date"], message["Message-ID"] = formatdate(localtime=False), make_msgid(domain="centralita")
+    message.set_content(mail.plain)
+    message.add_alternative(mail.html, subtype="html")
+    return message
+
+
 class EmailPublisher:
     name = "email"
 
-    def __init__(self, server: SmtpServer, sender: str) -> None:
+    def __init__(self, server: SmtpServer, sender: str, links: LinkSigner | None = None) -> None:
+        """``links``: signs the pages a report's lines link to (none without a link secret)."""
         self.server = server
         self.sender = sender
+        self.links = links
 
     async def send_report(self, target: str, report: Report) -> MessageRef | None:
-        message = report_email(self.sender, target, report)
+        return await self._deliver(report_email(self.sender, target, report))
+
+    async def send_mail(self, to: str, mail: Mail) -> MessageRef | None:
+        return await self._deliver(mail_message(self.sender, to, mail))
+
+    async def card_link(self, card_id: int, post: PostRef | None, now: datetime) -> str | None:
+        """A signed page that shows the card as it is (an email reader has no chat to open it in)."""
+        return self.links.view_link(card_id, now) if self.links is not None else None
+
+    async def _deliver(self, message: EmailMessage) -> MessageRef:
         await asyncio.to_thread(self._send, message)
         return str(message["Message-ID"])
 

@@ -27,8 +27,13 @@ def link_router(links: CardLinks) -> APIRouter:
     @router.post("/cards/act", include_in_schema=False)
     async def act(request: Request) -> HTMLResponse:
         form = await request.form()
-        token = form.get("t")
-        return page(await links.act(token[:_LIMIT] if isinstance(token, str) else ""))
+        token, chosen = form.get("t"), form.get("staff")
+        return page(
+            await links.act(
+                token[:_LIMIT] if isinstance(token, str) else "",
+                chosen[:_LIMIT] if isinstance(chosen, str) else None,
+            )
+        )
 
     return router
 
@@ -40,7 +45,8 @@ def page(found: LinkPage) -> HTMLResponse:
         token = html.escape(found.token, quote=True)
         button = (
             '<form method="post" action="/cards/act">'
-            f'<input type="hidden" name="t" value="{token}"><button type="submit">{label}</button></form>'
+            f'<input type="hidden" name="t" value="{token}">{_choices(found)}'
+            f'<button type="submit">{label}</button></form>'
         )
     body = (
         f'<!doctype html><html lang="{found.locale}"><head><meta charset="utf-8">'
@@ -49,3 +55,15 @@ def page(found: LinkPage) -> HTMLResponse:
         f'<p id="message">{html.escape(found.message)}</p>{button}</body></html>'
     )
     return HTMLResponse(body, status_code=found.status)
+
+
+def _choices(found: LinkPage) -> str:
+    """A team mailbox's link: who is acting, one of the team's staff (required before confirming)."""
+    if not found.choices:
+        return ""
+    options = "".join(
+        f'<p><label><input type="radio" name="staff" value="{html.escape(staff_id, quote=True)}" required>'
+        f" {html.escape(name)}</label></p>"
+        for staff_id, name in found.choices
+    )
+    return f"<fieldset><legend>{html.escape(found.who)}</legend>{options}</fieldset>"

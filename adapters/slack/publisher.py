@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -15,6 +16,7 @@ from adapters.slack.auth import REFUSED
 from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo, Report
 from bot.telemetry import PLATFORM_ERRORS
 from cards.blockkit import mrkdwn_of, render_blocks, render_direct
+from cards.digest_render import render_digest_mrkdwn
 from cards.model import CardView, DirectView, Text
 
 log = logging.getLogger("centralita.slack")
@@ -88,6 +90,11 @@ class SlackPublisher:
             args["blocks"] = render_direct(view, link)
         return _ref(await self._call("chat_postMessage", **args))
 
+    async def card_link(self, card_id: int, post: PostRef | None, now: datetime) -> str | None:
+        """The permalink of the card's message (``chat.getPermalink`` on its stored channel and ts:
+        Slack builds it, with the workspace's own domain)."""
+        return await self._permalink(post) if post is not None and post.external_ref else None
+
     async def _permalink(self, card: PostRef) -> str | None:
         """The card's link, or None when Slack will not give it: the DM goes out without it."""
         try:
@@ -136,8 +143,9 @@ class SlackPublisher:
         """A DM with the report's text; its chart uploaded into the DM with Slack's current file API
         (``files_upload_v2``: files.getUploadURLExternal, the upload, files.completeUploadExternal),
         which shares a file in a conversation id, not a user id: the DM is opened first."""
+        text = render_digest_mrkdwn(report.view, report.links)
         if report.chart_png is None:
-            return _ref(await self._call("chat_postMessage", channel=target, text=report.text))
+            return _ref(await self._call("chat_postMessage", channel=target, text=text))
         opened = await self._call("conversations_open", users=target)
         uploaded = await self._call(
             "files_upload_v2",
@@ -146,7 +154,7 @@ class SlackPublisher:
             filename=report.chart_name,
             title=report.chart_title,
             alt_txt=report.chart_title,
-            initial_comment=report.text,
+            initial_comment=text,
         )
         file = uploaded.get("file") or {}
         return str(file["id"]) if "id" in file else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -26,11 +27,12 @@ from botbuilder.schema import (
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.teams.gateway import TeamsGateway
-from adapters.teams.links import channel_message_link
+from adapters.teams.links import channel_message_link, message_link
 from adapters.teams.parse import CHANNEL
 from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo, Report
 from bot.services.conversations import Conversations, ConversationSeen
 from cards.adaptive import render_card, render_direct
+from cards.digest_render import render_digest_card
 from cards.model import CardView, DirectView, Person, Text
 
 log = logging.getLogger("centralita.teams")
@@ -119,9 +121,14 @@ class TeamsPublisher:
         return await self._to_person(to.user, _text_activity(text))
 
     async def send_report(self, target: str, report: Report) -> MessageRef | None:
-        """A report (the digest) as a 1:1 message with its text; the chart inline in an Adaptive Card
-        is still to do (the managers branch added this seam)."""
-        return await self._to_person(target, _text_activity(Text.of(report.plain)))
+        """A report (the digest) as a 1:1 message: an Adaptive Card, the chart inline in it."""
+        activity = _card_activity(render_digest_card(report.view, report.links, report.chart_png))
+        activity.summary = report.subject[:200]
+        return await self._to_person(target, activity)
+
+    async def card_link(self, card_id: int, post: PostRef | None, now: datetime) -> str | None:
+        """The deep link to the card's channel post."""
+        return message_link(post) if post is not None else None
 
     async def replace_message(self, ref: MessageRef, text: Text) -> None:
         """The message (a card, a reply under it, a 1:1 message) becomes ``text`` alone, in place

@@ -42,6 +42,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _SPAN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _ID = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 class PathError(ValueError):
@@ -120,6 +121,16 @@ def _check_platform_ref(value: str | None) -> str | None:
     stripped = value.strip()
     if not stripped or len(stripped) > 256 or any(c.isspace() for c in stripped):
         raise ValueError(f"'{value}' is not a channel or user id: one word of at most 256 characters")
+    return stripped
+
+
+def _check_email(value: str | None) -> str | None:
+    """An address an SMTP relay takes (``local@domain.tld``), checked loosely: the relay has the last word."""
+    if value is None:
+        return None
+    stripped = value.strip()
+    if len(stripped) > 254 or not _EMAIL.match(stripped):
+        raise ValueError(f"'{value}' is not an email address, like recepcion@clinica.example")
     return stripped
 
 
@@ -247,6 +258,7 @@ class StaffMember(_Strict):
 
     _id = field_validator("id")(_check_id)
     _refs = field_validator("slack_user", "teams_user")(_check_platform_ref)
+    _email = field_validator("email")(_check_email)
 
     def identities(self) -> dict[str, str]:
         """How this person is known on each channel: their user id on every chat channel they have
@@ -269,9 +281,17 @@ class TeamConfig(_Strict):
     teams_channel: str | None = None
     members: list[str] = Field(default_factory=list)
     oncall: list[str] = Field(default_factory=list)
+    email: str | None = None
+    """A team mailbox: every card of the team is emailed there too, with links whose page asks which
+    of the team's staff is acting."""
 
     _id = field_validator("id")(_check_id)
     _refs = field_validator("slack_channel", "teams_channel")(_check_platform_ref)
+    _email = field_validator("email")(_check_email)
+
+    def staff_ids(self) -> list[str]:
+        """Who works in this team: its members, then anyone on call who is not one."""
+        return list(dict.fromkeys([*self.members, *self.oncall]))
 
     def chat_channels(self) -> dict[str, str]:
         """The chat channels this team's cards are posted to: channel name → the platform's id."""

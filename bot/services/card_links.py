@@ -3,7 +3,8 @@
 A link opens a confirmation page (``preview``); confirming (``act``) makes the change through
 ``CardHandling`` like a click in Slack would. A link works once (the change raises the card's
 version, which the link names), expires, and is refused when the card moved on; the page then says
-who has the card.
+who has the card. A team mailbox's link names the team, not a person: its page asks which of the
+team's staff is acting (a shared mailbox is read by several people), and the change is theirs.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.domain.links import LinkClaims, LinkError, LinkSigner, read_link
+from bot.domain.links import VIEW, LinkClaims, LinkError, LinkSigner, read_link
 from bot.i18n import t
 from bot.services.channels import CONSOLE
 from bot.services.directory import Org
@@ -20,7 +21,7 @@ from bot.services.handling import CardHandling, Requester
 from bot.services.runtime import Runtime
 from bot.store.models import Card
 from cards.actions import Outcome
-from cards.build import card_title
+from cards.build import build_card, card_title
 
 CALLBACK_IN = timedelta(hours=1)
 """"I'll call back" schedules the callback this long after the click, assigned to whoever clicked."""
@@ -35,6 +36,10 @@ class LinkPage:
     message: str
     token: str | None = None
     status: int = 200
+    choices: tuple[tuple[str, str], ...] = ()
+    """(staff id, name) to choose from before confirming: a team mailbox's link."""
+    who: str = ""
+    """The question over the choices."""
 
 
 class CardLinks:
@@ -48,32 +53,55 @@ class CardLinks:
         found = await self._usable(token)
         if isinstance(found, LinkPage):
             return found
-        claims, card, org = found
-        question = t(
-            org.locale, f"link.ask.{claims.action}", title=self._title(card, org), caller=_caller(card)
-        )
-        return LinkPage(org.locale, t(org.locale, "link.title", card=card.id), question, token)
+        if found[0].action == VIEW:
+            return self._shown(found[1], found[2])
+        return self._question(*found, token)
 
-    async def act(self, token: str) -> LinkPage:
-        """Make the change the link names, once."""
+    async def act(self, token: str, chosen: str | None = None) -> LinkPage:
+        """Make the change the link names, once; ``chosen`` is who a team mailbox's reader says they are."""
         found = await self._usable(token)
         if isinstance(found, LinkPage):
             return found
         claims, card, org = found
-        # The link names the staff id, which is the person's identity on the console channel; nothing
-        # is told privately (the page is the answer).
-        who = Requester(CONSOLE, claims.staff_id)
+        if claims.action == VIEW:
+            return self._shown(card, org)
+        staff_id = claims.staff_id
+        if claims.team_id is not None:
+            if chosen not in dict(_team_staff(org, claims.team_id)):
+                asked = self._question(claims, card, org, token)
+                message = f"{t(org.locale, 'link.choose')} {asked.message}"
+                return LinkPage(**{**asked.__dict__, "message": message, "status": 400})
+            staff_id = str(chosen)
+        # The staff id is the person's identity on the console channel; nothing is told privately
+        # (the page is the answer).
+        who = Requester(CONSOLE, staff_id)
         if claims.action == "claim":
             result = await self.handling.claim(card.id or 0, who)
         elif claims.action == "resolve":
             result = await self.handling.resolve(card.id or 0, who, Outcome.RESOLVED)
         else:
             due = self.rt.clock.now() + CALLBACK_IN
-            result = await self.handling.schedule_callback(card.id or 0, who, due, claims.staff_id)
+            result = await self.handling.schedule_callback(card.id or 0, who, due, staff_id)
         if not result.ok:
             return await self._moved_on(card.id or 0, org)
         message = t(org.locale, f"link.done.{claims.action}", title=self._title(card, org))
         return LinkPage(org.locale, t(org.locale, "link.title", card=card.id), message)
+
+    def _shown(self, card: Card, org: Org) -> LinkPage:
+        """The card as it is now, with nothing to confirm."""
+        view = build_card(card_facts(card, org), self.rt.clock.now())
+        message = t(org.locale, "link.view", title=view.title, caller=_caller(card), status=view.status_line)
+        return LinkPage(org.locale, t(org.locale, "link.title", card=card.id), message)
+
+    def _question(self, claims: LinkClaims, card: Card, org: Org, token: str) -> LinkPage:
+        question = t(
+            org.locale, f"link.ask.{claims.action}", title=self._title(card, org), caller=_caller(card)
+        )
+        page = LinkPage(org.locale, t(org.locale, "link.title", card=card.id), question, token)
+        if claims.team_id is None:
+            return page
+        choices = _team_staff(org, claims.team_id)
+        return LinkPage(**{**page.__dict__, "choices": choices, "who": t(org.locale, "link.who")})
 
     async def _usable(self, token: str) -> tuple[LinkClaims, Card, Org] | LinkPage:
         now = self.rt.clock.now()
@@ -87,7 +115,7 @@ class CardLinks:
         if card is None:
             return LinkPage(locale, t(locale, "link.refused"), t(locale, "link.forged"), status=404)
         org = self.rt.directory.get(card.org_id)
-        if card.version != claims.version:
+        if card.version != claims.version and claims.action != VIEW:
             return await self._moved_on(card.id or 0, org)
         return claims, card, org
 
@@ -106,6 +134,13 @@ class CardLinks:
     @staticmethod
     def _title(card: Card, org: Org) -> str:
         return card_title(card_facts(card, org))
+
+
+def _team_staff(org: Org, team_id: str) -> tuple[tuple[str, str], ...]:
+    """The team's staff as the configuration lists them now (someone who left is no longer offered)."""
+    team = org.config.team(team_id)
+    members = [org.config.staff_member(s) for s in (team.staff_ids() if team else [])]
+    return tuple((m.id, m.name) for m in members if m is not None)
 
 
 def _caller(card: Card) -> str:

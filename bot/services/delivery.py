@@ -26,6 +26,8 @@ from bot.ports import (
     ChannelPublisher,
     DeliveryError,
     EventPublisher,
+    Mail,
+    MailSender,
     MessageEditor,
     PerWorkspace,
     PostRef,
@@ -42,6 +44,7 @@ from bot.services.outbox import (
     EPHEMERAL,
     ERASE,
     LEASE,
+    MAIL,
     PRIVATE,
     REPORT,
     THREAD,
@@ -50,6 +53,7 @@ from bot.services.outbox import (
     wall_now,
 )
 from bot.services.replies import CUSTOMER, ReplySending
+from bot.services.report_links import report_links
 from bot.services.retry import retry_wait
 from bot.services.runtime import Runtime
 from bot.services.webhooks import WEBHOOK
@@ -278,8 +282,14 @@ class Delivery:
             row.external_ref = await self._card_message(batch, row, publisher)
             return
         if row.kind == REPORT:
-            report = await DigestMessage.from_payload(row.payload).report()
-            row.external_ref = await publisher.send_report(row.target, report)
+            message = DigestMessage.from_payload(row.payload)
+            links = await report_links(self.rt, publisher, row.channel, message.view.card_ids())
+            row.external_ref = await publisher.send_report(row.target, await message.report(links))
+            return
+        if row.kind == MAIL:
+            if not isinstance(publisher, MailSender):
+                raise DeliveryError(f"{row.channel} does not send emails", permanent=True)
+            row.external_ref = await publisher.send_mail(row.target, Mail(**row.payload))
             return
         if row.kind == WEBHOOK:
             await cast(EventPublisher, publisher).post_event(row.target, row.payload)

@@ -1,8 +1,9 @@
-"""The digest of one day for one manager: figures in, the message they read out (text, HTML, chart)."""
+"""The digest of one day for one manager: figures in, the message they read (a neutral view, a chart)."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -15,46 +16,48 @@ from bot.domain.weekly import WeekFigures
 from bot.ports import Report
 from bot.services.digest import DigestReader
 from bot.services.directory import Org
-from cards.digest import DigestContext, DigestView, build_digest_view, render_digest_html, render_digest_text
+from cards.digest import DigestContext, DigestView, build_digest_view
 from cards.digest_chart import render_chart
+from cards.digest_render import render_digest_text
 from cards.weekly import build_weekly_view
 
 
 @dataclass(frozen=True)
 class DigestMessage:
-    """What a manager receives: everything a channel needs, as plain data (an outbox payload)."""
+    """What a manager receives, as plain data (an outbox payload): the neutral view each channel
+    renders its own way, and the chart's figures (the PNG is drawn at send time)."""
 
-    subject: str
-    text: str
-    """Slack markup (bold headings)."""
-    plain: str
-    """No markup: a terminal, an email's text part."""
-    html: str
-    chart_title: str
-    chart_labels: dict[str, str]
+    view: DigestView
     hourly: dict[int, dict[str, int]]
 
+    @property
+    def subject(self) -> str:
+        return self.view.subject
+
+    @property
+    def plain(self) -> str:
+        """No markup, no links: a terminal (``centralita digest --dry-run``)."""
+        return render_digest_text(self.view)
+
     def payload(self) -> dict[str, Any]:
-        values = dict(self.__dict__)
-        values["hourly"] = {str(hour): counts for hour, counts in self.hourly.items()}
-        return values
+        hourly = {str(hour): counts for hour, counts in self.hourly.items()}
+        return {"subject": self.subject, "view": self.view.payload(), "hourly": hourly}
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> DigestMessage:
-        values = dict(payload)
-        values["hourly"] = {int(hour): counts for hour, counts in payload["hourly"].items()}
-        return cls(**values)
+        hourly = {int(hour): counts for hour, counts in payload["hourly"].items()}
+        return cls(DigestView.from_payload(payload["view"]), hourly)
 
-    async def report(self) -> Report:
+    async def report(self, links: Mapping[int, str]) -> Report:
         """The message as the publisher port takes it, its chart rendered."""
         png = await self.chart_png() if self.hourly else None
-        return Report(self.subject, self.text, self.plain, self.html, png, self.chart_title, "digest.png")
+        return Report(self.subject, self.view, png, self.view.chart_title, "digest.png", links)
 
     async def chart_png(self) -> bytes:
         """The chart, rendered in a process of its own (see ``chart_process``)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            chart_process(), render_chart, self.hourly, self.chart_title, self.chart_labels
+            chart_process(), render_chart, self.hourly, self.view.chart_title, self.view.chart_labels
         )
 
 
@@ -80,20 +83,7 @@ def reader_locale(org: Org, member: StaffMember) -> str:
 
 
 def digest_message(org: Org, member: StaffMember, figures: DigestFigures) -> DigestMessage:
-    view = _view(org, member, figures)
-    return DigestMessage(
-        subject=view.subject,
-        text=render_digest_text(view, bold=lambda s: f"*{s}*"),
-        plain=render_digest_text(view),
-        html=render_digest_html(view),
-        chart_title=view.chart_title,
-        chart_labels=view.chart_labels,
-        hourly=figures.hourly,
-    )
-
-
-def _view(org: Org, member: StaffMember, figures: DigestFigures) -> DigestView:
-    return build_digest_view(figures, _context(org, member))
+    return DigestMessage(build_digest_view(figures, _context(org, member)), figures.hourly)
 
 
 def _context(org: Org, member: StaffMember) -> DigestContext:
@@ -111,13 +101,4 @@ async def compose(reader: DigestReader, org: Org, member: StaffMember, day: date
 
 def weekly_message(org: Org, member: StaffMember, figures: WeekFigures) -> DigestMessage:
     """The weekly review, as the same kind of message (without a chart)."""
-    view = build_weekly_view(figures, _context(org, member))
-    return DigestMessage(
-        subject=view.subject,
-        text=render_digest_text(view, bold=lambda s: f"*{s}*"),
-        plain=render_digest_text(view),
-        html=render_digest_html(view, chart=False),
-        chart_title="",
-        chart_labels={},
-        hourly={},
-    )
+    return DigestMessage(build_weekly_view(figures, _context(org, member)), {})

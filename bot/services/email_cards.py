@@ -3,18 +3,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from bot.services.channels import CONSOLE
 from bot.services.directory import Org
-from bot.services.outbox import REPORT, outbox_row
+from bot.services.outbox import MAIL, outbox_row
 from bot.services.runtime import Runtime
 from cards.build import build_card
 from cards.email_card import email_html, email_subject, email_text
 from cards.model import CardFacts
 
 EMAIL = "email"
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    """Where one card email goes: a staff member's address (their own links), or a team's mailbox
+    (links naming the team: the page asks which of its staff is acting)."""
+
+    key: str
+    address: str
+    staff_id: str = ""
+    team_id: str | None = None
 
 
 def email_recipients(rt: Runtime, org: Org, card: dict[str, Any]) -> list[str]:
@@ -31,6 +43,19 @@ def email_recipients(rt: Runtime, org: Org, card: dict[str, Any]) -> list[str]:
     ]
 
 
+def mailboxes(rt: Runtime, org: Org, card: dict[str, Any]) -> list[Mailbox]:
+    """The staff recipients, and the team's mailbox when the card is the team's (not one person's)."""
+    boxes = []
+    for staff_id in email_recipients(rt, org, card):
+        member = org.config.staff_member(staff_id)
+        assert member is not None and member.email is not None
+        boxes.append(Mailbox(staff_id, member.email, staff_id=staff_id))
+    team = org.config.team(card["team_id"])
+    if team is not None and team.email is not None and not card["addressee_id"]:
+        boxes.append(Mailbox(f"team:{team.id}", team.email, team_id=team.id))
+    return boxes
+
+
 def email_card_rows(
     rt: Runtime, org: Org, card: dict[str, Any], facts: CardFacts, now: datetime
 ) -> list[dict[str, Any]]:
@@ -38,30 +63,23 @@ def email_card_rows(
     if rt.links is None:
         return []
     rows = []
-    for staff_id in email_recipients(rt, org, card):
-        member = org.config.staff_member(staff_id)
-        assert member is not None and member.email is not None
-        links = rt.links.links(card["id"], card["version"], staff_id, now)
-        view = build_card(facts, now)
-        text = email_text(view, links, facts.locale)
+    view = build_card(facts, now)
+    for box in mailboxes(rt, org, card):
+        links = rt.links.links(card["id"], card["version"], box.staff_id, now, box.team_id)
         message = {
             "subject": email_subject(view),
-            "text": text,
-            "plain": text,
+            "plain": email_text(view, links, facts.locale),
             "html": email_html(view, links, facts.locale),
-            "chart_title": "",
-            "chart_labels": {},
-            "hourly": {},
         }
         rows.append(
             outbox_row(
                 org_id=org.id,
                 channel=EMAIL,
-                kind=REPORT,
-                target=member.email,
+                kind=MAIL,
+                target=box.address,
                 now=now,
                 payload=message,
-                dedupe_key=f"email-card:{card['id']}:{staff_id}",
+                dedupe_key=f"email-card:{card['id']}:{box.key}",
             )
         )
     return rows

@@ -30,6 +30,8 @@ EPHEMERAL = "ephemeral"
 """What ``PRIVATE`` rows were called before; rows written so are still sent the same way."""
 REPORT = "report"
 """A report to one person (the daily digest): ``payload`` is a ``DigestMessage``'s."""
+MAIL = "mail"
+"""An email written for one address (a card by email): ``payload`` is a ``Mail``'s fields."""
 # Statements built once (building one costs more than running it), card ids bound at execution.
 _POSTS_OF_CARDS = (
     select(CardPost)
