@@ -193,7 +193,8 @@ class Settings(BaseSettings):
                 raise ValueError("SLACK_BOT_TOKEN is not set but SLACK_APP_TOKEN is: Socket Mode needs both")
             return self
         if token != secret:
-            names = ("SLACK_BOT_TOKEN" if self.slack_bot_token else "SLACK_CLIENT_ID", "SLACK_SIGNING_SECRET")
+            oauth_alone = self.slack_install_enabled and self.slack_bot_token is None
+            names = ("SLACK_CLIENT_ID" if oauth_alone else "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
             given, missing = names if token else names[::-1]
             raise ValueError(
                 f"{missing} is not set but {given} is: Slack needs both (Signing Secret: Basic"
