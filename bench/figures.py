@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any
-
+from bench.figure import Figure, Target
 from bench.results import BareRun, DbRun
 from bench.stats import Summary
 
@@ -26,64 +23,6 @@ BASELINES = {
 }
 
 
-@dataclass(frozen=True)
-class Target:
-    op: str
-    limit: float
-    of_baseline: bool = False
-    """The limit applies to the ratio (value / baseline) instead of the value."""
-
-    def describe(self, unit: str, baseline_label: str) -> str:
-        op = {">=": "≥", "<=": "≤"}[self.op]
-        return (
-            f"{op} {self.limit:g}× {baseline_label}" if self.of_baseline else f"{op} {self.limit:,g} {unit}"
-        )
-
-    def met(self, value: float, ratio: float | None) -> bool | None:
-        subject = ratio if self.of_baseline else value
-        if subject is None or math.isnan(subject):
-            return None
-        return subject >= self.limit if self.op == ">=" else subject <= self.limit
-
-
-@dataclass(frozen=True)
-class Figure:
-    key: str
-    label: str
-    unit: str
-    value: float
-    baseline: float | None = None
-    baseline_label: str = ""
-    target: Target | None = None
-
-    @property
-    def ratio(self) -> float | None:
-        if self.baseline is None or not self.baseline or math.isnan(self.baseline):
-            return None
-        return self.value / self.baseline
-
-    @property
-    def met(self) -> bool | None:
-        return self.target.met(self.value, self.ratio) if self.target else None
-
-    @property
-    def target_text(self) -> str:
-        return self.target.describe(self.unit, self.baseline_label) if self.target else ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "label": self.label,
-            "unit": self.unit,
-            "value": self.value,
-            "baseline": self.baseline,
-            "baseline_label": self.baseline_label,
-            "ratio": self.ratio,
-            "target": self.target_text,
-            "met": self.met,
-        }
-
-
 def figures(run: DbRun, bare: BareRun) -> list[Figure]:
     return [
         *webhook(run, bare),
@@ -95,6 +34,7 @@ def figures(run: DbRun, bare: BareRun) -> list[Figure]:
         *slow_slack(run),
         *outage(run),
         *slack_outage(run),
+        *(figure for outcome in run.extras.values() for figure in outcome.figures),
     ]
 
 
