@@ -30,7 +30,11 @@ from tests.fakes.server import LoopbackServer
 from tests.support import Centralita
 from tests.teams.support import OTHER_CHANNEL, TEAM_ID, card_invoke, post_activity, team_installed
 
-CALLER = "+34911222333"
+
+
+def _caller(index: int) -> str:
+    """A caller of their own per call (a repeat caller's calls are merged into one card)."""
+    return f"+346{index:08d}"
 
 
 async def run(context: Context, kind: str) -> Outcome:
@@ -119,7 +123,7 @@ async def _make_cards(app: Centralita, connector: FakeConnector, n: int) -> list
     before = {c.id for c in await app.db.cards()}
     posted = len(_channel_posts(connector))
     for i in range(n):
-        await app.call(CALLER, f"Quiero pedir cita (ref {i})")
+        await app.call(_caller(i), f"Quiero pedir cita (ref {i})")
     await until(lambda: len(_channel_posts(connector)) >= posted + n, "the Teams cards")
     cards = [c for c in await app.db.cards() if c.id not in before]
     threads = [c.conversation or "" for c in _channel_posts(connector, 0)][posted:]
@@ -160,10 +164,11 @@ async def _burst(app: Centralita, slack: StandIn, connector: FakeConnector | Non
     slack_before = len(slack.fake.of("chat.postMessage", channel="C0RECEP"))
     teams_before = len(connector.of("create")) if connector else 0
     gate = asyncio.Semaphore(20)
+    first = 1_000_000 + len(slack.fake.calls)  # callers none of this server's earlier calls had
 
     async def one(i: int) -> None:
         async with gate:
-            await app.call(CALLER, f"Quiero pedir cita (ref burst-{i})")
+            await app.call(_caller(first + i), f"Quiero pedir cita (ref burst-{i})")
 
     def arrived() -> bool:
         slack_ok = len(slack.fake.of("chat.postMessage", channel="C0RECEP")) >= slack_before + n
