@@ -96,7 +96,7 @@ def _report(
     print()
     print(report.render(report.rows(by_kind)))
     print()
-    for line in [*report.legend(), *([] if only else report.notes(runs))]:
+    for line in [*report.legend(by_kind), *([] if only else report.notes(runs))]:
         print(line)
     failed = 0
     for run in runs:

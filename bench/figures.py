@@ -20,6 +20,17 @@ BASELINES = {
     "Slack at once": "the same clicks on a fresh server whose Slack stand-in answers at once",
     "database up": "the same calls with the database up, just before the cut (time: the slowest webhook → card)",
     "slack up": "the same number of calls with Slack up: first request → last card",
+    "Slack click → 200": "a Slack claim click → 200 on the same (Teams) server",
+    "Slack claim → Slack update": "a Slack claim → Slack's own chat.update, same server",
+    "Slack only": "the same burst on a Slack-only server",
+    "twilio client → stand-in": "the twilio SDK making the same request straight to the Twilio stand-in",
+    "a call's card, same harness": "a call's card (/twilio/voice/gather → card) on the same in-process server",
+    "count(*) of the cards": "one count(*) of the organisation's cards on the same report engine",
+    "nothing beside": "the same clicks on the same server just before, with no report running",
+    "csv.reader alone": "the same CSV lines through csv.reader, nothing else",
+    "empty database": "the same load on a second server, same run, on an empty database",
+    "3 cards only": "the same erasure on a database holding only the number's 3 cards",
+    "1 organisation": "the same server with one organisation, after one call",
 }
 
 

@@ -133,9 +133,11 @@ def outage_checks(run: DbRun) -> list[tuple[str, bool]]:
     ]  # fmt: skip
 
 
-def legend() -> list[str]:
+def legend(by_kind: dict[str, list[Figure]]) -> list[str]:
+    """What each baseline in the table is."""
+    used = {figure.baseline_label for found in by_kind.values() for figure in found}
     return ["Values per database are SQLite / PostgreSQL. Baselines:"] + [
-        f"  {name}: {meaning}" for name, meaning in BASELINES.items()
+        f"  {name}: {meaning}" for name, meaning in BASELINES.items() if name in used
     ]
 
 

@@ -12,6 +12,7 @@ process tests start), with the always-open clinic of those tests, the Slack stan
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import statistics
 import time
@@ -55,9 +56,13 @@ async def _serving(
         server.stop()
 
 
+CALLERS = itertools.count(1)
+"""A caller of their own per call: a repeat caller's calls are merged into one card."""
+
+
 async def _call(http: httpx.AsyncClient, server: CentralitaProcess, to: str, say: str) -> float:
     """One answered call; the moment (perf_counter) just before the request that makes the card."""
-    base = {"CallSid": "CA" + uuid.uuid4().hex, "From": "+34612000333", "To": to}
+    base = {"CallSid": "CA" + uuid.uuid4().hex, "From": f"+3461{next(CALLERS):07d}", "To": to}
     await server.post(http, "/twilio/voice", base)
     sent = time.perf_counter()
     await server.post(http, "/twilio/voice/gather", {**base, "SpeechResult": say})

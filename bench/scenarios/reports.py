@@ -87,7 +87,8 @@ async def run(context: Context, kind: str) -> Outcome:
         checks=[
             (f"(m) {plan.digest_cards:,} cards seeded in {seeded:.1f} s, {of_day} on the day", of_day > 0),
             (f"(n) {done}/{wanted} cards claimed; statuses {dict(quiet.statuses)} / {dict(busy.statuses)}; "
-             f"{runs['digest']} digests and {runs['calibrate']} calibrations ran beside, {runs['failed']} failed",
+             f"{runs['digest']:.0f} digests and {runs['calibrate']:.0f} calibrations ran beside, {runs['failed']:.0f} failed; "
+             f"server CPU per click {runs['server_cpu_ms_per_click_quiet']} ms alone, {runs['server_cpu_ms_per_click_busy']} ms beside",
              done == wanted and set(quiet.statuses) == set(busy.statuses) == {200}
              and runs["digest"] > 0 and runs["calibrate"] > 0 and not runs["failed"]),
         ],
@@ -171,25 +172,32 @@ def calibrate_figure(rows: int, path: Path) -> tuple[float, float]:
 
 async def busy_clicks(
     context: Context, slot: DbSlot, calls: Path
-) -> tuple[LoadResult, LoadResult, int, dict[str, int]]:
+) -> tuple[LoadResult, LoadResult, int, dict[str, float]]:
     """(quiet clicks, clicks beside the reports, cards claimed, runs of each report beside them)."""
     count = context.plan.busy_claims
     async with StandIn() as standin, ServerProcess("centralita", slot, log_dir=context.log_dir, slack_url=standin.url) as server:
         card_ids = await seeded_cards(slot, 2 * count + 10)
         await sequential(server.url, [claim_click(card_id) for card_id in card_ids[:10]])  # Bolt's auth.test
+        cpu = server.cpu_seconds()
         quiet = await sequential(server.url, [claim_click(card_id) for card_id in card_ids[10 : 10 + count]])
+        cpu_quiet, cpu = server.cpu_seconds() - cpu, server.cpu_seconds()
         async with _reports_beside(slot, calls, context.log_dir) as runs:
             await asyncio.sleep(2.0)  # the first digest and calibration under way
             busy = await sequential(server.url, [claim_click(card_id) for card_id in card_ids[10 + count :]])
+            cpu_busy = server.cpu_seconds() - cpu
         done = await claimed(slot, card_ids[10:])
+    # The server's own CPU per click, each phase: the same with reports beside means they cost the
+    # clicks only the machine's cores (waiting to be scheduled), not work in the server.
+    runs |= {"server_cpu_ms_per_click_quiet": round(cpu_quiet * 1000 / count, 2),
+             "server_cpu_ms_per_click_busy": round(cpu_busy * 1000 / count, 2)}  # fmt: skip
     return quiet, busy, done, runs
 
 
 @contextlib.asynccontextmanager
-async def _reports_beside(slot: DbSlot, calls: Path, log_dir: Path) -> AsyncIterator[dict[str, int]]:
+async def _reports_beside(slot: DbSlot, calls: Path, log_dir: Path) -> AsyncIterator[dict[str, float]]:
     """``centralita digest`` and ``centralita calibrate`` each run again and again, in their own
     processes on the server's database, until the block ends; yields how many runs of each ended."""
-    runs = {"digest": 0, "calibrate": 0, "failed": 0}
+    runs: dict[str, float] = {"digest": 0, "calibrate": 0, "failed": 0}
     env = {**os.environ, "DATABASE_URL": psycopg_url(slot.database()) if slot.schema else slot.url,
            "CENTRALITA_CONFIG": str(FIXTURE)}  # fmt: skip
     commands = {

@@ -31,7 +31,6 @@ from tests.support import Centralita
 from tests.teams.support import OTHER_CHANNEL, TEAM_ID, card_invoke, post_activity, team_installed
 
 
-
 def _caller(index: int) -> str:
     """A caller of their own per call (a repeat caller's calls are merged into one card)."""
     return f"+346{index:08d}"
