@@ -10,7 +10,6 @@ from typing import Any
 
 import uvicorn
 
-
 _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _LOWEST = 10000
 _RANDOM = random.SystemRandom()  # never the seeded global generator: workers would pick alike
