@@ -61,7 +61,6 @@ test: lint browser
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
-	$(BIN)/python -m bench.issue10
 
 # Never a database: centralita.db is the clinic's data.
 clean:

@@ -20,20 +20,15 @@ from bench import report
 from bench.constants import RESULTS
 from bench.databases import KINDS, Databases, postgres_problem
 from bench.figures import figures
-from bench.figures import outage as outage_figures
 from bench.plan import FULL, QUICK, Plan
 from bench.results import BareRun, DbRun
-from bench.runner import ALONE, Runner
+from bench.runner import LETTERS, Runner
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     plan = QUICK if args.quick else FULL
     kinds = KINDS if args.db == "both" else (args.db,)
-    if args.only == "s":
-        return _run(_outage_only(plan, args.out))
-    if args.only in ("p", "r"):
-        return _run(_orgs_only(args.only, args.quick))
     return _run(_main(plan, kinds, args.out, args.only))
 
 
@@ -49,15 +44,15 @@ def _run(main: Coroutine[Any, Any, int]) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Centralita benchmarks")
     parser.add_argument(
-        "--quick", action="store_true", help="a smaller run (about half a minute per database)"
+        "--quick", action="store_true", help="a smaller run (see bench/README.md)"
     )
     parser.add_argument("--db", choices=(*KINDS, "both"), default="both")
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.json", help="raw results (JSON)")
     parser.add_argument(
         "--only",
-        choices=("s", *ALONE, "p", "r"),
-        help="one figure alone, with its baseline: s (database outage, PostgreSQL), t (slow Slack), "
-        "p (1,000,000 historical cards, PostgreSQL), r (RSS with 100 organisations)",
+        choices=LETTERS,
+        help="one figure (a letter of the table) with its baseline, and what it needs to run: "
+        "a, b, c, d, f and u share the main server; f also runs (e)",
     )
     return parser
 
@@ -72,35 +67,6 @@ async def _main(plan: Plan, kinds: Sequence[str], out: Path, only: str | None) -
         databases = Databases(Path(workdir), uuid.uuid4().hex[:8])
         bare, runs = await Runner(plan, databases, log_dir, only).run(kinds)
     return _report(plan, bare, runs, out, _meta(plan, time.monotonic() - started, log_dir), only)
-
-
-async def _outage_only(plan: Plan, out: Path) -> int:
-    """``--only s``: the outage figure alone, on PostgreSQL, with its checks."""
-    if not await _usable(["postgres"]):
-        return 2
-    started, log_dir = time.monotonic(), _fresh_log_dir(out.parent / "logs")
-    with tempfile.TemporaryDirectory(prefix="centralita-bench-") as workdir:
-        run = await Runner(plan, Databases(Path(workdir), uuid.uuid4().hex[:8]), log_dir).outage_only()
-    found = {"postgres": outage_figures(run)}
-    print("\n" + report.render(report.rows(found)) + "\n")
-    failed = 0
-    for text, ok in report.outage_checks(run):
-        failed += not ok
-        print(f"check postgres: {'ok  ' if ok else 'FAIL'} {text}")
-    meta = _meta(plan, time.monotonic() - started, log_dir)
-    document = {"meta": meta, "databases": {"postgres": {"outage": run.outage.as_dict()}},
-                "figures": {kind: [f.as_dict() for f in figs] for kind, figs in found.items()}}  # fmt: skip
-    report.write_json(out, document)
-    print(f"\nraw results: {out}  (server logs: {log_dir}; run took {meta['duration_s']:.0f} s)")
-    return 1 if failed else 0
-
-
-async def _orgs_only(which: str, quick: bool) -> int:
-    """``--only p`` / ``--only r`` (bench/orgs.py), on real ``centralita serve`` processes."""
-    from bench import orgs
-
-    with tempfile.TemporaryDirectory(prefix="centralita-bench-") as workdir:
-        return await orgs.run(which, quick, Path(workdir))
 
 
 def _fresh_log_dir(log_dir: Path) -> Path:
@@ -130,7 +96,7 @@ def _report(
     print()
     print(report.render(report.rows(by_kind)))
     print()
-    for line in [*report.legend(), *([] if only else report.notes(runs))]:
+    for line in [*report.legend(by_kind), *([] if only else report.notes(runs))]:
         print(line)
     failed = 0
     for run in runs:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
-from typing import Any
-
+from bench.figure import Figure, Target
 from bench.results import BareRun, DbRun
 from bench.stats import Summary
 
@@ -23,65 +20,18 @@ BASELINES = {
     "Slack at once": "the same clicks on a fresh server whose Slack stand-in answers at once",
     "database up": "the same calls with the database up, just before the cut (time: the slowest webhook → card)",
     "slack up": "the same number of calls with Slack up: first request → last card",
+    "Slack click → 200": "a Slack claim click → 200 on the same (Teams) server",
+    "Slack claim → Slack update": "a Slack claim → Slack's own chat.update, same server",
+    "Slack only": "the same burst on a Slack-only server",
+    "twilio client → stand-in": "the twilio SDK making the same request straight to the Twilio stand-in",
+    "a call's card, same harness": "a call's card (/twilio/voice/gather → card) on the same in-process server",
+    "count(*) of the cards": "one count(*) of the organisation's cards on the same report engine",
+    "nothing beside": "the same clicks on the same server just before, with no report running",
+    "csv.reader alone": "the same CSV lines through csv.reader, nothing else",
+    "empty database": "the same load on a second server, same run, on an empty database",
+    "3 cards only": "the same erasure on a database holding only the number's 3 cards",
+    "1 organisation": "the same server with one organisation, after one call",
 }
-
-
-@dataclass(frozen=True)
-class Target:
-    op: str
-    limit: float
-    of_baseline: bool = False
-    """The limit applies to the ratio (value / baseline) instead of the value."""
-
-    def describe(self, unit: str, baseline_label: str) -> str:
-        op = {">=": "≥", "<=": "≤"}[self.op]
-        return (
-            f"{op} {self.limit:g}× {baseline_label}" if self.of_baseline else f"{op} {self.limit:,g} {unit}"
-        )
-
-    def met(self, value: float, ratio: float | None) -> bool | None:
-        subject = ratio if self.of_baseline else value
-        if subject is None or math.isnan(subject):
-            return None
-        return subject >= self.limit if self.op == ">=" else subject <= self.limit
-
-
-@dataclass(frozen=True)
-class Figure:
-    key: str
-    label: str
-    unit: str
-    value: float
-    baseline: float | None = None
-    baseline_label: str = ""
-    target: Target | None = None
-
-    @property
-    def ratio(self) -> float | None:
-        if self.baseline is None or not self.baseline or math.isnan(self.baseline):
-            return None
-        return self.value / self.baseline
-
-    @property
-    def met(self) -> bool | None:
-        return self.target.met(self.value, self.ratio) if self.target else None
-
-    @property
-    def target_text(self) -> str:
-        return self.target.describe(self.unit, self.baseline_label) if self.target else ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "label": self.label,
-            "unit": self.unit,
-            "value": self.value,
-            "baseline": self.baseline,
-            "baseline_label": self.baseline_label,
-            "ratio": self.ratio,
-            "target": self.target_text,
-            "met": self.met,
-        }
 
 
 def figures(run: DbRun, bare: BareRun) -> list[Figure]:
@@ -95,6 +45,7 @@ def figures(run: DbRun, bare: BareRun) -> list[Figure]:
         *slow_slack(run),
         *outage(run),
         *slack_outage(run),
+        *(figure for outcome in run.extras.values() for figure in outcome.figures),
     ]
 
 

@@ -26,6 +26,21 @@ class Plan:
     outage_baseline_calls: int = 10
     slack_outage_cards: int = 50
     slack_outage_seconds: float = 60.0
+    teams_claims: int = 20
+    teams_burst: int = 200
+    accepts: int = 100
+    callbacks: int = 10_000
+    callbacks_due: int = 1_000
+    callbacks_lone: int = 5
+    messages: int = 100
+    message_replies: int = 100
+    message_warmup: int = 5
+    digest_cards: int = 250_000
+    busy_claims: int = 200
+    calibrate_rows: int = 20_000
+    history_cards: int = 1_000_000
+    erase_cards: int = 1_000_000
+    organisations: int = 100
 
     def __post_init__(self) -> None:
         if self.claims > self.burst_calls:
@@ -48,4 +63,18 @@ QUICK = Plan(
     outage_seconds=10.0,
     outage_baseline_calls=5,
     slack_outage_seconds=20.0,
+    teams_claims=5,
+    teams_burst=50,
+    accepts=30,
+    callbacks=2_000,
+    callbacks_due=200,
+    callbacks_lone=3,
+    messages=30,
+    message_replies=30,
+    message_warmup=3,
+    digest_cards=50_000,
+    busy_claims=50,
+    calibrate_rows=5_000,
+    history_cards=100_000,
+    erase_cards=100_000,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +26,28 @@ def number(value: float | None, unit: str, *, with_unit: bool = True) -> str:
 
 
 def rows(by_kind: dict[str, list[Figure]]) -> list[list[str]]:
-    """One row per figure; the baseline, ratio and verdict columns list one value per database."""
-    keys = [f.key for f in next(iter(by_kind.values()), [])]
-    return [
-        _row([next(f for f in found if f.key == key) for found in by_kind.values()], list(by_kind))
-        for key in keys
-    ]
+    """One row per figure; the baseline, ratio and verdict columns list one value per database
+    that has the figure (a figure that runs on one database shows a dash in the other column)."""
+    table = []
+    for key in _keys(by_kind.values()):
+        cells = {kind: f for kind, found in by_kind.items() for f in found if f.key == key}
+        table.append(_row(list(cells.values()), list(cells)))
+    return table
+
+
+def _keys(lists: Iterable[list[Figure]]) -> list[str]:
+    """Every figure's key once, each list's keys kept in their order (a key only one database has
+    goes after the key before it in that database's list)."""
+    keys: list[str] = []
+    for found in lists:
+        at = 0
+        for figure in found:
+            if figure.key in keys:
+                at = keys.index(figure.key) + 1
+            else:
+                keys.insert(at, figure.key)
+                at += 1
+    return keys
 
 
 def _row(cells: list[Figure], kinds: list[str]) -> list[str]:
@@ -101,7 +117,8 @@ def checks(run: DbRun, plan: Plan) -> list[tuple[str, bool]]:
          run.slack_outage.arrived == run.slack_outage.posts == run.slack_outage.baseline_arrived == plan.slack_outage_cards
          and set(run.slack_outage.statuses) <= {200, 204}),
     ]  # fmt: skip
-    return found + (outage_checks(run) if run.kind == "postgres" else [])
+    extras = [check for outcome in run.extras.values() for check in outcome.checks]
+    return found + (outage_checks(run) if run.kind == "postgres" else []) + extras
 
 
 def outage_checks(run: DbRun) -> list[tuple[str, bool]]:
@@ -116,9 +133,11 @@ def outage_checks(run: DbRun) -> list[tuple[str, bool]]:
     ]  # fmt: skip
 
 
-def legend() -> list[str]:
+def legend(by_kind: dict[str, list[Figure]]) -> list[str]:
+    """What each baseline in the table is."""
+    used = {figure.baseline_label for found in by_kind.values() for figure in found}
     return ["Values per database are SQLite / PostgreSQL. Baselines:"] + [
-        f"  {name}: {meaning}" for name, meaning in BASELINES.items()
+        f"  {name}: {meaning}" for name, meaning in BASELINES.items() if name in used
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.figure import Outcome
 from bench.load import LoadResult
 from bench.scenarios.burst import Burst
 from bench.scenarios.escalation import EscalationRun
@@ -49,6 +50,8 @@ class DbRun:
     rss_after_burst_mb: float = 0.0
     rss_end_mb: float = 0.0
     slack_outage: SlackOutage = field(default_factory=lambda: SlackOutage(0))
+    extras: dict[str, Outcome] = field(default_factory=dict)
+    """The figures of bench/extras.py, by their letters."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -65,6 +68,7 @@ class DbRun:
             "slow_slack_claims": self.slow_slack.as_dict(),
             "outage": self.outage.as_dict(),
             "slack_outage": self.slack_outage.as_dict(),
+            "extras": {letters: outcome.raw for letters, outcome in self.extras.items()},
             "rss_mb": {
                 "idle": round(self.rss_idle_mb, 1),
                 "after_burst": round(self.rss_after_burst_mb, 1),

@@ -1,16 +1,22 @@
 """The order of a run: the bare baseline, then per database the minimal baseline, Centralita (a, d,
-c, b, f, u), the Slack-side baselines and the escalation server (e)."""
+c, b, f, u), the Slack-side baselines, the escalation server (e), the slow-Slack servers (t), the
+database outage (s, PostgreSQL), then the figures of bench/extras.py (g–r)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import sys
+import time
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.context import Context
 from bench.databases import Databases, DbSlot
+from bench.extras import SCENARIOS
+from bench.figure import Outcome
 from bench.load import LoadResult
 from bench.plan import Plan
 from bench.process import ServerProcess
@@ -39,8 +45,10 @@ def phase(message: str) -> None:
     gc.freeze()
 
 
-ALONE = ("t",)
-"""Figures that can run on their own (``--only``): they start their own servers and stand-ins."""
+MAIN = "abcdfu"
+"""The figures of the main Centralita server (with the bare and minimal baselines); ``f`` also reads
+the escalation server (e)."""
+LETTERS = tuple("abcdefghijklmnopqrstu")
 
 
 @dataclass
@@ -50,11 +58,14 @@ class Runner:
     log_dir: Path
     only: str | None = None
 
+    def wants(self, letters: str) -> bool:
+        return self.only is None or self.only in letters
+
     async def run(self, kinds: Sequence[str]) -> tuple[BareRun, list[DbRun]]:
-        if self.only is not None:
-            return BareRun(LoadResult(), LoadResult(), 0.0), [await self.alone(kind) for kind in kinds]
+        bare = BareRun(LoadResult(), LoadResult(), 0.0)
         async with StandIn() as standin:
-            bare = await self.bare()
+            if self.wants(MAIN):
+                bare = await self.bare()
             runs = [await self.database(kind, standin) for kind in kinds]
         return bare, runs
 
@@ -70,6 +81,21 @@ class Runner:
 
     async def database(self, kind: str, standin: StandIn) -> DbRun:
         run = DbRun(kind)
+        if self.wants(MAIN):
+            await self.main_server(run, standin)
+        if self.wants("ef"):
+            phase(f"{kind}: (e) escalation, {self.plan.open_cards} open cards")
+            run.escalation = await escalation.escalation(self.databases, kind, standin, self.plan, self.log_dir)
+        if self.wants("t"):
+            await self.slow_slack(run)
+        if kind == "postgres" and self.wants("s"):
+            await self.outage(run, standin)
+        await self.extras(run)
+        return run
+
+    async def main_server(self, run: DbRun, standin: StandIn) -> None:
+        """(a), (d), (c), (b), (f), (u) on one Centralita server, then the Slack-side baselines."""
+        kind = run.kind
         async with self.databases.fresh(kind, "main") as slot, self.databases.fresh(kind, "minimal") as other:
             server = ServerProcess("centralita", slot, log_dir=self.log_dir, slack_url=standin.url)
             async with server:
@@ -80,30 +106,27 @@ class Runner:
                 await self.centralita(run, server, slot, standin)
                 await self.slack_outage(run, server, standin)
         await self.slack_baselines(run, standin)
-        phase(f"{kind}: (e) escalation, {self.plan.open_cards} open cards")
-        run.escalation = await escalation.escalation(self.databases, kind, standin, self.plan, self.log_dir)
-        await self.slow_slack(run)
-        if kind == "postgres":
-            await self.outage(run, standin)
-        return run
 
-    async def alone(self, kind: str) -> DbRun:
-        """Only the figure ``self.only`` (one of ``ALONE``)."""
-        run = DbRun(kind)
-        await self.slow_slack(run)
-        return run
+    async def extras(self, run: DbRun) -> None:
+        """The figures of bench/extras.py that this database runs; one that raises becomes a failed
+        check, and the others still run."""
+        context = Context(self.plan, self.databases, self.log_dir)
+        for scenario in SCENARIOS:
+            if run.kind not in scenario.kinds or not self.wants(scenario.letters):
+                continue
+            phase(f"{run.kind}: ({', '.join(scenario.letters)}) {scenario.what}")
+            started = time.monotonic()
+            try:
+                run.extras[scenario.letters] = await scenario.run(context, run.kind)
+            except Exception as error:
+                traceback.print_exc()
+                run.extras[scenario.letters] = Outcome.failed(scenario.letters, error)
+            run.extras[scenario.letters].raw["duration_s"] = round(time.monotonic() - started, 1)
 
     async def slow_slack(self, run: DbRun) -> None:
         phase(f"{run.kind}: (t) {self.plan.slow_slack_claims} claim clicks, Slack at once, then in "
               f"{self.plan.slow_slack_seconds:g} s")  # fmt: skip
         run.slow_slack = await slow_slack.slow_slack(self.databases, run.kind, self.plan, self.log_dir)
-
-    async def outage_only(self) -> DbRun:
-        """``--only s``: the database outage alone (PostgreSQL)."""
-        run = DbRun("postgres")
-        async with StandIn() as standin:
-            await self.outage(run, standin)
-        return run
 
     async def outage(self, run: DbRun, standin: StandIn) -> None:
         phase(f"{run.kind}: (s) {self.plan.outage_seconds:g} s database outage, a call every "

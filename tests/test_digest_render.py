@@ -20,6 +20,7 @@ from cards.digest_render import (
     render_digest_mrkdwn,
     render_digest_text,
 )
+from tests.processes import psycopg_url
 from tests.support import FIXTURES, Database
 from tests.test_cli import centralita
 from tests.test_digest_figures import another_org, background_month, digest_of, the_day
@@ -126,6 +127,19 @@ async def test_the_cli_prints_a_days_digest_and_writes_its_chart(tmp_path: Path)
 
     unknown = centralita("digest", "--to", "pepe", "--dry-run", **env)
     assert unknown.returncode == 2 and "not a staff id: pepe" in unknown.stderr
+
+
+async def test_the_cli_reads_the_schema_its_database_url_names(postgres: Database) -> None:
+    """A PostgreSQL URL may name its schema (``options=-csearch_path=…``); the read-only report
+    engine keeps it, so the digest counts that schema's cards, not another one's."""
+    await upgrade_async(postgres.url, connect_args=postgres.connect_args)
+    await postgres.add(*background_month(), *the_day(), *another_org())
+    env = {"DATABASE_URL": psycopg_url(postgres), "CENTRALITA_CONFIG": str(FIXTURES / "clinic.yaml")}
+
+    printed = centralita("digest", "--date", "2026-11-30", "--to", "marta", "--dry-run", **env)
+
+    assert printed.returncode == 0, printed.stderr
+    assert "• Llamadas: 7 · Mensajes: 2" in printed.stdout.splitlines()
 
 
 async def test_the_cli_sends_a_days_digest_once(tmp_path: Path) -> None:

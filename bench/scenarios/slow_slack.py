@@ -61,14 +61,14 @@ async def _clicks(
         for method in SLACK_METHODS if slack_seconds else ():
             standin.fake.slow(method, slack_seconds)
         async with ServerProcess("centralita", slot, log_dir=log_dir, slack_url=standin.url) as server:
-            card_ids = await _cards(slot, plan.slow_slack_claims)
+            card_ids = await seeded_cards(slot, plan.slow_slack_claims)
             clicks = [claim_click(card_id) for card_id in card_ids]
             result = await sequential(server.url, clicks)
             done = await claimed(slot, card_ids)
     return result, done
 
 
-async def _cards(slot: Any, count: int) -> list[int]:
+async def seeded_cards(slot: Any, count: int) -> list[int]:
     """Open cards whose escalation is a day away (nothing else happens to them meanwhile)."""
     seeder = Seeder(slot)
     try:

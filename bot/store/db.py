@@ -187,7 +187,10 @@ def _read_only_postgres(url: str, connect_args: dict[str, Any]) -> dict[str, Any
     if "+asyncpg" in url:
         server = {**connect_args.get("server_settings", {}), "default_transaction_read_only": "on"}
         return {**connect_args, "server_settings": server}
-    options = f"{connect_args.get('options', '')} -c default_transaction_read_only=on".strip()
+    # The ``options`` argument replaces the URL's own (``?options=-csearch_path=…``): keep both.
+    named = make_url(url).query.get("options", "")
+    given = [*(named if isinstance(named, tuple) else [named]), connect_args.get("options", "")]
+    options = " ".join([*filter(None, given), "-c default_transaction_read_only=on"])
     return {**connect_args, "options": options}
 
 
