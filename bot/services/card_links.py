@@ -9,7 +9,7 @@ team's staff is acting (a shared mailbox is read by several people), and the cha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot.domain.links import VIEW, LinkClaims, LinkError, LinkSigner, read_link
@@ -65,13 +65,10 @@ class CardLinks:
         claims, card, org = found
         if claims.action == VIEW:
             return self._shown(card, org)
-        staff_id = claims.staff_id
-        if claims.team_id is not None:
-            if chosen not in dict(_team_staff(org, claims.team_id)):
-                asked = self._question(claims, card, org, token)
-                message = f"{t(org.locale, 'link.choose')} {asked.message}"
-                return LinkPage(**{**asked.__dict__, "message": message, "status": 400})
-            staff_id = str(chosen)
+        staff_id = _actor(claims, org, chosen)
+        if staff_id is None:
+            asked = self._question(claims, card, org, token)
+            return replace(asked, message=f"{t(org.locale, 'link.choose')} {asked.message}", status=400)
         # The staff id is the person's identity on the console channel; nothing is told privately
         # (the page is the answer).
         who = Requester(CONSOLE, staff_id)
@@ -101,7 +98,7 @@ class CardLinks:
         if claims.team_id is None:
             return page
         choices = _team_staff(org, claims.team_id)
-        return LinkPage(**{**page.__dict__, "choices": choices, "who": t(org.locale, "link.who")})
+        return replace(page, choices=choices, who=t(org.locale, "link.who"))
 
     async def _usable(self, token: str) -> tuple[LinkClaims, Card, Org] | LinkPage:
         now = self.rt.clock.now()
@@ -134,6 +131,14 @@ class CardLinks:
     @staticmethod
     def _title(card: Card, org: Org) -> str:
         return card_title(card_facts(card, org))
+
+
+def _actor(claims: LinkClaims, org: Org, chosen: str | None) -> str | None:
+    """Who acts: the staff member the link names, or the one of the team a mailbox's reader chose
+    (None when the choice is missing or not one of the team's staff)."""
+    if claims.team_id is None:
+        return claims.staff_id
+    return chosen if chosen is not None and chosen in dict(_team_staff(org, claims.team_id)) else None
 
 
 def _team_staff(org: Org, team_id: str) -> tuple[tuple[str, str], ...]:
