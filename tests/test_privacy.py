@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,6 @@ from sqlmodel import SQLModel, select
 import bot.store.models  # noqa: F401  (every table registered)
 from bot.app import Services
 from bot.store.models import AuditEvent, Callback, Card, Contact, RetentionRun
-from tests.fakes.server import LoopbackServer
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.support import Centralita, Database, FakeClock, outbox_settled
@@ -26,22 +24,14 @@ SAID = "Hola, soy Pedro Gómez, me duele una muela"
 RECORDING = "RE" + "a" * 32
 
 
-@pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    fake = FakeTwilio()
-    async with LoopbackServer(fake.app) as url:
-        fake.url = url
-        yield fake
-
-
-def _app(db: Database, clock: FakeClock, slack: FakeSlack, twilio: FakeTwilio) -> Centralita:
+def _app(db: Database, clock: FakeClock, slack: FakeSlack, twilio_rest: FakeTwilio) -> Centralita:
     return Centralita(
         db,
         clock,
         slack.url,
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        TWILIO_API_BASE_URL=twilio.url,
+        TWILIO_API_BASE_URL=twilio_rest.url,
     )
 
 
@@ -54,7 +44,7 @@ async def _card_with_recording(app: Centralita, db: Database) -> Card:
     """A call whose card is posted in Slack, with a voicemail recording on it."""
     await app.call(CALLER, SAID)
     await outbox_settled(db)
-    url = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{RECORDING}"
+    url = f"https://api.twilio_rest.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{RECORDING}"
     await db.run(f"UPDATE card SET recording_url = '{url}'")
     [card] = await db.cards()
     return card
@@ -62,14 +52,14 @@ async def _card_with_recording(app: Centralita, db: Database) -> Card:
 
 # Retention -----------------------------------------------------------------------------------
 async def test_retention_purges_what_expired_once_and_rerenders_the_posted_card(
-    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilio
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
 ) -> None:
-    async with _app(db, clock, slack, twilio) as app:
+    async with _app(db, clock, slack, twilio_rest) as app:
         await _card_with_recording(app, db)
         retention = _services(app).retention
         await retention.sweep()  # today's purge: nothing expired yet
         [started] = await db.audit("retention")
-        assert started.data["transcripts"] == 0 and twilio.requests == []
+        assert started.data["transcripts"] == 0 and twilio_rest.requests == []
         assert SAID in (await db.cards())[0].summary
 
         clock.advance(timedelta(days=91))  # past the clinic's 90 days of transcripts and 30 of recordings
@@ -80,7 +70,7 @@ async def test_retention_purges_what_expired_once_and_rerenders_the_posted_card(
 
         [card] = await db.cards()
         assert card.summary == "" and card.recording_url is None
-        assert twilio.sids("delete-recording") == [RECORDING]
+        assert twilio_rest.sids("delete-recording") == [RECORDING]
         runs = await db.query(select(RetentionRun).order_by(RetentionRun.id))
         assert [r.day for r in runs] == ["2026-11-24", "2027-02-23"]
         purges = await db.audit("retention")
@@ -97,26 +87,26 @@ async def test_retention_purges_what_expired_once_and_rerenders_the_posted_card(
 
 
 async def test_retention_a_recording_twilio_refuses_stays_for_the_next_day(
-    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilio
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
 ) -> None:
-    async with _app(db, clock, slack, twilio) as app:
+    async with _app(db, clock, slack, twilio_rest) as app:
         await _card_with_recording(app, db)
         await _services(app).retention.sweep()  # today's: nothing expired yet
         clock.advance(timedelta(days=31))
-        twilio.fail("delete-recording", 503)
+        twilio_rest.fail("delete-recording", 503)
         await _services(app).retention.sweep()
         assert (await db.cards())[0].recording_url is not None
         [failed] = await db.audit("retention_recordings")
         assert failed.data == {"deleted": 0, "failed": 1}
         clock.advance(timedelta(days=1))
         await _services(app).retention.sweep()
-        assert (await db.cards())[0].recording_url is None and twilio.sids("delete-recording") == [RECORDING]
+        assert (await db.cards())[0].recording_url is None and twilio_rest.sids("delete-recording") == [RECORDING]
 
 
 async def test_retention_deletes_old_closed_cards_and_old_deliveries(
-    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilio
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
 ) -> None:
-    async with _app(db, clock, slack, twilio) as app:
+    async with _app(db, clock, slack, twilio_rest) as app:
         await app.call(CALLER, SAID)
         await outbox_settled(db)
         await app.claim(1, "U0ANA")
@@ -126,7 +116,7 @@ async def test_retention_deletes_old_closed_cards_and_old_deliveries(
         clock.advance(timedelta(days=731))
         await _services(app).retention.sweep()
         assert await db.count("card") == 0 and await db.count("cardpost") == 0
-        assert len(twilio.of("delete-call")) == 1  # the call's log in Twilio goes with it
+        assert len(twilio_rest.of("delete-call")) == 1  # the call's log in Twilio goes with it
         erased = await slack.wait_for("chat.update", count=1, text="Datos eliminados.")
         assert all(call.args["blocks"] in ([], "[]") for call in erased)
         await outbox_settled(db)
@@ -158,9 +148,9 @@ async def _planted(app: Centralita, db: Database, clock: FakeClock) -> dict[str,
 
 
 async def test_export_holds_every_row_about_the_number(
-    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilio
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
 ) -> None:
-    async with _app(db, clock, slack, twilio) as app:
+    async with _app(db, clock, slack, twilio_rest) as app:
         planted = await _planted(app, db, clock)
         data = await _services(app).privacy.export(CALLER)
     assert data is not None and data["number"] == CALLER
@@ -174,23 +164,23 @@ async def test_export_holds_every_row_about_the_number(
     assert any(e["data"] == {"note": "llamar tarde"} for e in card["audit"])
     assert {p["channel"] for p in card["posts"]} == {"slack"} and card["posts"][0]["external_ref"]
     assert {"card", "thread"} <= {o["kind"] for o in card["outbox"]}
-    assert await _services_export_none(db, clock, slack, twilio)
+    assert await _services_export_none(db, clock, slack, twilio_rest)
 
 
-async def _services_export_none(db: Database, clock: FakeClock, slack: FakeSlack, twilio: FakeTwilio) -> bool:
-    async with _app(db, clock, slack, twilio) as app:
+async def _services_export_none(db: Database, clock: FakeClock, slack: FakeSlack, twilio_rest: FakeTwilio) -> bool:
+    async with _app(db, clock, slack, twilio_rest) as app:
         return await _services(app).privacy.export("+34699000000") is None
 
 
 async def test_erase_leaves_no_trace_and_edits_twilio_and_slack(
-    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilio
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
 ) -> None:
-    async with _app(db, clock, slack, twilio) as app:
+    async with _app(db, clock, slack, twilio_rest) as app:
         await _planted(app, db, clock)
         privacy = _services(app).privacy
         planned = await privacy.erase(CALLER, "cli", dry_run=True)
         assert planned.counts() == {"cards": 1, "calls": 1, "contacts": 1, "recordings": 1, "messages": 0}
-        assert await _traces(db) != [] and twilio.requests == []  # a dry run changes nothing
+        assert await _traces(db) != [] and twilio_rest.requests == []  # a dry run changes nothing
 
         shown = await _message_refs(db)
         assert len(shown) >= 2  # the card, "claimed" in its thread, and any direct message about it
@@ -200,7 +190,7 @@ async def test_erase_leaves_no_trace_and_edits_twilio_and_slack(
         assert shown <= {f"{c.args['channel']}:{c.args['ts']}" for c in edited}
         await outbox_settled(db)
 
-    assert twilio.sids("delete-recording") == [RECORDING] and len(twilio.of("delete-call")) == 1
+    assert twilio_rest.sids("delete-recording") == [RECORDING] and len(twilio_rest.of("delete-call")) == 1
     assert await _traces(db) == []
     [erasure] = await db.audit("privacy_erase")
     assert erasure.card_id is None and erasure.data["cards"] == 1
@@ -217,13 +207,13 @@ async def _message_refs(db: Database) -> set[str]:
 
 
 async def test_erase_stops_before_the_database_when_twilio_refuses(
-    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilio
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
 ) -> None:
     from bot.services.privacy import PrivacyError
 
-    async with _app(db, clock, slack, twilio) as app:
+    async with _app(db, clock, slack, twilio_rest) as app:
         await _card_with_recording(app, db)
-        twilio.fail("delete-recording", 500)
+        twilio_rest.fail("delete-recording", 500)
         with pytest.raises(PrivacyError, match="nothing was changed"):
             await _services(app).privacy.erase(CALLER, "cli")
         assert len(await db.cards()) == 1
@@ -232,9 +222,9 @@ async def test_erase_stops_before_the_database_when_twilio_refuses(
 
 
 async def test_erase_of_a_number_that_matches_nothing_changes_nothing(
-    db: Database, slack: FakeSlack, clock: FakeClock, twilio: FakeTwilio
+    db: Database, slack: FakeSlack, clock: FakeClock, twilio_rest: FakeTwilio
 ) -> None:
-    async with _app(db, clock, slack, twilio) as app:
+    async with _app(db, clock, slack, twilio_rest) as app:
         await app.call(CALLER, SAID)
         await outbox_settled(db)
         done = await _services(app).privacy.erase("+34699000000", "cli")

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.fakes.server import LoopbackServer
 from tests.fakes.slack_api import FakeSlack, SlackCall
 from tests.fakes.twilio_api import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.support import Centralita, Database, FakeClock, block_actions, outbox_settled
@@ -23,16 +22,8 @@ MANAGER = "U0MARTA"
 
 
 @pytest.fixture
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    fake = FakeTwilio()
-    async with LoopbackServer(fake.app) as url:
-        fake.url = url
-        yield fake
-
-
-@pytest.fixture
 async def app(
-    db: Database, clock: FakeClock, slack: FakeSlack, twilio: FakeTwilio
+    db: Database, clock: FakeClock, slack: FakeSlack, twilio_rest: FakeTwilio
 ) -> AsyncIterator[Centralita]:
     server = Centralita(
         db,
@@ -40,7 +31,7 @@ async def app(
         slack.url,
         TWILIO_ACCOUNT_SID=ACCOUNT_SID,
         TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        TWILIO_API_BASE_URL=twilio.url,
+        TWILIO_API_BASE_URL=twilio_rest.url,
     )
     async with server:
         await server.call(CALLER, SAID)
@@ -95,7 +86,7 @@ def _erase_button(reply: SlackCall) -> dict[str, Any]:
 
 
 async def test_a_manager_erases_a_number_after_confirming_it(
-    app: Centralita, db: Database, slack: FakeSlack, twilio: FakeTwilio
+    app: Centralita, db: Database, slack: FakeSlack, twilio_rest: FakeTwilio
 ) -> None:
     asking = Asking(app, slack)
     reply = await asking.command("privacidad borrar +34 600 11 12 22")
@@ -105,13 +96,13 @@ async def test_a_manager_erases_a_number_after_confirming_it(
     assert (
         button["confirm"]["confirm"]["text"] == "Borrar" and button["confirm"]["deny"]["text"] == "Cancelar"
     )
-    assert len(await db.cards()) == 1 and _deleted(twilio) == []  # asked, not done
+    assert len(await db.cards()) == 1 and _deleted(twilio_rest) == []  # asked, not done
 
     done = await asking.erase(button["value"])
     assert done.args["replace_original"] is True and done.args["text"].startswith(
         f"{CALLER} borrado: 1 tarjetas"
     )
-    assert await db.cards() == [] and len(twilio.of("delete-call")) == 1
+    assert await db.cards() == [] and len(twilio_rest.of("delete-call")) == 1
     await slack.wait_for("chat.update", text="Datos eliminados.")
     [audit] = await db.audit("privacy_erase")
     assert audit.actor == "slack:marta" and audit.data["by"] == "slack:marta" and audit.data["cards"] == 1
@@ -119,7 +110,7 @@ async def test_a_manager_erases_a_number_after_confirming_it(
 
 
 async def test_only_managers_may_ask_and_nothing_changes_for_anyone_else(
-    app: Centralita, db: Database, slack: FakeSlack, twilio: FakeTwilio
+    app: Centralita, db: Database, slack: FakeSlack, twilio_rest: FakeTwilio
 ) -> None:
     asking = Asking(app, slack)
     for user in ("U0ANA", "U0STRANGER"):
@@ -130,12 +121,12 @@ async def test_only_managers_may_ask_and_nothing_changes_for_anyone_else(
         assert refused.args["text"].startswith("Solo los responsables")
         exported = await asking.command(f"privacidad exportar {CALLER}", user)
         assert exported.args["text"].startswith("Solo los responsables")
-    assert len(await db.cards()) == 1 and _deleted(twilio) == [] and slack.uploads == {}
+    assert len(await db.cards()) == 1 and _deleted(twilio_rest) == [] and slack.uploads == {}
     assert await db.audit("privacy_erase") == [] and await db.audit("privacy_export") == []
 
 
 async def test_a_malformed_number_is_refused_and_one_that_matches_nothing_says_so(
-    app: Centralita, db: Database, slack: FakeSlack, twilio: FakeTwilio
+    app: Centralita, db: Database, slack: FakeSlack, twilio_rest: FakeTwilio
 ) -> None:
     asking = Asking(app, slack)
     bad = await asking.command("privacidad borrar 12ab")
@@ -146,7 +137,7 @@ async def test_a_malformed_number_is_refused_and_one_that_matches_nothing_says_s
     assert confirmed.args["text"].startswith("No hay nada guardado")
     help_ = await asking.command("privacidad")
     assert "/centralita privacidad borrar +34600111222" in help_.args["text"]
-    assert len(await db.cards()) == 1 and _deleted(twilio) == [] and await db.audit("privacy_erase") == []
+    assert len(await db.cards()) == 1 and _deleted(twilio_rest) == [] and await db.audit("privacy_erase") == []
 
 
 async def test_an_export_is_uploaded_into_the_managers_dm_and_audited(
@@ -174,6 +165,6 @@ async def test_an_export_is_uploaded_into_the_managers_dm_and_audited(
     }
 
 
-def _deleted(twilio: FakeTwilio) -> list[str]:
+def _deleted(twilio_rest: FakeTwilio) -> list[str]:
     """What Centralita deleted at Twilio (recordings, call logs)."""
-    return [r.kind for r in twilio.requests if r.kind.startswith("delete-")]
+    return [r.kind for r in twilio_rest.requests if r.kind.startswith("delete-")]
