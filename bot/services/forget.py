@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, not_, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -90,11 +90,10 @@ async def _forget_chunk(
     for model in (AuditEvent, Callback, CardPost, SentMessage, Call, Message):
         await session.exec(delete(model).where(col(model.card_id).in_(ids)))
     await session.exec(update(Conversation).where(col(Conversation.card_id).in_(ids)).values(card_id=None))
-    await session.exec(
-        delete(OutboxMessage).where(
-            col(OutboxMessage.card_id).in_(ids), _not_in_flight(), col(OutboxMessage.kind) != ERASE
-        )
-    )
+    theirs = (col(OutboxMessage.card_id).in_(ids), col(OutboxMessage.kind) != ERASE)
+    await session.exec(delete(OutboxMessage).where(*theirs, _not_in_flight()))
+    # A row a worker holds keeps going (it has what it sends in memory), but not what it said.
+    await session.exec(update(OutboxMessage).where(*theirs, not_(_not_in_flight())).values(payload={}))
     await session.exec(delete(Card).where(col(Card.id).in_(ids)))
 
 
