@@ -642,9 +642,6 @@ class OrgConfig(_Strict):
     def staff_member(self, staff_id: str | None) -> StaffMember | None:
         return next((s for s in self.staff if s.id == staff_id), None)
 
-    def staff_by_slack_user(self, slack_user: str) -> StaffMember | None:
-        return self.staff_by_identity("slack", slack_user)
-
     def staff_by_identity(self, channel: str, ref: str) -> StaffMember | None:
         """The staff member known as ``ref`` on ``channel`` (a Slack or Teams user id; on the
         console, the staff id)."""
