@@ -48,11 +48,6 @@ class WakeUp:
         return notified
 
 
-# After a round that sent something, the worker waits this long before the next one, so that under
-# load a round takes many rows: the lease and the save cost the same for one row or a hundred. A
-# card arriving when the worker is idle is not delayed; under a burst, a card may wait this long
-# more, and the burst gets through faster (`make bench` (d): about a fifth more cards per second).
-COALESCE_SECONDS = 0.02
 MAX_LEASE_ROUNDS = 4
 """Lease rounds sending at once, at most: the limit keeps a slow platform from having the whole
 backlog leased at once, to be left for the next lease when the leases run low."""
@@ -143,18 +138,14 @@ class DeliveryWorker:
         while not self._stopping:
             self.wake.event.clear()
             try:
-                sent, handed_wait = self._send_handed()
-                wait = min(self.poll_seconds, handed_wait)
+                wait = min(self.poll_seconds, self._send_handed())
                 if self._lease_wanted(lease):
                     held_for = self._leasing.held_for()
                     if held_for > 0:  # remembered: the round that finishes, or the wait, asks again
                         self._recheck, wait = True, min(wait, held_for)
                     else:
                         leased = await self._lease_round()
-                        sent += leased
                         wait = 0.0 if leased >= self.delivery.batch else await self._idle_wait()
-                if 0 < sent < self.delivery.batch:
-                    await asyncio.sleep(COALESCE_SECONDS)
             except Exception as error:  # the database may be briefly away; try again shortly
                 self._failures.failure(error)
                 await self._woken_within(self.poll_seconds)
@@ -163,16 +154,16 @@ class DeliveryWorker:
             self._failures.success()
             lease = wait == 0 or not await self._woken_within(wait)
 
-    def _send_handed(self) -> tuple[int, float]:
+    def _send_handed(self) -> float:
         """Start sending the rows handed over, unless a round of them is sending and not slow yet;
-        how many went, and the seconds until those waiting may go."""
+        the seconds until those waiting may go."""
         held_for = self._handed.held_for()
         if held_for > 0:
-            return 0, held_for if self.wake.has_handed() else math.inf
+            return held_for if self.wake.has_handed() else math.inf
         handed = self.wake.take_handed()
         if handed:
             self._start(self._handed_sent(handed, self._handed.begin()))
-        return len(handed), math.inf
+        return math.inf
 
     async def _handed_sent(self, handed: list[object], started: float) -> None:
         try:
