@@ -27,7 +27,6 @@ class Plan:
     slack_outage_cards: int = 50
     slack_outage_seconds: float = 60.0
     teams_claims: int = 20
-    teams_burst: int = 200
     accepts: int = 100
     callbacks: int = 10_000
     callbacks_due: int = 1_000
@@ -64,7 +63,6 @@ QUICK = Plan(
     outage_baseline_calls=5,
     slack_outage_seconds=20.0,
     teams_claims=5,
-    teams_burst=50,
     accepts=30,
     callbacks=2_000,
     callbacks_due=200,

@@ -35,8 +35,12 @@ class ServerProcess:
         slack_url: str | None = None,
         clock: str = "office",
         spool: Path | None = None,
+        config: Path | None = None,
+        settings: dict[str, str] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
-        self.which, self.slot, self.spool = which, slot, spool
+        self.which, self.slot, self.spool, self.config = which, slot, spool, config
+        self.settings, self.env = settings or {}, env
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
         self.log_path = log_dir / f"{which}-{slot.kind if slot else 'nodb'}-{self.port}.log"
@@ -54,12 +58,20 @@ class ServerProcess:
             command += ["--slack", slack_url]
         if self.spool is not None:
             command += ["--spool", str(self.spool)]
+        if self.config is not None:
+            command += ["--config", str(self.config)]
+        for name, value in self.settings.items():
+            command += ["--setting", f"{name}={value}"]
         return command
 
     async def __aenter__(self) -> ServerProcess:
         self._log = self.log_path.open("wb")
         self.process = await asyncio.create_subprocess_exec(
-            *self.command, cwd=REPO, stdout=self._log, stderr=asyncio.subprocess.STDOUT
+            *self.command,
+            cwd=REPO,
+            stdout=self._log,
+            stderr=asyncio.subprocess.STDOUT,
+            env=None if self.env is None else os.environ | self.env,
         )
         try:
             await self._until_ready()

@@ -1,4 +1,5 @@
-"""``python -m bench.serve WHICH PORT [--db URL] [--schema S] [--slack URL] [--clock office|real]``
+"""``python -m bench.serve WHICH PORT [--db URL] [--schema S] [--slack URL] [--clock office|real]
+[--config FILE] [--setting NAME=VALUE …]``
 
 Serves one app the way ``centralita serve`` does (uvicorn.run, same options) in its own process,
 so the load generator in the bench process never shares the server's CPU or event loop.
@@ -35,7 +36,17 @@ def build(args: argparse.Namespace) -> Any:
     public_url = f"http://{HOST}:{args.port}"
     if args.which == "minimal":
         return module.build_app(args.db, connect_args, public_url)
-    return module.build_app(args.db, connect_args, public_url, args.slack, args.clock, args.spool)
+    settings = dict(_setting(item) for item in args.setting)
+    return module.build_app(
+        args.db, connect_args, public_url, args.slack, args.clock, args.spool, args.config, settings
+    )
+
+
+def _setting(item: str) -> tuple[str, str]:
+    name, equals, value = item.partition("=")
+    if not equals:
+        raise SystemExit(f"--setting {item!r}: expected NAME=VALUE")
+    return name, value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--slack", help="Slack Web API base URL (centralita)")
     parser.add_argument("--clock", choices=("office", "real"), default="office")
     parser.add_argument("--spool", help="outage spool directory (centralita; default: a fresh temporary one)")
+    parser.add_argument(
+        "--config", help="organisation file (centralita; default: tests/fixtures/clinic.yaml)"
+    )
+    parser.add_argument(
+        "--setting", action="append", default=[], help="NAME=VALUE, a setting over the defaults (centralita)"
+    )
     return parser
 
 

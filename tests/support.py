@@ -139,45 +139,29 @@ async def services_only(db: Database, clock: FakeClock, slack_url: str | None) -
     await found.runtime.sessions.kw["bind"].dispose()  # no lifespan ran, so nobody else closes it
 
 
-class Centralita:
-    """One running server, with the helpers a test needs to talk to it like the platforms do."""
+class PlatformClient:
+    """Talks to a running Centralita server the way Twilio and Slack do (signed requests), wherever
+    the server runs: in this process (``Centralita``) or in its own (the bench's served figures)."""
 
     def __init__(
         self,
+        url: str,
         db: Database,
-        clock: FakeClock,
         slack_url: str | None,
-        config: str = "clinic.yaml",
-        port: int | None = None,
-        publishers: dict[str, Any] | None = None,
-        **settings: Any,
+        *,
+        twilio_token: str = TWILIO_TOKEN,
+        slack_secret: str = SLACK_SECRET,
     ) -> None:
-        self.db, self.clock = db, clock
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.settings = settings_for(db, self.url, slack_url, **settings)
+        self.url, self.db = url, db
         self.hooks = (slack_url or "http://127.0.0.1:9/api/").replace("/api/", "/hooks/")
         """Where the response URLs of this server's slash commands point (the Slack stand-in)."""
-        self.app: FastAPI = create_app(
-            self.settings,
-            configs=load_configs(FIXTURES / config),
-            clock=clock,
-            connect_args=db.connect_args,
-            publishers=publishers,
-        )
-        self.server = LoopbackServer(self.app, self.port)
         self.http = httpx.AsyncClient(base_url=self.url, timeout=15)
-        self.twilio = RequestValidator(TWILIO_TOKEN)
-        self.slack = SignatureVerifier(SLACK_SECRET)
+        self.twilio = RequestValidator(twilio_token)
+        self.slack = SignatureVerifier(slack_secret)
         self._commands = 0
 
-    async def __aenter__(self) -> Centralita:
-        await self.server.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
+    async def aclose(self) -> None:
         await self.http.aclose()
-        await self.server.__aexit__(*exc)
 
     # Twilio -----------------------------------------------------------------------------------
     async def twilio_post(
@@ -239,6 +223,42 @@ class Centralita:
         self, callback_id: str, user: str, values: dict[str, Any], metadata: str
     ) -> httpx.Response:
         return await self.slack_post(submission_body(callback_id, user, values, metadata))
+
+
+class Centralita(PlatformClient):
+    """One server running in this process, with the helpers a test needs to talk to it like the
+    platforms do."""
+
+    def __init__(
+        self,
+        db: Database,
+        clock: FakeClock,
+        slack_url: str | None,
+        config: str = "clinic.yaml",
+        port: int | None = None,
+        publishers: dict[str, Any] | None = None,
+        **settings: Any,
+    ) -> None:
+        self.clock = clock
+        self.port = port or free_port()
+        super().__init__(f"http://127.0.0.1:{self.port}", db, slack_url)
+        self.settings = settings_for(db, self.url, slack_url, **settings)
+        self.app: FastAPI = create_app(
+            self.settings,
+            configs=load_configs(FIXTURES / config),
+            clock=clock,
+            connect_args=db.connect_args,
+            publishers=publishers,
+        )
+        self.server = LoopbackServer(self.app, self.port)
+
+    async def __aenter__(self) -> Centralita:
+        await self.server.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+        await self.server.__aexit__(*exc)
 
 
 def command_body(

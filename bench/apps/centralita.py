@@ -37,13 +37,15 @@ def build_app(
     slack_url: str | None,
     clock: str,
     spool: str | None = None,
+    config: str | None = None,
+    extra: dict[str, str] | None = None,
 ) -> FastAPI:
     spool = spool or tempfile.mkdtemp(prefix="centralita-bench-spool-")
-    settings = Settings(**_environment(url, public_url, slack_url), CENTRALITA_SPOOL_DIR=spool)
+    environment = _environment(url, public_url, slack_url) | (extra or {})
+    settings = Settings(**environment, CENTRALITA_SPOOL_DIR=spool)
     chosen: Clock | None = OfficeClock() if clock == "office" else None
-    return create_app(
-        settings, configs=[load_config(FIXTURE)], clock=chosen, connect_args=connect_args, tune_gc=True
-    )
+    organisation = load_config(config or FIXTURE)
+    return create_app(settings, configs=[organisation], clock=chosen, connect_args=connect_args, tune_gc=True)
 
 
 def _environment(url: str, public_url: str, slack_url: str | None) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +53,11 @@ class Burst:
         }
 
 
-async def burst(server: ServerProcess, standin: StandIn, plan: Plan) -> Burst:
+async def burst(
+    server: ServerProcess, standin: StandIn, plan: Plan, elsewhere: Callable[[], list[float]] | None = None
+) -> Burst:
+    """The burst; with ``elsewhere`` (the arrival stamps of the burst's cards at another channel's
+    stand-in), each card must also reach that channel, and the burst ends at the last arrival."""
     signer = TwilioSigner(server.url)
     calls = [signer.call(100_000 + i, f"{PREFIX}-{i:04d}") for i in range(plan.burst_calls)]
     result, sent = Burst(len(calls)), dict[str, float]()
@@ -62,10 +67,15 @@ async def burst(server: ServerProcess, standin: StandIn, plan: Plan) -> Burst:
         started = time.perf_counter()
         await asyncio.gather(*(_play(client, gate, call, sent, result.statuses) for call in calls))
         result.sending = time.perf_counter() - started
-    await standin.until(lambda: len(watch.update()) >= len(calls), CARDS_TIMEOUT)
+    others = elsewhere or list
+
+    def arrived() -> bool:
+        return len(watch.update()) >= len(calls) and (elsewhere is None or len(others()) >= len(calls))
+
+    await standin.until(arrived, CARDS_TIMEOUT)
     arrivals, result.server_cpu = watch.update(), server.cpu_seconds() - cpu
     result.cards = len(arrivals)
-    result.elapsed = max(arrivals.values(), default=started) - started
+    result.elapsed = max([*arrivals.values(), *others()], default=started) - started
     result.latencies = [at - sent[token] for token, at in arrivals.items()]
     return result
 

@@ -1,11 +1,10 @@
 """(k) A signed WhatsApp message (``POST /twilio/messaging``, each from a new customer, one at a time)
 → its card's ``chat.postMessage`` at the Slack stand-in. Baselines: slack_sdk posting a card straight
-to the stand-in; and a call's card on the same server and harness (figure (c)'s path), which tells
-what the in-process harness costs.
+to the stand-in; and a call's card on the same server (figure (c)'s path).
 
 (l) *Reply to customer* submitted (the modal's ``view_submission``) → the Messages request at the
 Twilio REST stand-in. Baseline: the twilio client creating the same message straight at the stand-in.
-In process (bench/inprocess.py)."""
+The server runs in its own process (bench/served.py)."""
 
 from __future__ import annotations
 
@@ -19,11 +18,11 @@ from adapters.slack.parse import modal_context
 from bench.constants import CARD_CHANNEL, SLACK_TOKEN
 from bench.context import Context
 from bench.figure import Figure, Outcome, Target
-from bench.inprocess import TIMEOUT, centralita, office_clock, twilio_client, twilio_settings, twilio_standin
+from bench.served import TIMEOUT, centralita, twilio_client, twilio_settings, twilio_standin
 from bench.standin import StandIn
 from bench.stats import Summary, samples_ms
 from tests.fakes.twilio_api import ACCOUNT_SID, FakeTwilio
-from tests.support import CLINIC_NUMBER, Centralita, new_call_sid
+from tests.support import CLINIC_NUMBER, PlatformClient, new_call_sid
 
 REPLY = "Sí, mañana a las 10."
 
@@ -31,7 +30,7 @@ REPLY = "Sí, mañana a las 10."
 async def run(context: Context, kind: str) -> Outcome:
     plan = context.plan
     async with StandIn() as slack, twilio_standin() as twilio, context.databases.fresh(kind, "messaging") as slot:
-        async with centralita(slot, office_clock(), slack.url, **twilio_settings(twilio)) as app:
+        async with centralita(context, slot, slack.url, settings=twilio_settings(twilio)) as app:
             for index in range(plan.message_warmup):
                 await _card_latency(app, slack, index)
             cards = [await _card_latency(app, slack, plan.message_warmup + i) for i in range(plan.messages)]
@@ -49,7 +48,7 @@ def _outcome(
 ) -> Outcome:  # fmt: skip
     card, post, call = Summary.of_seconds(cards), Summary.of_seconds(posts), Summary.of_seconds(calls)
     reply, send = Summary.of_seconds(replies), Summary.of_seconds(sends)
-    sdk, harness = "sdk → stand-in", "a call's card, same harness"
+    sdk, harness = "sdk → stand-in", "a call's card, same server"
     return Outcome(
         figures=[
             Figure("k.p50", "(k) WhatsApp message → card, p50", "ms", card.p50, post.p50, sdk, Target("<=", 15)),
@@ -77,7 +76,7 @@ def _inbound(index: int, text: str) -> dict[str, str]:
     }  # fmt: skip
 
 
-async def _card_latency(app: Centralita, slack: StandIn, index: int) -> float:
+async def _card_latency(app: PlatformClient, slack: StandIn, index: int) -> float:
     token = f"ref-msg-{index:05d}"
     form = _inbound(index, f"Hola, quería pedir cita para una limpieza ({token})")
     started = time.perf_counter()
@@ -94,7 +93,7 @@ async def _card_latency(app: Centralita, slack: StandIn, index: int) -> float:
         await slack.fake.wait_for("chat.postMessage", len(posts) + 1, timeout=TIMEOUT)
 
 
-async def _call_latency(app: Centralita, slack: StandIn, index: int) -> float:
+async def _call_latency(app: PlatformClient, slack: StandIn, index: int) -> float:
     base = {"CallSid": new_call_sid(), "From": f"+3463{index:07d}", "To": CLINIC_NUMBER}
     await app.twilio_post("/twilio/voice", base)
     before = len(slack.fake.of("chat.postMessage"))
@@ -104,7 +103,7 @@ async def _call_latency(app: Centralita, slack: StandIn, index: int) -> float:
     return post.at - started
 
 
-async def _reply_latency(app: Centralita, twilio: FakeTwilio, card_id: int) -> float:
+async def _reply_latency(app: PlatformClient, twilio: FakeTwilio, card_id: int) -> float:
     before = len(twilio.of("sms"))
     values = {"note": {"note": {"type": "plain_text_input", "value": REPLY}}}
     started = time.perf_counter()

@@ -1,7 +1,8 @@
 """(j) Callback reminder lateness: ``callbacks`` scheduled callbacks written straight into the
 database, ``callbacks_due`` of them due at the same moment 3 s ahead; lateness = ``fired_at −
 due_at`` of each reminder's ``callback_due`` audit event. Baseline, same server and table: one
-callback falling due alone, ``callbacks_lone`` times. In process, on the real clock."""
+callback falling due alone, ``callbacks_lone`` times. The server in its own process (bench/served.py),
+on the real clock."""
 
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ from sqlalchemy import insert
 from bench.context import Context
 from bench.databases import DbSlot
 from bench.figure import Figure, Outcome, Target
-from bench.inprocess import TIMEOUT, centralita
+from bench.served import TIMEOUT, centralita
 from bench.standin import StandIn
 from bench.stats import Summary, samples_ms
 from bot.domain.escalation import EscalationPolicy
-from bot.ports import SystemClock
 from bot.store.db import create_engine
 from bot.store.migrate import upgrade_async
 from bot.store.models import Callback, Card, row_values
@@ -32,8 +32,7 @@ async def run(context: Context, kind: str) -> Outcome:
     async with StandIn() as slack, context.databases.fresh(kind, "reminders") as slot:
         await upgrade_async(slot.url, connect_args=slot.connect_args)
         await _seed(slot, plan.callbacks - plan.callbacks_due - plan.callbacks_lone, datetime.now(UTC) + timedelta(days=1))
-        async with centralita(slot, SystemClock(), slack.url) as app:  # type: ignore[arg-type]
-            await app.http.get("/healthz")
+        async with centralita(context, slot, slack.url, clock="real"):
             lone: list[float] = []
             for _ in range(plan.callbacks_lone):
                 lone += await _lateness(slot, 1, datetime.now(UTC) + timedelta(seconds=1))

@@ -1,33 +1,34 @@
 """The Teams figures, with Teams authentication on against the identity stand-in, and the Bot
-Connector and Slack stand-ins of ``tests/fakes``. In process (bench/inprocess.py).
+Connector and Slack stand-ins of ``tests/fakes`` in the bench process; each Centralita server in its
+own process (bench/served.py), as (a)–(d) run it.
 
 (g) a Teams ``Action.Execute`` claim → its HTTP answer (the refreshed card); baseline: a Slack claim
     click → 200 on the same server.
 (h) a claim in one channel → the *other* channel's copy updated at its stand-in (Teams claim → Slack
     ``chat.update``; Slack claim → Bot Connector ``PUT``); baseline: a Slack claim → Slack's own
     ``chat.update``.
-(d) with both channels: N calls, 20 in flight → 2·N posts; cards/s = N / (first request → last post
-    at either stand-in); baseline: the same burst on a Slack-only server.
+(d) with both channels: the (d) burst (``burst_calls`` calls, ``burst_concurrency`` in flight) → two
+    posts per call; cards/s = calls / (first request → last post at either stand-in); baseline: the
+    same burst on a Slack-only server.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
+import json
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from bench.context import Context
 from bench.figure import Figure, Outcome, Target
-from bench.inprocess import centralita, office_clock, until
+from bench.scenarios.burst import burst
+from bench.served import ServedCentralita, centralita, until
 from bench.standin import StandIn
 from bench.stats import Summary, samples_ms
 from tests.fakes.bot_connector import FakeConnector
 from tests.fakes.identity import FakeIdentity, auth_env, make_tls
 from tests.fakes.server import LoopbackServer
-from tests.support import Centralita
 from tests.teams.support import OTHER_CHANNEL, TEAM_ID, card_invoke, post_activity, team_installed
 
 
@@ -41,14 +42,17 @@ async def run(context: Context, kind: str) -> Outcome:
     async with _teams(context, kind) as (app, identity, connector, slack):
         await _send(app, identity, team_installed(connector.url))
         found = await _claims(app, identity, connector, slack, plan.teams_claims)
-        both = await _burst(app, slack, connector, plan.teams_burst)
+        teams_before = len(connector.of("create"))
+        both = await burst(
+            app.process, slack, plan, lambda: [c.at for c in _channel_posts(connector, teams_before)]
+        )
     async with (
         StandIn() as slack_only,
         context.databases.fresh(kind, "slackonly") as slot,
-        centralita(slot, office_clock(), slack_only.url) as app,
+        centralita(context, slot, slack_only.url) as alone_app,
     ):
-        alone = await _burst(app, slack_only, None, plan.teams_burst)
-    return _outcome(found, both, alone, plan.teams_burst)
+        alone = await burst(alone_app.process, slack_only, plan)
+    return _outcome(found, both.cards_per_s, alone.cards_per_s, plan.burst_calls)
 
 
 def _outcome(found: dict[str, list[float]], both: float, alone: float, burst: int) -> Outcome:
@@ -57,30 +61,60 @@ def _outcome(found: dict[str, list[float]], both: float, alone: float, burst: in
     return Outcome(
         figures=[
             Figure("g.p50", "(g) Teams claim → answer, p50", "ms", s["g"].p50, s["click"].p50, slack_click),
-            Figure("g.p99", "(g) Teams claim → answer, p99", "ms", s["g"].p99, s["click"].p99, slack_click, limit),
-            Figure("h.teams_p99", "(h) Teams claim → Slack card, p99", "ms", s["teams_slack"].p99,
-                   s["slack_slack"].p99, slack_update, limit),
-            Figure("h.slack_p99", "(h) Slack claim → Teams card, p99", "ms", s["slack_teams"].p99,
-                   s["slack_slack"].p99, slack_update, limit),
-            Figure("d.teams", f"(d) burst, Slack + Teams ({2 * burst} posts)", "cards/s", both, alone,
-                   "Slack only", Target(">=", 150)),
+            Figure(
+                "g.p99", "(g) Teams claim → answer, p99", "ms", s["g"].p99, s["click"].p99, slack_click, limit
+            ),
+            Figure(
+                "h.teams_p99",
+                "(h) Teams claim → Slack card, p99",
+                "ms",
+                s["teams_slack"].p99,
+                s["slack_slack"].p99,
+                slack_update,
+                limit,
+            ),
+            Figure(
+                "h.slack_p99",
+                "(h) Slack claim → Teams card, p99",
+                "ms",
+                s["slack_teams"].p99,
+                s["slack_slack"].p99,
+                slack_update,
+                limit,
+            ),
+            Figure(
+                "d.teams",
+                f"(d) burst, Slack + Teams ({2 * burst} posts)",
+                "cards/s",
+                both,
+                alone,
+                "Slack only",
+                Target(">=", 150),
+            ),
         ],
-        checks=[(f"(g) {len(found['g'])} Teams claims, (h) {len(found['teams_slack'])} + {len(found['slack_teams'])} "
-                 f"copies updated; (d) {burst} cards in both channels", True)],
-        raw={name: samples_ms(values) for name, values in found.items()} | {"burst_cards_per_s": both,
-             "burst_slack_only_cards_per_s": alone},
+        checks=[
+            (
+                f"(g) {len(found['g'])} Teams claims, (h) {len(found['teams_slack'])} + {len(found['slack_teams'])} "
+                f"copies updated; (d) {burst} cards in both channels",
+                True,
+            )
+        ],
+        raw={name: samples_ms(values) for name, values in found.items()}
+        | {"burst_cards_per_s": both, "burst_slack_only_cards_per_s": alone},
     )
 
 
 @asynccontextmanager
-async def _teams(context: Context, kind: str) -> AsyncIterator[tuple[Centralita, FakeIdentity, FakeConnector, StandIn]]:
-    """A server with Slack and Teams (``clinic_teams.yaml``), its stand-ins, on a fresh database."""
+async def _teams(
+    context: Context, kind: str
+) -> AsyncIterator[tuple[ServedCentralita, FakeIdentity, FakeConnector, StandIn]]:
+    """A server with Slack and Teams (``clinic_teams.yaml``), its stand-ins, on a fresh database; the
+    server trusts the identity stand-in's certificate authority (``SSL_CERT_FILE``)."""
     folder = context.workdir / f"teams-{kind}"
     folder.mkdir(exist_ok=True)
     tls = make_tls(folder)
     identity, connector = FakeIdentity(), FakeConnector()
     async with AsyncExitStack() as stack:
-        stack.enter_context(_trusting(str(tls.ca)))
         identity.url = await stack.enter_async_context(
             LoopbackServer(identity.app, ssl_certfile=str(tls.cert), ssl_keyfile=str(tls.key))
         )
@@ -89,25 +123,19 @@ async def _teams(context: Context, kind: str) -> AsyncIterator[tuple[Centralita,
         connector.team_channels[TEAM_ID] = [{"id": TEAM_ID}, {"id": OTHER_CHANNEL, "name": "Urgencias"}]
         slack = await stack.enter_async_context(StandIn())
         slot = await stack.enter_async_context(context.databases.fresh(kind, "teams"))
-        server = centralita(slot, office_clock(), slack.url, config="clinic_teams.yaml", **auth_env(identity))
+        auth = {name: str(value) for name, value in auth_env(identity).items()}
+        server = centralita(
+            context,
+            slot,
+            slack.url,
+            config="clinic_teams.yaml",
+            settings=auth,
+            env={"SSL_CERT_FILE": str(tls.ca)},
+        )
         yield await stack.enter_async_context(server), identity, connector, slack
 
 
-@contextmanager
-def _trusting(ca: str) -> Iterator[None]:
-    """The identity stand-in's CA trusted by this process while the Teams server runs."""
-    before = os.environ.get("SSL_CERT_FILE")
-    os.environ["SSL_CERT_FILE"] = ca
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("SSL_CERT_FILE", None)
-        else:
-            os.environ["SSL_CERT_FILE"] = before
-
-
-async def _send(app: Centralita, identity: FakeIdentity, activity: dict[str, Any]) -> Any:
+async def _send(app: ServedCentralita, identity: FakeIdentity, activity: dict[str, Any]) -> Any:
     answer = await post_activity(app.http, activity, identity.channel_token(activity["serviceUrl"]))
     assert answer.status_code in (200, 201), answer.text
     return answer
@@ -117,7 +145,7 @@ def _channel_posts(connector: FakeConnector, since: int = 0) -> list[Any]:
     return [c for c in connector.of("create")[since:] if c.body.get("channelData", {}).get("channel")]
 
 
-async def _make_cards(app: Centralita, connector: FakeConnector, n: int) -> list[tuple[int, str]]:
+async def _make_cards(app: ServedCentralita, connector: FakeConnector, n: int) -> list[tuple[int, str]]:
     """``n`` cards, each posted in Slack and in Teams: (card id, its Teams thread)."""
     before = {c.id for c in await app.db.cards()}
     posted = len(_channel_posts(connector))
@@ -125,15 +153,27 @@ async def _make_cards(app: Centralita, connector: FakeConnector, n: int) -> list
         await app.call(_caller(i), f"Quiero pedir cita (ref {i})")
     await until(lambda: len(_channel_posts(connector)) >= posted + n, "the Teams cards")
     cards = [c for c in await app.db.cards() if c.id not in before]
-    threads = [c.conversation or "" for c in _channel_posts(connector, 0)][posted:]
-    return list(zip([int(c.id or 0) for c in cards], threads, strict=True))
+    threads = {_token_of(post.body): post.conversation or "" for post in _channel_posts(connector, posted)}
+    return [(int(card.id or 0), threads[_token_of(card.summary)]) for card in cards]
+
+
+def _token_of(said: Any) -> str:
+    """The ``(ref N)`` a card's caller said, found in its summary or in its Teams card."""
+    text = json.dumps(said, ensure_ascii=False) if not isinstance(said, str) else said
+    return text[text.index("(ref ") :].partition(")")[0]
 
 
 async def _claims(
-    app: Centralita, identity: FakeIdentity, connector: FakeConnector, slack: StandIn, n: int
+    app: ServedCentralita, identity: FakeIdentity, connector: FakeConnector, slack: StandIn, n: int
 ) -> dict[str, list[float]]:
     cards = await _make_cards(app, connector, 3 * n)
-    found: dict[str, list[float]] = {"g": [], "teams_slack": [], "click": [], "slack_teams": [], "slack_slack": []}
+    found: dict[str, list[float]] = {
+        "g": [],
+        "teams_slack": [],
+        "click": [],
+        "slack_teams": [],
+        "slack_slack": [],
+    }
     updates = lambda: len(slack.fake.of("chat.update"))  # noqa: E731
     for card_id, thread in cards[:n]:
         activity = card_invoke(connector.url, "claim", card_id, conversation=thread)
@@ -156,26 +196,3 @@ async def _claims(
             await until(lambda s=slack_before: updates() > s, "Slack's own copy updated")
             found["slack_slack"].append(slack.fake.of("chat.update")[-1].at - start)
     return found
-
-
-async def _burst(app: Centralita, slack: StandIn, connector: FakeConnector | None, n: int) -> float:
-    """Cards per second: n / (first request → last post at either stand-in)."""
-    slack_before = len(slack.fake.of("chat.postMessage", channel="C0RECEP"))
-    teams_before = len(connector.of("create")) if connector else 0
-    gate = asyncio.Semaphore(20)
-    first = 1_000_000 + len(slack.fake.calls)  # callers none of this server's earlier calls had
-
-    async def one(i: int) -> None:
-        async with gate:
-            await app.call(_caller(first + i), f"Quiero pedir cita (ref burst-{i})")
-
-    def arrived() -> bool:
-        slack_ok = len(slack.fake.of("chat.postMessage", channel="C0RECEP")) >= slack_before + n
-        return slack_ok and (connector is None or len(_channel_posts(connector, teams_before)) >= n)
-
-    start = time.perf_counter()
-    await asyncio.gather(*(one(i) for i in range(n)))
-    await until(arrived, "the burst's cards")
-    last = [c.at for c in slack.fake.of("chat.postMessage", channel="C0RECEP")]
-    last += [c.at for c in connector.of("create")] if connector else []
-    return n / (max(last) - start)

@@ -1,6 +1,7 @@
 """(i) *Accept transfer* click (signed ``block_actions``, a caller on hold per card) → the staff
 call's ``Calls.json`` request arriving at the Twilio REST stand-in. Baseline: the twilio client
-creating the same call straight at the stand-in, send → arrival. In process (bench/inprocess.py)."""
+creating the same call straight at the stand-in, send → arrival. The server runs in its own process
+(bench/served.py)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ import time
 
 from bench.context import Context
 from bench.figure import Figure, Outcome, Target
-from bench.inprocess import TIMEOUT, centralita, office_clock, twilio_client, twilio_settings, twilio_standin
+from bench.served import TIMEOUT, centralita, twilio_client, twilio_settings, twilio_standin
 from bench.standin import StandIn
 from bench.stats import Summary, samples_ms
 from tests.fakes.twilio_api import FakeTwilio
-from tests.support import CLINIC_NUMBER, Centralita, button, new_call_sid
+from tests.support import CLINIC_NUMBER, PlatformClient, button, new_call_sid
 
 URGENT = "Hola, soy Juan Pérez, es urgente, se me ha roto la prótesis"
 
@@ -20,7 +21,7 @@ URGENT = "Hola, soy Juan Pérez, es urgente, se me ha roto la prótesis"
 async def run(context: Context, kind: str) -> Outcome:
     count = context.plan.accepts
     async with StandIn() as slack, twilio_standin() as twilio, context.databases.fresh(kind, "accept") as slot:
-        async with centralita(slot, office_clock(), slack.url, **twilio_settings(twilio)) as app:
+        async with centralita(context, slot, slack.url, settings=twilio_settings(twilio)) as app:
             card_ids = await _callers_on_hold(app, slack, count)
             clicks = [await _accept(app, twilio, card_id) for card_id in card_ids]
         direct = await _direct_calls(twilio, count)
@@ -37,7 +38,7 @@ async def run(context: Context, kind: str) -> Outcome:
     )
 
 
-async def _callers_on_hold(app: Centralita, slack: StandIn, count: int) -> list[int]:
+async def _callers_on_hold(app: PlatformClient, slack: StandIn, count: int) -> list[int]:
     for index in range(count):
         base = {"CallSid": new_call_sid(), "From": f"+3460{index:07d}", "To": CLINIC_NUMBER}
         await app.twilio_post("/twilio/voice", base)
@@ -46,7 +47,7 @@ async def _callers_on_hold(app: Centralita, slack: StandIn, count: int) -> list[
     return [card.id for card in await app.db.cards() if card.id is not None]
 
 
-async def _accept(app: Centralita, twilio: FakeTwilio, card_id: int) -> float:
+async def _accept(app: PlatformClient, twilio: FakeTwilio, card_id: int) -> float:
     before = len(twilio.of("call"))
     started = time.perf_counter()
     await app.click(button("accept_transfer", card_id), "U0ANA")
