@@ -54,6 +54,13 @@ async def _open_card(app: Centralita, db: Database) -> int:
     return card.id
 
 
+async def _slack_checked(app: Centralita) -> None:
+    async def checked() -> bool:
+        return bool((await app.http.get("/healthz")).json().get("slack") == "ok")
+
+    await eventually(checked)
+
+
 async def _status(db: Database, card_id: int) -> str:
     return next(c.status for c in await db.cards() if c.id == card_id)
 
@@ -136,6 +143,7 @@ async def test_healthz_is_degraded_while_the_oldest_pending_delivery_is_too_old(
     db: Database, slack: FakeSlack, clock: FakeClock
 ) -> None:
     async with Centralita(db, clock, slack.url, CENTRALITA_HEALTH_PENDING_SECONDS=60) as app:
+        await _slack_checked(app)  # Slack goes down after the start's auth.test, which is another check
         slack.down = True
         await _open_card(app, db)
         fresh = (await app.http.get("/healthz")).json()
