@@ -207,8 +207,7 @@ def create_app(
     )
     conversations = Conversations(runtime)
     if teams.auth.enabled:  # the Teams publisher reads the stored conversations, so it comes after
-        timezone = runtime.directory.default.timezone
-        channels.setdefault("teams", _teams_publisher(teams, conversations, timezone))
+        channels.setdefault("teams", _teams_publisher(teams, conversations))
     spool = Spool(settings.spool_dir)
     call_control = _call_control(settings)
     if any(org.config.webhooks for org in runtime.directory):
@@ -316,11 +315,11 @@ def create_app(
     return app
 
 
-def _teams_publisher(teams: TeamsStack, conversations: Conversations, timezone: str) -> ChannelPublisher:
+def _teams_publisher(teams: TeamsStack, conversations: Conversations) -> ChannelPublisher:
     """Only a server with Teams credentials imports the SDK at start (``adapters.teams.lazy``)."""
     from adapters.teams.publisher import TeamsPublisher
 
-    return TeamsPublisher(teams.gateway, conversations, timezone)
+    return TeamsPublisher(teams.gateway, conversations)
 
 
 def _teams_bot(services: Services, configs: list[OrgConfig], links: ExportLinks) -> CentralitaBot:

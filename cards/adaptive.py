@@ -22,7 +22,7 @@ CARD_KEY = "card_id"
 _PRIORITY_COLOR = {"urgent": "attention", "high": "warning"}
 
 
-def render_card(view: CardView, timezone: str = "UTC", notice: str | None = None) -> Card:
+def render_card(view: CardView, notice: str | None = None) -> Card:
     """The card as everyone sees it; ``notice`` is a line for one person only (the answer to their
     click: why it did not go through)."""
     body: list[Card] = []
@@ -42,13 +42,13 @@ def render_card(view: CardView, timezone: str = "UTC", notice: str | None = None
     body.append(_text(view.status_line, weight="bolder"))
     if view.escalation_line:
         body.append(_text(f"⏫ {view.escalation_line}", color="warning"))
-    return _card(body, view.actions, view.fallback_text, timezone)
+    return _card(body, view.actions, view.fallback_text, view.timezone)
 
 
-def render_direct(view: DirectView, timezone: str = "UTC", link: str | None = None) -> Card:
+def render_direct(view: DirectView, link: str | None = None) -> Card:
     """A direct message: its text, the actions the person can take on the card from there, and a
     link to the card's message (``link``), where there is one."""
-    card = _card([_text(view.text.plain())], view.actions, view.text.plain(), timezone)
+    card = _card([_text(view.text.plain())], view.actions, view.text.plain(), view.timezone)
     if link:
         opening = {"type": "Action.OpenUrl", "title": view.link_label or link, "url": link}
         card["actions"] = [*card.get("actions", []), opening]

@@ -61,6 +61,7 @@ def build_card(facts: CardFacts, now: datetime) -> CardView:
         recording_url=facts.recording_url,
         actions=_actions(facts),
         fallback_text=t(facts.locale, "card.fallback", title=title, caller=headline, summary=summary),
+        timezone=facts.timezone,
     )
 
 

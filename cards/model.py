@@ -177,6 +177,8 @@ class DirectView:
     """The label of a link to the card's post, where the channel can link to it."""
     answer_label: str = ""
     """What introduces the codes a phone message's reader answers with (``cards.customer.phone_text``)."""
+    timezone: str = "UTC"
+    """Where the times its actions ask for are read (the organisation's time zone)."""
 
 
 @dataclass(frozen=True)
@@ -196,3 +198,5 @@ class CardView:
     recording_url: str | None
     actions: tuple[ActionView, ...] = field(default=())
     fallback_text: str = ""
+    timezone: str = "UTC"
+    """Where the times its actions ask for are read (the organisation's time zone)."""

@@ -77,7 +77,7 @@ class TeamsActions:
 
     @staticmethod
     def _answer(current: CurrentCard, notice: str | None) -> dict[str, Any]:
-        return card_answer(render_card(current.view, current.org.timezone, notice))
+        return card_answer(render_card(current.view, notice))
 
     def recado_author(self, user: str | None, tenant: str) -> Org | str:
         """The organisation of a staff member (of that tenant) who may post messages, or why they

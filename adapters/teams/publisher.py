@@ -48,11 +48,10 @@ class TeamsPublisher:
     name = CHANNEL
 
     def __init__(
-        self, gateway: TeamsGateway, conversations: Conversations, timezone: str, tenant: str | None = None
+        self, gateway: TeamsGateway, conversations: Conversations, tenant: str | None = None
     ) -> None:
         self.gateway = gateway
         self.conversations = conversations
-        self.timezone = timezone
         self.tenant = tenant
         self._tenants: dict[str, TeamsPublisher] = {}
 
@@ -61,15 +60,13 @@ class TeamsPublisher:
         if workspace is None or workspace == self.tenant:
             return self
         if workspace not in self._tenants:
-            self._tenants[workspace] = TeamsPublisher(
-                self.gateway, self.conversations, self.timezone, workspace
-            )
+            self._tenants[workspace] = TeamsPublisher(self.gateway, self.conversations, workspace)
         return self._tenants[workspace]
 
     async def post_card(self, target: str, view: CardView) -> MessageRef:
         """A new thread in the channel ``target`` (its id), through the team's stored reference."""
         channel = await self._conversation(target)
-        activity = _card_activity(render_card(view, self.timezone))
+        activity = _card_activity(render_card(view))
         found: dict[str, str] = {}
 
         async def start_thread(turn: TurnContext) -> None:
@@ -84,7 +81,7 @@ class TeamsPublisher:
     async def update_card(self, post: PostRef, view: CardView) -> None:
         channel = await self._conversation(post.target)
         conversation, activity_id = _split(post.external_ref)
-        activity = _card_activity(render_card(view, self.timezone))
+        activity = _card_activity(render_card(view))
         activity.id = activity_id
 
         async def update(turn: TurnContext) -> None:
@@ -100,7 +97,7 @@ class TeamsPublisher:
 
     async def send_direct(self, user: str, view: DirectView, card: PostRef | None) -> MessageRef:
         link = await self._card_link(card) if card is not None else None
-        activity = _card_activity(render_direct(view, self.timezone, link))
+        activity = _card_activity(render_direct(view, link))
         activity.summary = view.text.plain()[:200]
         return await self._to_person(user, activity)
 

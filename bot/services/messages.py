@@ -41,10 +41,12 @@ def direct_view(
     locale = locale_of(org, payload.get("staff"))
     text = text_of(org, channel, payload, facts, now)
     if facts is None:
-        return DirectView(text)
+        return DirectView(text, timezone=org.timezone)
     wanted = [ActionId(a) for a in payload.get("actions", ())]
     actions = direct_actions(replace(facts, locale=locale), wanted)
-    return DirectView(text, facts.card_id, actions, t(locale, "dm.link"), t(locale, "dm.answer"))
+    return DirectView(
+        text, facts.card_id, actions, t(locale, "dm.link"), t(locale, "dm.answer"), org.timezone
+    )
 
 
 def private_to(target: str, payload: Mapping[str, Any]) -> PrivateTo:

@@ -21,7 +21,7 @@ STAFF = (OptionView("Ana García", "ana"), OptionView("Luis Martín", "luis"))
 
 def _card(state: str, locale: str, notice: str | None = None) -> dict[str, object]:
     view = build_card(replace(STATES[state], locale=locale, staff=STAFF), NOW)
-    return render_card(view, "Europe/Madrid", notice)
+    return render_card(view, notice)
 
 
 @pytest.mark.parametrize(("state", "locale"), CASES)
@@ -66,9 +66,12 @@ def test_a_notice_for_the_clicker_comes_first_and_the_card_stays_valid() -> None
 
 def test_a_direct_message_is_a_small_valid_card_with_its_buttons() -> None:
     view = DirectView(
-        Text.of("Escalada: Urgente · Cliente — Juan Pérez"), 42, (action_view(ActionId.CLAIM, 42, "es"),)
+        Text.of("Escalada: Urgente · Cliente — Juan Pérez"),
+        42,
+        (action_view(ActionId.CLAIM, 42, "es"),),
+        timezone="Europe/Madrid",
     )
-    card = render_direct(view, "Europe/Madrid")
+    card = render_direct(view)
     assert_valid_card(card)
     assert [a["verb"] for a in _executes(card)] == ["claim"]
 
@@ -85,3 +88,4 @@ def test_the_schema_check_refuses_a_card_teams_would_not_render() -> None:
     broken = {**card, "msteams": {"entities": []}, "body": [{"type": "TextBlock"}]}
     with pytest.raises(AssertionError):
         assert_valid_card(broken)
+
