@@ -39,4 +39,6 @@ async def test_processes_starting_together_on_postgresql_sync_one_at_a_time(
             await rt.sessions.kw["bind"].dispose()
     staff = await postgres.query(select(Staff.id).order_by(Staff.id))
     assert staff == ["ana", "luis", "marta", "rocio"]
+    [ana] = await postgres.query(select(Staff.identities).where(Staff.id == "ana"))
+    assert ana == {"console": "ana", "slack": "U0ANA", "whatsapp": "+34600000001", "sms": "+34600000001"}
     assert len(await postgres.query(select(Contact))) == 2

@@ -35,7 +35,7 @@ async def sync_config(rt: Runtime) -> None:
                         id=s.id,
                         name=s.name,
                         roles=list(s.roles),
-                        slack_user=s.slack_user,
+                        identities=s.identities(),
                         phone=s.phone,
                     )
                 )

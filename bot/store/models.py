@@ -53,7 +53,8 @@ class Staff(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     name: str
     roles: list[str] = _json_list()
-    slack_user: str | None = Field(default=None, max_length=64)
+    identities: dict[str, str] = _json()
+    """How the person is known on each channel (``StaffMember.identities``)."""
     phone: str | None = Field(default=None, max_length=32)
     active: bool = True
 
