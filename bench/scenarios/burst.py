@@ -29,6 +29,8 @@ class Burst:
 
     calls: int
     cards: int = 0
+    cards_elsewhere: int = 0
+    """With another channel: how many of the burst's cards reached it."""
     elapsed: float = 0.0
     sending: float = 0.0
     latencies: list[float] = field(default_factory=list)
@@ -43,6 +45,7 @@ class Burst:
         return {
             "calls": self.calls,
             "cards": self.cards,
+            "cards_elsewhere": self.cards_elsewhere,
             "elapsed_s": round(self.elapsed, 4),
             "webhooks_elapsed_s": round(self.sending, 4),
             "cards_per_s": round(self.cards_per_s, 2),
@@ -67,15 +70,15 @@ async def burst(
         started = time.perf_counter()
         await asyncio.gather(*(_play(client, gate, call, sent, result.statuses) for call in calls))
         result.sending = time.perf_counter() - started
-    others = elsewhere or list
 
     def arrived() -> bool:
-        return len(watch.update()) >= len(calls) and (elsewhere is None or len(others()) >= len(calls))
+        return len(watch.update()) >= len(calls) and (elsewhere is None or len(elsewhere()) >= len(calls))
 
     await standin.until(arrived, CARDS_TIMEOUT)
     arrivals, result.server_cpu = watch.update(), server.cpu_seconds() - cpu
-    result.cards = len(arrivals)
-    result.elapsed = max([*arrivals.values(), *others()], default=started) - started
+    there = elsewhere() if elsewhere else []
+    result.cards, result.cards_elsewhere = len(arrivals), len(there)
+    result.elapsed = max([*arrivals.values(), *there], default=started) - started
     result.latencies = [at - sent[token] for token, at in arrivals.items()]
     return result
 

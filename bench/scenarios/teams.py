@@ -22,7 +22,8 @@ from typing import Any
 
 from bench.context import Context
 from bench.figure import Figure, Outcome, Target
-from bench.scenarios.burst import burst
+from bench.plan import Plan
+from bench.scenarios.burst import Burst, burst
 from bench.served import ServedCentralita, centralita, until
 from bench.standin import StandIn
 from bench.stats import Summary, samples_ms
@@ -52,10 +53,10 @@ async def run(context: Context, kind: str) -> Outcome:
         centralita(context, slot, slack_only.url) as alone_app,
     ):
         alone = await burst(alone_app.process, slack_only, plan)
-    return _outcome(found, both.cards_per_s, alone.cards_per_s, plan.burst_calls)
+    return _outcome(found, both, alone, plan)
 
 
-def _outcome(found: dict[str, list[float]], both: float, alone: float, burst: int) -> Outcome:
+def _outcome(found: dict[str, list[float]], both: Burst, alone: Burst, plan: Plan) -> Outcome:
     s = {name: Summary.of_seconds(values) for name, values in found.items()}
     slack_click, slack_update, limit = "Slack click → 200", "Slack claim → Slack update", Target("<=", 100)
     return Outcome(
@@ -84,23 +85,25 @@ def _outcome(found: dict[str, list[float]], both: float, alone: float, burst: in
             ),
             Figure(
                 "d.teams",
-                f"(d) burst, Slack + Teams ({2 * burst} posts)",
+                f"(d) burst, Slack + Teams ({2 * both.calls} posts)",
                 "cards/s",
-                both,
-                alone,
+                both.cards_per_s,
+                alone.cards_per_s,
                 "Slack only",
                 Target(">=", 150),
             ),
         ],
         checks=[
             (
-                f"(g) {len(found['g'])} Teams claims, (h) {len(found['teams_slack'])} + {len(found['slack_teams'])} "
-                f"copies updated; (d) {burst} cards in both channels",
-                True,
+                f"(g) {len(found['g'])}/{plan.teams_claims} Teams claims, (h) {len(found['teams_slack'])} + "
+                f"{len(found['slack_teams'])} copies updated; (d) {both.cards} cards in Slack and "
+                f"{both.cards_elsewhere} in Teams of {both.calls}, {alone.cards} on the Slack-only server",
+                len(found["g"]) == len(found["teams_slack"]) == len(found["slack_teams"]) == plan.teams_claims
+                and both.cards == both.cards_elsewhere == alone.cards == both.calls,
             )
         ],
         raw={name: samples_ms(values) for name, values in found.items()}
-        | {"burst_cards_per_s": both, "burst_slack_only_cards_per_s": alone},
+        | {"burst": both.as_dict(), "burst_slack_only": alone.as_dict()},
     )
 
 
@@ -108,8 +111,8 @@ def _outcome(found: dict[str, list[float]], both: float, alone: float, burst: in
 async def _teams(
     context: Context, kind: str
 ) -> AsyncIterator[tuple[ServedCentralita, FakeIdentity, FakeConnector, StandIn]]:
-    """A server with Slack and Teams (``clinic_teams.yaml``), its stand-ins, on a fresh database; the
-    server trusts the identity stand-in's certificate authority (``SSL_CERT_FILE``)."""
+    """A server with Slack and Teams on every team (``clinic_teams_everywhere.yaml``), its stand-ins,
+    on a fresh database; the server trusts the identity stand-in's certificate authority (``SSL_CERT_FILE``)."""
     folder = context.workdir / f"teams-{kind}"
     folder.mkdir(exist_ok=True)
     tls = make_tls(folder)
@@ -128,7 +131,7 @@ async def _teams(
             context,
             slot,
             slack.url,
-            config="clinic_teams.yaml",
+            config="clinic_teams_everywhere.yaml",
             settings=auth,
             env={"SSL_CERT_FILE": str(tls.ca)},
         )

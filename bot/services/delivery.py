@@ -145,7 +145,7 @@ class Delivery:
         """Sends messages to customers (kind ``customer``), when Twilio Messaging is wired."""
         self.batch = batch
         self.lease = lease
-        # A row is sent only while a third of its lease is left (20 s of 60): one Slack call can take
+        # A row is sent only while a third of its lease is left (20 s of 60): one platform call can take
         # 2 × 10 s (its timeout, and one retry on a connection error), and a lane's results are
         # written only after its last send. Past that, another worker may lease the row and send it too.
         self.lease_margin = lease / 3
