@@ -123,6 +123,7 @@ async def test_healthz_is_degraded_while_a_delivery_is_dead_and_says_why(
 ) -> None:
     slack.refuse("chat.postMessage", "channel_not_found")
     async with Centralita(db, clock, slack.url) as app:
+        await _slack_checked(app)  # on a loaded machine the start may stop waiting for its auth.test
         before = (await app.http.get("/healthz")).json()
         await _open_card(app, db)
         await eventually(lambda: _dead_rows(db))
