@@ -13,11 +13,15 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
+NAVIGATION_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -52,9 +56,21 @@ class Browser:
     def _confirm(self, as_name: str | None) -> None:
         if as_name is not None:
             self.driver.find_element(By.XPATH, f"//label[normalize-space()='{as_name}']").click()
-        self.driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        button = self.driver.find_element(By.CSS_SELECTOR, "form button[type=submit]")
+        button.click()
+        # A click does not wait for the form's answer: until the old page is gone, reading it would
+        # read the question again (or an element the navigation is tearing down).
+        wait = WebDriverWait(self.driver, NAVIGATION_SECONDS)
+        wait.until(expected_conditions.staleness_of(button))
+        wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
 
     def _read(self) -> Page:
+        wait = WebDriverWait(
+            self.driver, NAVIGATION_SECONDS, ignored_exceptions=[StaleElementReferenceException]
+        )
+        return wait.until(lambda _: self._read_once())
+
+    def _read_once(self) -> Page:
         buttons = self.driver.find_elements(By.CSS_SELECTOR, "form button[type=submit]")
         labels = self.driver.find_elements(By.CSS_SELECTOR, "form label")
         return Page(
