@@ -10,18 +10,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 NAVIGATION_SECONDS = 30
+NEW_PAGE_LOADED = "return !window.centralitaOldPage && document.readyState === 'complete'"
 
 
 @dataclass(frozen=True)
@@ -57,18 +58,22 @@ class Browser:
         if as_name is not None:
             self.driver.find_element(By.XPATH, f"//label[normalize-space()='{as_name}']").click()
         button = self.driver.find_element(By.CSS_SELECTOR, "form button[type=submit]")
+        # A click does not wait for the form's answer, and until the old page is gone, reading it
+        # reads the question again (or an element the navigation is tearing down, which Chromium
+        # answers with one error or another). So the old page's window is marked, and the answer
+        # is the first complete document whose window lacks the mark: no element is touched.
+        self.driver.execute_script("window.centralitaOldPage = true")
         button.click()
-        # A click does not wait for the form's answer: until the old page is gone, reading it would
-        # read the question again (or an element the navigation is tearing down).
-        wait = WebDriverWait(self.driver, NAVIGATION_SECONDS)
-        wait.until(expected_conditions.staleness_of(button))
-        wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+        self._wait(lambda d: d.execute_script(NEW_PAGE_LOADED))
 
     def _read(self) -> Page:
-        wait = WebDriverWait(
-            self.driver, NAVIGATION_SECONDS, ignored_exceptions=[StaleElementReferenceException]
-        )
-        return wait.until(lambda _: self._read_once())
+        page: Page = self._wait(lambda _: self._read_once())
+        return page
+
+    def _wait(self, condition: Any) -> Any:
+        """``condition``'s first truthy answer; a WebDriver error (a page going away) is a "not yet"."""
+        wait = WebDriverWait(self.driver, NAVIGATION_SECONDS, ignored_exceptions=[WebDriverException])
+        return wait.until(condition)
 
     def _read_once(self) -> Page:
         buttons = self.driver.find_elements(By.CSS_SELECTOR, "form button[type=submit]")

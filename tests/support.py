@@ -333,7 +333,7 @@ def block_actions(action: dict[str, Any], user: str, channel: str) -> dict[str, 
 
 
 # Small helpers for the action, recado, refusal and delivery tests -------------------------------
-async def eventually(probe: Any, timeout: float = 5.0, interval: float = 0.05) -> Any:
+async def eventually(probe: Any, timeout: float = 15.0, interval: float = 0.05) -> Any:
     """Poll the async ``probe`` until it returns something truthy, and return that."""
     import asyncio
 
@@ -347,7 +347,7 @@ async def eventually(probe: Any, timeout: float = 5.0, interval: float = 0.05) -
         await asyncio.sleep(interval)
 
 
-async def outbox_settled(db: Database, timeout: float = 5.0) -> list[OutboxMessage]:
+async def outbox_settled(db: Database, timeout: float = 15.0) -> list[OutboxMessage]:
     """Wait until no outbox row is pending (everything was sent or given up); the rows."""
 
     async def settled() -> list[OutboxMessage] | None:

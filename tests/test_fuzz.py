@@ -54,6 +54,10 @@ class Hostile:
     what: str
     body: bytes
     content_type: str = FORM
+    one_path_each: bool = False
+    """Sent to one endpoint of each platform, not to all: a body of megabytes meets the body limit
+    before any route (``bot.body_limit``), so its path changes nothing, and sending it to every
+    endpoint was three quarters of this test's time."""
 
 
 Headers = dict[str, str | bytes]
@@ -99,8 +103,8 @@ def _generic_bodies(rng: random.Random) -> list[Hostile]:
         Hostile("json with a lone surrogate", b'{"text": ' + SURROGATE_JSON.encode() + b"}", JSON),
         Hostile("truncated json", b'{"type": "block_actions", "actions": [', JSON),
         Hostile("over the size limit", b"SpeechResult=" + b"a" * MAX_BODY_BYTES),
-        Hostile("megabytes", b"x=" + b"%00" * (rng.randint(1, 3) * MB)),
-        Hostile("ten megabytes", b"CallSid=" + b"9" * (10 * MB)),
+        Hostile("megabytes", b"x=" + b"%00" * (rng.randint(1, 3) * MB), one_path_each=True),
+        Hostile("ten megabytes", b"CallSid=" + b"9" * (10 * MB), one_path_each=True),
         Hostile("a large form under the limit", urlencode({"f" * 10: "v" * 200_000}).encode()),
     ]
     bodies += [Hostile(f"random bytes {i}", rng.randbytes(rng.randint(1, 4000))) for i in range(6)]
@@ -379,6 +383,10 @@ ENDPOINTS = [
 ]
 
 
+def _first_of_its_platform(endpoint: Endpoint) -> Endpoint:
+    return next(e for e in ENDPOINTS if e.signer is endpoint.signer)
+
+
 def _over_limit(endpoint: Endpoint, hostile: Hostile) -> bool:
     limit = TWILIO_MAX_BYTES if endpoint.signer is TWILIO else MAX_BODY_BYTES
     return len(hostile.body) > limit
@@ -432,7 +440,12 @@ async def test_hostile_requests_to_every_endpoint(
 ) -> None:
     rng = random.Random(SEED)
     generic = _generic_bodies(rng)
-    cases = [(e, h) for e in ENDPOINTS for h in generic + (e.signer.bodies(rng) if e.signer else [])]
+    cases = [
+        (e, h)
+        for e in ENDPOINTS
+        for h in generic + (e.signer.bodies(rng) if e.signer else [])
+        if not h.one_path_each or e is _first_of_its_platform(e)
+    ]
     async with Centralita(db, clock, slack.url) as app:
         probe = Probe(app)
         before = await _table_counts(db)
