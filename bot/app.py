@@ -105,6 +105,7 @@ from jobs.scheduler import Heartbeat
 
 if TYPE_CHECKING:
     from adapters.teams.bot import CentralitaBot
+    from adapters.teams.publisher import TeamsPublisher
 
 log = logging.getLogger("centralita")
 # Python's defaults are (700, 10, 10); with them the collector ran every few hundred allocations
@@ -206,8 +207,10 @@ def create_app(
         links=_link_signer(settings) if "email" in channels else None,
     )
     conversations = Conversations(runtime)
-    if teams.auth.enabled:  # the Teams publisher reads the stored conversations, so it comes after
-        channels.setdefault("teams", _teams_publisher(teams, conversations))
+    # The Teams publisher reads the stored conversations, so it comes after.
+    teams_publisher = _teams_publisher(teams, conversations) if teams.auth.enabled else None
+    if teams_publisher is not None:
+        channels.setdefault("teams", teams_publisher)
     spool = Spool(settings.spool_dir)
     call_control = _call_control(settings)
     if any(org.config.webhooks for org in runtime.directory):
@@ -283,6 +286,8 @@ def create_app(
         spool.close()
         await heartbeat.stop()
         await worker.stop()
+        if teams_publisher is not None:
+            await teams_publisher.close()
         await services.close_records()
         if slack_client is not None:
             if slack_auth is not None:
@@ -315,7 +320,7 @@ def create_app(
     return app
 
 
-def _teams_publisher(teams: TeamsStack, conversations: Conversations) -> ChannelPublisher:
+def _teams_publisher(teams: TeamsStack, conversations: Conversations) -> TeamsPublisher:
     """Only a server with Teams credentials imports the SDK at start (``adapters.teams.lazy``)."""
     from adapters.teams.publisher import TeamsPublisher
 

@@ -28,8 +28,9 @@ from botframework.connector.auth import (
     ServiceClientCredentialsFactory,
 )
 from jwt.algorithms import RSAAlgorithm
-from msal import ConfidentialClientApplication
+from msal import ConfidentialClientApplication, TokenCache
 
+from adapters.teams.connector import AccessToken
 from adapters.teams.identity import TeamsAuth, Unauthorized
 
 log = logging.getLogger("centralita.teams")
@@ -160,11 +161,19 @@ class MsalCredentials(AppCredentials):  # type: ignore[misc]
         self._app: ConfidentialClientApplication | None = None
 
     def get_access_token(self, force_refresh: bool = False) -> str:
+        return self.access_token(force_refresh).value
+
+    def access_token(self, force_refresh: bool = False) -> AccessToken:
+        """A token and how long it is still valid for, from MSAL's cache unless ``force_refresh``
+        (the Bot Connector refused the cached one). Blocking. Raises: PermissionError (refused)."""
+        app = self._msal()
+        if force_refresh:
+            _forget_tokens(app)
         scope = self.oauth_scope if self.oauth_scope.endswith("/.default") else self.oauth_scope + "/.default"
-        answer = self._msal().acquire_token_for_client(scopes=[scope])
+        answer = app.acquire_token_for_client(scopes=[scope])
         if "access_token" not in answer:
             raise PermissionError(f"no token from {self._auth.authority}: {answer.get('error', 'unknown')}")
-        return str(answer["access_token"])
+        return AccessToken(str(answer["access_token"]), float(answer.get("expires_in") or 0))
 
     def _msal(self) -> ConfidentialClientApplication:
         if self._app is None:
@@ -176,6 +185,12 @@ class MsalCredentials(AppCredentials):  # type: ignore[misc]
                 http_client=_VerifiedSession(ca_bundle(), FETCH_TIMEOUT * 2),
             )
         return self._app
+
+
+def _forget_tokens(app: ConfidentialClientApplication) -> None:
+    cache = app.token_cache
+    for token in list(cache.search(TokenCache.CredentialType.ACCESS_TOKEN)):
+        cache.remove_at(token)
 
 
 class CredentialFactory(ServiceClientCredentialsFactory):  # type: ignore[misc]
@@ -198,7 +213,11 @@ class CredentialFactory(ServiceClientCredentialsFactory):  # type: ignore[misc]
             return MicrosoftAppCredentials.empty()
         if app_id != self.auth.app_id:
             raise PermissionError(f"credentials asked for another app id: {app_id!r}")
-        scope = oauth_scope or BOT_FRAMEWORK
-        if scope not in self._credentials:  # one MSAL application per scope keeps its token cache
+        return self.for_scope(oauth_scope or BOT_FRAMEWORK)
+
+    def for_scope(self, scope: str) -> MsalCredentials:
+        """Our app's credentials for ``scope``: one MSAL application per scope keeps its token cache,
+        shared by the SDK's turns and our own Bot Connector client (``connector.py``)."""
+        if scope not in self._credentials:
             self._credentials[scope] = MsalCredentials(self.auth, scope)
         return self._credentials[scope]

@@ -89,14 +89,15 @@ def _app_id(identity: ClaimsIdentity) -> str | None:
 
 
 class TeamsGateway:
-    """Inbound: check the token, then run the turn. Outbound: the adapter the publisher sends with."""
+    """Inbound: check the token, then run the turn (its replies go through the SDK too). Outbound
+    cards and messages go through ``connector.BotConnector``, with these ``credentials``."""
 
     def __init__(self, auth: TeamsAuth) -> None:
         self.auth = auth
         self.verifier = TokenVerifier(auth)
-        self.sdk_auth = _ReusingAuthentication(
-            _SdkConfiguration(auth), credentials_factory=CredentialFactory(auth)
-        )
+        self.credentials = CredentialFactory(auth)
+        """Outbound credentials, for the SDK's turns and for the publisher's own Bot Connector client."""
+        self.sdk_auth = _ReusingAuthentication(_SdkConfiguration(auth), credentials_factory=self.credentials)
         self.adapter = CloudAdapter(self.sdk_auth)
 
     @property

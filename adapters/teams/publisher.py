@@ -1,6 +1,8 @@
 """Teams for the outbox worker: cards posted as new channel threads and updated in place, replies
 under them, 1:1 chats for direct messages and private notes. Every call goes through the Bot
-Connector at the ``serviceUrl`` of a conversation an authenticated activity showed us.
+Connector at the ``serviceUrl`` of a conversation an authenticated activity showed us, with our own
+REST client (``adapters.teams.connector``) and activities as plain JSON, addressed as botbuilder
+addressed them in a proactive turn.
 
 A message reference here is ``<conversation id>|<activity id>``: the conversation's service URL and
 the rest of its reference come from the stored conversation (``bot.services.conversations``).
@@ -8,25 +10,11 @@ the rest of its reference come from the stored conversation (``bot.services.conv
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
-from botbuilder.core.teams import TeamsInfo
-from botbuilder.schema import (
-    Activity,
-    ActivityTypes,
-    ChannelAccount,
-    ConversationParameters,
-    ConversationReference,
-    Mention,
-)
-from msrest.exceptions import ClientRequestError, HttpOperationError
-
-from adapters.teams.gateway import TeamsGateway
+from adapters.teams.auth import BOT_FRAMEWORK
+from adapters.teams.connector import BearerTokens, BotConnector
 from adapters.teams.links import channel_message_link, message_link
 from adapters.teams.parse import CHANNEL
 from bot.ports import DeliveryError, MessageRef, PostRef, PrivateTo, Report
@@ -35,60 +23,70 @@ from cards.adaptive import render_card, render_direct
 from cards.digest_render import render_digest_card
 from cards.model import CardView, DirectView, Person, Text
 
-log = logging.getLogger("centralita.teams")
-# Teams' rate-limit guidance: retry 429, 412, 502 and 504 (with the Retry-After it gives).
-RETRIED = frozenset({408, 412, 429, 500, 502, 503, 504})
-BLOCKED = "MessageWritesBlocked"
+if TYPE_CHECKING:
+    from adapters.teams.gateway import TeamsGateway
+
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+TEAMS_CHANNEL_ID = "msteams"
 
 
 class TeamsPublisher:
     """Sends through the conversations stored from ``tenant`` only, when it is set: an organisation
-    with a tenant of its own (``in_workspace``) never reaches a channel or a person of another."""
+    with a tenant of its own (``in_workspace``) never reaches a channel or a person of another.
+    Every copy shares one ``BotConnector`` (one HTTP session for the process): ``close`` it at
+    shutdown."""
 
     name = CHANNEL
 
     def __init__(
-        self, gateway: TeamsGateway, conversations: Conversations, tenant: str | None = None
+        self,
+        gateway: TeamsGateway,
+        conversations: Conversations,
+        tenant: str | None = None,
+        *,
+        connector: BotConnector | None = None,
     ) -> None:
         self.gateway = gateway
         self.conversations = conversations
         self.tenant = tenant
+        self.connector = connector or _connector_of(gateway)
         self._tenants: dict[str, TeamsPublisher] = {}
+
+    @property
+    def bot_id(self) -> str:
+        """The bot's Teams id (``28:<app id>``)."""
+        return f"28:{self.gateway.bot_app_id}"
 
     async def in_workspace(self, workspace: str | None) -> TeamsPublisher:
         """The publisher of an organisation's own tenant (None: the conversations of any tenant)."""
         if workspace is None or workspace == self.tenant:
             return self
         if workspace not in self._tenants:
-            self._tenants[workspace] = TeamsPublisher(self.gateway, self.conversations, workspace)
+            self._tenants[workspace] = TeamsPublisher(
+                self.gateway, self.conversations, workspace, connector=self.connector
+            )
         return self._tenants[workspace]
 
+    async def close(self) -> None:
+        await self.connector.close()
+
     async def post_card(self, target: str, view: CardView) -> MessageRef:
-        """A new thread in the channel ``target`` (its id), through the team's stored reference."""
+        """A new thread in the channel ``target`` (its id), through the team's stored reference
+        (what ``TeamsInfo.send_message_to_teams_channel`` sends)."""
         channel = await self._conversation(target)
-        activity = _card_activity(render_card(view))
-        found: dict[str, str] = {}
-
-        async def start_thread(turn: TurnContext) -> None:
-            reference, activity_id = await TeamsInfo.send_message_to_teams_channel(
-                turn, activity, target, bot_app_id=self.gateway.bot_app_id
-            )
-            found["ref"] = _ref(reference.conversation.id, activity_id)
-
-        await self._turn(channel.reference, start_thread)
-        return found["ref"]
+        thread = {  # the channel data as the SDK's TeamsChannelData serialised, onBehalfOf and all
+            "isGroup": True,
+            "activity": _card_activity(render_card(view)),
+            "channelData": {"channel": {"id": target}, "onBehalfOf": []},
+        }
+        answer = await self.connector.create_conversation(_service_url(channel.reference), thread)
+        return _ref(_created_id(answer), str(answer.get("activityId") or ""))
 
     async def update_card(self, post: PostRef, view: CardView) -> None:
         channel = await self._conversation(post.target)
         conversation, activity_id = _split(post.external_ref)
         activity = _card_activity(render_card(view))
-        activity.id = activity_id
-
-        async def update(turn: TurnContext) -> None:
-            activity.conversation = turn.activity.conversation
-            await turn.update_activity(activity)
-
-        await self._turn(_in(channel.reference, conversation), update)
+        await self._update(_in(channel.reference, conversation), activity_id, activity)
 
     async def post_in_thread(self, post: PostRef, text: Text) -> MessageRef:
         channel = await self._conversation(post.target)
@@ -98,7 +96,7 @@ class TeamsPublisher:
     async def send_direct(self, user: str, view: DirectView, card: PostRef | None) -> MessageRef:
         link = await self._card_link(card) if card is not None else None
         activity = _card_activity(render_direct(view, link))
-        activity.summary = view.text.plain()[:200]
+        activity["summary"] = view.text.plain()[:200]
         return await self._to_person(user, activity)
 
     async def _card_link(self, card: PostRef) -> str | None:
@@ -120,7 +118,7 @@ class TeamsPublisher:
     async def send_report(self, target: str, report: Report) -> MessageRef | None:
         """A report (the digest) as a 1:1 message: an Adaptive Card, the chart inline in it."""
         activity = _card_activity(render_digest_card(report.view, report.links, report.chart_png))
-        activity.summary = report.subject[:200]
+        activity["summary"] = report.subject[:200]
         return await self._to_person(target, activity)
 
     async def card_link(self, card_id: int, post: PostRef | None, now: datetime) -> str | None:
@@ -129,16 +127,9 @@ class TeamsPublisher:
 
     async def replace_message(self, ref: MessageRef, text: Text) -> None:
         """The message (a card, a reply under it, a 1:1 message) becomes ``text`` alone, in place
-        (``update_activity`` on its stored reference): its card and buttons are gone."""
+        (an update on its stored reference): its card and buttons are gone."""
         conversation, activity_id = _split(ref)
-        activity = _text_activity(text)
-        activity.id = activity_id
-
-        async def update(turn: TurnContext) -> None:
-            activity.conversation = turn.activity.conversation
-            await turn.update_activity(activity)
-
-        await self._turn(await self._reference_of(conversation), update)
+        await self._update(await self._reference_of(conversation), activity_id, _text_activity(text))
 
     async def _reference_of(self, conversation: str) -> dict[str, Any]:
         """Where a message's conversation is reached: its own stored reference, else that of the
@@ -154,51 +145,49 @@ class TeamsPublisher:
             raise DeliveryError("Teams: the app is not installed anywhere yet", capped=True)
         return _in(anywhere.reference, conversation)
 
-    async def _to_person(self, user: str, activity: Activity) -> MessageRef:
+    async def _to_person(self, user: str, activity: dict[str, Any]) -> MessageRef:
         personal = await self.conversations.personal(CHANNEL, user, self.tenant)
         if personal is not None:
             return await self._send(personal.reference, activity)
         return await self._new_chat(user, activity)
 
-    async def _new_chat(self, user: str, activity: Activity) -> MessageRef:
+    async def _new_chat(self, user: str, activity: dict[str, Any]) -> MessageRef:
         """Proactively open a 1:1 chat with someone who never wrote to the bot (the app must be
-        installed for them, or in a team they belong to)."""
+        installed for them, or in a team they belong to), then send into it (what
+        ``CloudAdapter.create_conversation`` and a send in its turn did)."""
         anywhere = await self.conversations.any_of_tenant(CHANNEL, self.tenant)
         if anywhere is None:
             where = f"in tenant {self.tenant}" if self.tenant else "anywhere"
             raise DeliveryError(f"Teams: the app is not installed {where} yet", capped=True)
-        tenant = anywhere.tenant_id
-        parameters = ConversationParameters(
-            is_group=False,
-            bot=ChannelAccount(id=f"28:{self.gateway.bot_app_id}"),
-            members=[ChannelAccount(id=user)],
-            tenant_id=tenant,
-            channel_data={"tenant": {"id": tenant}},
+        tenant, service_url = anywhere.tenant_id, anywhere.service_url
+        chat = {
+            "isGroup": False,
+            "bot": {"id": self.bot_id},
+            "members": [{"id": user}],
+            "channelData": {"tenant": {"id": tenant}},
+            **_tenant_field(tenant),
+        }
+        conversation = _created_id(await self.connector.create_conversation(service_url, chat))
+        reference = {
+            "serviceUrl": service_url,
+            "channelId": TEAMS_CHANNEL_ID,
+            "bot": {"id": self.bot_id},
+            "conversation": {"id": conversation, **_tenant_field(tenant)},
+        }
+        return await self._send(reference, activity)
+
+    async def _send(self, reference: dict[str, Any], activity: dict[str, Any]) -> MessageRef:
+        """A new message in the reference's conversation (never a reply: no ``replyToId``)."""
+        conversation = _conversation_id(reference)
+        sent = _addressed({**activity, "inputHint": "acceptingInput"}, reference)
+        answer = await self.connector.send_to_conversation(_service_url(reference), conversation, sent)
+        return _ref(conversation, str(answer.get("id") or ""))
+
+    async def _update(self, reference: dict[str, Any], activity_id: str, activity: dict[str, Any]) -> None:
+        sent = _addressed({**activity, "id": activity_id}, reference)
+        await self.connector.update_activity(
+            _service_url(reference), _conversation_id(reference), activity_id, sent
         )
-        found: dict[str, str] = {}
-
-        async def send(turn: TurnContext) -> None:
-            found["ref"] = await _post(turn, activity)
-
-        await self._call(
-            self.gateway.adapter.create_conversation(
-                self.gateway.bot_app_id, send, parameters, "msteams", anywhere.service_url
-            )
-        )
-        return found["ref"]
-
-    async def _send(self, reference: dict[str, Any], activity: Activity) -> MessageRef:
-        found: dict[str, str] = {}
-
-        async def send(turn: TurnContext) -> None:
-            found["ref"] = await _post(turn, activity)
-
-        await self._turn(reference, send)
-        return found["ref"]
-
-    async def _turn(self, reference: dict[str, Any], logic: Callable[[TurnContext], Awaitable[None]]) -> None:
-        restored = ConversationReference().deserialize(reference)
-        await self._call(self.gateway.adapter.continue_conversation(restored, logic, self.gateway.bot_app_id))
 
     async def _conversation(self, conversation_id: str) -> ConversationSeen:
         found = await self.conversations.find(CHANNEL, conversation_id)
@@ -216,72 +205,83 @@ class TeamsPublisher:
             )
         return found
 
-    @staticmethod
-    async def _call(work: Awaitable[Any]) -> None:
-        try:
-            await work
-        except HttpOperationError as error:
-            raise delivery_error(error) from error
-        except (ClientRequestError, aiohttp.ClientError, OSError, TimeoutError) as error:
-            raise DeliveryError(f"Teams unreachable: {error!r}") from error
+
+def _connector_of(gateway: TeamsGateway) -> BotConnector:
+    """The Bot Connector client: with the app's token when authentication is on, else with none."""
+    if not gateway.auth.enabled:
+        return BotConnector()
+    return BotConnector(BearerTokens(gateway.credentials.for_scope(BOT_FRAMEWORK)))
 
 
-def delivery_error(error: HttpOperationError) -> DeliveryError:
-    """What the Bot Connector's refusal means for the outbox: retried (with its Retry-After) for
-    429, 412 and 5xx; given up for a bot that is blocked or removed; a few tries for the rest."""
-    response = error.response
-    status = int(getattr(response, "status_code", None) or getattr(response, "status", 0) or 0)
-    headers = getattr(response, "headers", None) or {}
-    code = _error_code(error)
-    reason = f"Teams error {status} {code}".strip()
-    if status in RETRIED:
-        retry_after = headers.get("Retry-After") or headers.get("retry-after")
-        return DeliveryError(reason, retry_after=_seconds(retry_after))
-    if status == 403 and BLOCKED in f"{code} {error}":
-        return DeliveryError(reason + " (the bot was blocked or removed)", permanent=True)
-    if status in (400, 404):
-        return DeliveryError(reason, permanent=True)
-    return DeliveryError(reason, capped=True)
+def _card_activity(card: dict[str, Any]) -> dict[str, Any]:
+    """A message carrying one Adaptive Card (as ``MessageFactory.attachment`` built it)."""
+    return {
+        "type": "message",
+        "attachmentLayout": "list",
+        "attachments": [{"contentType": ADAPTIVE_CARD, "content": card}],
+    }
 
 
-def _error_code(error: HttpOperationError) -> str:
-    inner = getattr(getattr(error, "error", None), "error", None)
-    return str(getattr(inner, "code", "") or "")
-
-
-def _seconds(value: object) -> float | None:
-    try:
-        return float(str(value)) if value is not None else None
-    except ValueError:
-        return None
-
-
-async def _post(turn: TurnContext, activity: Activity) -> MessageRef:
-    """Send into the turn's conversation as a new message: a proactive turn's activity carries a
-    made-up id, which the SDK would otherwise send as the ``replyToId`` of what we post."""
-    turn.activity.id = None
-    response = await turn.send_activity(activity)
-    return _ref(turn.activity.conversation.id, response.id if response else "")
-
-
-def _card_activity(card: dict[str, Any]) -> Activity:
-    return MessageFactory.attachment(CardFactory.adaptive_card(card))
-
-
-def _text_activity(text: Text) -> Activity:
+def _text_activity(text: Text) -> dict[str, Any]:
     """A message with each person written as a Teams mention when we know their Teams id."""
     parts: list[str] = []
-    entities: list[Mention] = []
+    entities: list[dict[str, Any]] = []
     for part in text.parts:
         if isinstance(part, Person) and part.handle:
             tag = f"<at>{part.name}</at>"
             parts.append(tag)
-            entities.append(
-                Mention(mentioned=ChannelAccount(id=part.handle, name=part.name), text=tag, type="mention")
-            )
+            mentioned = {"id": part.handle, "name": part.name}
+            entities.append({"mentioned": mentioned, "text": tag, "type": "mention"})
         else:
             parts.append(part.name if isinstance(part, Person) else part)
-    return Activity(type=ActivityTypes.message, text="".join(parts), entities=entities or None)
+    activity: dict[str, Any] = {"type": "message", "text": "".join(parts)}
+    if entities:
+        activity["entities"] = entities
+    return activity
+
+
+def _addressed(activity: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
+    """The activity addressed as the SDK addressed it in a proactive turn on ``reference``: from the
+    stored bot, to the stored user, in the reference's conversation and service URL."""
+    addressed = dict(activity)
+    for field, key in _ADDRESS:
+        value = reference.get(key)
+        if value is not None:
+            addressed[field] = value
+    return addressed
+
+
+_ADDRESS = (
+    ("serviceUrl", "serviceUrl"),
+    ("channelId", "channelId"),
+    ("from", "bot"),
+    ("conversation", "conversation"),
+    ("recipient", "user"),
+)
+"""Activity field ← stored ConversationReference key (``TurnContext.apply_conversation_reference``)."""
+
+
+def _tenant_field(tenant: str | None) -> dict[str, str]:
+    """The tenant as ``ConversationParameters`` and ``ConversationAccount`` spell it on the wire."""
+    return {"tenantID": tenant} if tenant else {}
+
+
+def _service_url(reference: dict[str, Any]) -> str:
+    url = reference.get("serviceUrl")
+    if not isinstance(url, str) or not url:
+        raise DeliveryError("Teams: the stored conversation has no serviceUrl", permanent=True)
+    return url
+
+
+def _conversation_id(reference: dict[str, Any]) -> str:
+    return str((reference.get("conversation") or {}).get("id") or "")
+
+
+def _created_id(answer: dict[str, Any]) -> str:
+    conversation = answer.get("id")
+    if not isinstance(conversation, str) or not conversation:
+        raise DeliveryError("Teams created a conversation but answered no id", capped=True)
+    return conversation
 
 
 def _in(reference: dict[str, Any], conversation: str) -> dict[str, Any]:

@@ -1,5 +1,7 @@
-"""A loopback stand-in for the Bot Connector service (the ``serviceUrl`` of Teams activities), which
-the real botbuilder connector client talks to.
+"""A loopback stand-in for the Bot Connector service (the ``serviceUrl`` of Teams activities). Two
+real clients talk to it: botbuilder's connector client for what a turn does (replies to an activity,
+the channel listing at installation), and our own (``adapters.teams.connector``) for what the outbox
+sends (cards as new threads, their updates, thread lines and 1:1 messages).
 
 It answers ``POST /v3/conversations`` (create: a new thread in a channel, or a 1:1 chat),
 ``POST /v3/conversations/{id}/activities[/{replyTo}]``, ``PUT /v3/conversations/{id}/activities/{id}``
@@ -7,7 +9,7 @@ and ``GET /v3/teams/{id}/conversations``; records every call (``calls``, in orde
 version of every activity (``activities``); and can fail: ``down = True`` answers 503 to everything,
 ``fail(status, times, retry_after=..., code=...)`` answers the next ``times`` writes with ``status``
 (429, 412, 502, 504, or 403 with ``code="MessageWritesBlocked"``). With ``check_token`` set, a write
-without a token that function accepts gets 401.
+without a token that function accepts gets 401. Each call keeps its ``path`` as sent (ids quoted).
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class ConnectorCall:
     body: dict[str, Any]
     authorization: str | None
     at: float = field(default_factory=time.perf_counter)
+    path: str = ""
+    """The request's path as sent, its ids still quoted."""
 
     @property
     def card(self) -> dict[str, Any] | None:
@@ -107,7 +111,9 @@ class FakeConnector:
         self, request: Request, method: str, cid: str | None, aid: str | None
     ) -> JSONResponse | None:
         body = await _json(request)
-        call = ConnectorCall(method, cid, aid, body, request.headers.get("authorization"))
+        call = ConnectorCall(
+            method, cid, aid, body, request.headers.get("authorization"), path=_raw_path(request)
+        )
         if self.down:
             return self._refuse(call, 503, None, "ServiceUnavailable")
         if self.check_token is not None and not self.check_token(call.authorization):
@@ -176,6 +182,11 @@ class FakeConnector:
         if refused is not None:
             return refused
         return JSONResponse({"conversations": self.team_channels.get(team, [])})
+
+
+def _raw_path(request: Request) -> str:
+    raw = request.scope.get("raw_path")
+    return raw.decode("ascii") if isinstance(raw, bytes) else request.url.path
 
 
 async def _json(request: Request) -> dict[str, Any]:
