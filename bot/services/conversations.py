@@ -3,6 +3,7 @@ cards and direct messages can be sent there later."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -31,11 +32,17 @@ class ConversationSeen:
 
 
 _MERGED = tuple(f.name for f in fields(ConversationSeen) if f.name not in ("channel", "conversation_id"))
+KEPT_SECONDS = 60.0
+"""How long ``find`` keeps a conversation it read. Every card posted to Teams reads its channel's
+conversation, and so does every update: read from the database each time, it was a tenth of the
+Teams sender's work. What this process stores replaces the kept copy at once; what another process
+stores (a new service URL, say) is seen within this time, and a send to the old one is retried."""
 
 
 class Conversations:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self._kept: dict[tuple[str, str], tuple[float, ConversationSeen]] = {}
 
     async def remember(self, seen: Sequence[ConversationSeen]) -> None:
         """Store or refresh each conversation; a value an activity does not carry (a channel's name,
@@ -56,9 +63,18 @@ class Conversations:
                     _merge(row, item)
                     row.updated_at = now
                 session.add(row)
+                self._kept.pop((item.channel, item.conversation_id), None)
 
     async def find(self, channel: str, conversation_id: str) -> ConversationSeen | None:
-        return await self._first(_one(channel, conversation_id))
+        """The stored conversation (kept ``KEPT_SECONDS`` once read; one never stored is not kept)."""
+        key, now = (channel, conversation_id), time.monotonic()
+        kept = self._kept.get(key)
+        if kept is not None and now - kept[0] < KEPT_SECONDS:
+            return kept[1]
+        found = await self._first(_one(channel, conversation_id))
+        if found is not None:
+            self._kept[key] = (now, found)
+        return found
 
     async def of_team(self, channel: str, team_id: str) -> ConversationSeen | None:
         """A conversation of the team (its General channel first): the way into its other channels."""

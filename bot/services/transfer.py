@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import bindparam
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,6 +38,8 @@ from cards.build import priority_label
 from cards.notice import Notice
 
 log = logging.getLogger("centralita.transfer")
+_CARD_TABLE = Card.__table__  # type: ignore[attr-defined]
+_TRANSFER_OF_CALL = select(_CARD_TABLE.c.transfer_state).where(_CARD_TABLE.c.call_sid == bindparam("sid"))
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,12 @@ class LiveTransfer:
         """The caller's call ended, or they left their conference: if they were still on hold, the
         card says to call them back (once, whichever report comes first). False: no card has
         that call."""
+        # Every call's end asks; a read without a lock answers nearly all (no card, not on hold).
+        found = await self.rt.execute_alone(_TRANSFER_OF_CALL, {"sid": call_sid})
+        if not found:
+            return False
+        if found[0].transfer_state not in ON_HOLD:
+            return True
         async with self.rt.unit_of_work() as session:
             query = select(Card).where(col(Card.call_sid) == call_sid).with_for_update()
             card = (await session.exec(query)).first()
