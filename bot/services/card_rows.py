@@ -4,7 +4,9 @@ and each post's first outbox row.
 On PostgreSQL they go in one statement, INSERTs chained through data-modifying CTEs (each takes the
 ids the one before it returned), instead of four or more: each statement is a round trip and
 SQLAlchemy's work around it, on the path of every call. SQLite has no data-modifying CTEs; there the
-separate statements cost no round trip.
+posts go in one multi-row INSERT and their outbox rows in another, however many channels a card is
+posted to (SQLite's statements cost no round trip, but each costs SQLAlchemy's work in the server's
+own process: with a card in Slack and Teams, two fewer statements per call in the (d) burst).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ _CARD, _AUDIT = Card.__table__, AuditEvent.__table__  # type: ignore[attr-define
 _POST, _OUTBOX = CardPost.__table__, OutboxMessage.__table__  # type: ignore[attr-defined]
 _INSERT_CARD = insert(_CARD).returning(_CARD.c.id)
 _INSERT_AUDIT = insert(_AUDIT)
-_INSERT_POST = insert(_POST).returning(_POST.c.id)
-_INSERT_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id)
+_INSERT_POSTS = insert(_POST).returning(_POST.c.id, _POST.c.channel, _POST.c.target)
+_INSERT_OUTBOXES = insert(_OUTBOX).returning(_OUTBOX.c.id, _OUTBOX.c.target)
 # The chained statement, per set of value names and number of posts (they seldom change).
 _CHAINED: dict[tuple[Any, ...], Any] = {}
 
@@ -52,12 +54,18 @@ async def write_new_card(session: AsyncSession, rows: NewCardRows, *, postgres: 
         return await _chained(session, rows)
     card_id = (await execute(session, _INSERT_CARD, rows.card)).scalar_one()
     await execute(session, _INSERT_AUDIT, {**rows.audit, "card_id": card_id})
-    ids = []
-    for post in rows.posts:
-        post_id = (await execute(session, _INSERT_POST, {**post, "card_id": card_id})).scalar_one()
-        outbox = {**rows.outbox, "card_id": card_id, "target": str(post_id), "channel": post["channel"]}
-        ids.append((post_id, (await execute(session, _INSERT_OUTBOX, outbox)).scalar_one()))
-    return NewCardIds(card_id, ids)
+    posts = [{**post, "card_id": card_id} for post in rows.posts]
+    # One multi-row INSERT per table, however many posts; SQLite does not promise the order of the
+    # rows RETURNING gives, so each id is matched to its row by the values that tell them apart.
+    written = (await execute(session, _INSERT_POSTS, posts)).all()
+    by_place = {(row.channel, row.target): row.id for row in written}
+    post_ids = [by_place[(post["channel"], post["target"])] for post in posts]
+    outbox = [
+        {**rows.outbox, "card_id": card_id, "target": str(post_id), "channel": post["channel"]}
+        for post_id, post in zip(post_ids, posts, strict=True)
+    ]
+    queued = {row.target: row.id for row in (await execute(session, _INSERT_OUTBOXES, outbox)).all()}
+    return NewCardIds(card_id, [(post_id, queued[str(post_id)]) for post_id in post_ids])
 
 
 async def _chained(session: AsyncSession, rows: NewCardRows) -> NewCardIds:

@@ -247,11 +247,11 @@ class Delivery:
             await self._dispatch(batch, row)
         except DeliveryError as error:
             give_up = error.permanent or (error.capped and row.attempts >= MAX_ATTEMPTS)
-            self._failed(row, str(error), error, give_up, now)
+            self._failed(row, str(error), error, give_up, wall_now())  # a Retry-After counts from the answer
             return give_up
         except Exception as error:  # a channel bug must not stop the worker; the row is retried
             log.exception("delivery %s failed", row.id)
-            self._failed(row, repr(error), None, False, now)
+            self._failed(row, repr(error), None, False, wall_now())
             return False
         row.status, row.sent_at, row.locked_until, row.last_error = "sent", now, None, None
         DELIVERY_SECONDS.labels(row.channel).observe(
