@@ -34,7 +34,7 @@ class ConversationSeen:
 _MERGED = tuple(f.name for f in fields(ConversationSeen) if f.name not in ("channel", "conversation_id"))
 KEPT_SECONDS = 60.0
 """How long ``find`` keeps a conversation it read. Every card posted to Teams reads its channel's
-conversation, and so does every update: read from the database each time, it was a tenth of the
+conversation, and so does every update: read from the database each time, it was a third of the
 Teams sender's work. What this process stores replaces the kept copy at once; what another process
 stores (a new service URL, say) is seen within this time, and a send to the old one is retried."""
 
